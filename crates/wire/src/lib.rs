@@ -1,1 +1,21 @@
-//! placeholder
+//! Lossless MCP framing.
+//!
+//! The only place the gateway's wire types live. A JSON-RPC message is parsed
+//! down to its envelope — `id`, `method` — while `params`, `result` and
+//! `error` stay as borrowed-then-boxed [`RawValue`](serde_json::value::RawValue)
+//! text, so anything the gateway does not need to understand (unknown fields,
+//! `_meta`, new content types) is forwarded byte-for-byte.
+//!
+//! - [`message`]: the envelope, parsing (single and batch), serialisation.
+//! - [`error`]: JSON-RPC / MCP error codes and the error object.
+//! - [`sse`]: an incremental `text/event-stream` decoder and an encoder.
+//! - [`version`]: the protocol versions and how to negotiate them.
+#![forbid(unsafe_code)]
+
+pub mod error;
+pub mod message;
+pub mod sse;
+pub mod version;
+
+pub use error::{codes, ErrorObject};
+pub use message::{raw, Id, Kind, Message, ParseError, Parsed};

@@ -1,0 +1,368 @@
+//! The validated configuration the rest of the gateway consumes.
+//!
+//! Built from [`RawConfig`](super::raw::RawConfig) by [`validate`]; every
+//! default is applied here, in one place, and every rejected value names its
+//! key path.
+
+use std::collections::BTreeMap;
+use std::path::PathBuf;
+use std::time::Duration;
+
+use serde::Serialize;
+
+use super::raw::{RawBackend, RawConfig, RawMcpServer};
+use super::ConfigError;
+
+pub const DEFAULT_PORT: u16 = 39400;
+
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Config {
+    pub server: ServerConfig,
+    pub meta_mcp: MetaConfig,
+    pub backends: BTreeMap<String, BackendConfig>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct ServerConfig {
+    pub host: String,
+    pub port: u16,
+    /// Default deadline for one request to a backend (a backend's `timeout` wins).
+    #[serde(with = "humantime_serde_like")]
+    pub request_timeout: Duration,
+    /// Largest accepted request body / message line, in bytes.
+    pub max_body_size: usize,
+    /// Origins allowed besides same-host loopback ones; `*` allows any.
+    pub allowed_origins: Vec<String>,
+    /// Most client sessions held at once.
+    pub max_sessions: usize,
+    /// How long shutdown waits for in-flight calls.
+    #[serde(with = "humantime_serde_like")]
+    pub shutdown_timeout: Duration,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct MetaConfig {
+    /// true: clients see the four meta-tools; false: every backend tool, prefixed.
+    pub enabled: bool,
+    /// How long a backend's tool list is trusted before it is fetched again.
+    #[serde(with = "humantime_serde_like")]
+    pub tool_cache_ttl: Duration,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct BackendConfig {
+    pub name: String,
+    pub description: String,
+    pub enabled: bool,
+    #[serde(with = "humantime_serde_like")]
+    pub timeout: Duration,
+    /// Connect on first use instead of at startup.
+    pub lazy: bool,
+    pub transport: Transport,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[serde(tag = "type", rename_all = "snake_case")]
+pub enum Transport {
+    Stdio {
+        program: String,
+        args: Vec<String>,
+        #[serde(serialize_with = "redact_map")]
+        env: BTreeMap<String, String>,
+        cwd: Option<PathBuf>,
+    },
+    /// Streamable HTTP, falling back to legacy HTTP+SSE when the server asks for it.
+    Http {
+        url: String,
+        #[serde(serialize_with = "redact_map")]
+        headers: BTreeMap<String, String>,
+    },
+    /// Legacy HTTP+SSE (2024-11-05), forced.
+    Sse {
+        url: String,
+        #[serde(serialize_with = "redact_map")]
+        headers: BTreeMap<String, String>,
+    },
+    WebSocket {
+        url: String,
+        #[serde(serialize_with = "redact_map")]
+        headers: BTreeMap<String, String>,
+    },
+}
+
+impl Transport {
+    pub fn kind(&self) -> &'static str {
+        match self {
+            Transport::Stdio { .. } => "stdio",
+            Transport::Http { .. } => "http",
+            Transport::Sse { .. } => "sse",
+            Transport::WebSocket { .. } => "websocket",
+        }
+    }
+}
+
+fn redact_map<S: serde::Serializer>(
+    map: &BTreeMap<String, String>,
+    s: S,
+) -> Result<S::Ok, S::Error> {
+    use serde::ser::SerializeMap;
+    let mut m = s.serialize_map(Some(map.len()))?;
+    for k in map.keys() {
+        m.serialize_entry(k, "<redacted>")?;
+    }
+    m.end()
+}
+
+mod humantime_serde_like {
+    pub fn serialize<S: serde::Serializer>(
+        d: &std::time::Duration,
+        s: S,
+    ) -> Result<S::Ok, S::Error> {
+        s.serialize_str(&humantime::format_duration(*d).to_string())
+    }
+}
+
+/// Parse a duration such as "100ms", "30s" or "5m". Bare numbers are rejected:
+/// "30" could mean seconds or milliseconds, and guessing is how configs lie.
+pub fn parse_duration(path: &str, s: &str) -> Result<Duration, ConfigError> {
+    humantime::parse_duration(s.trim()).map_err(|e| ConfigError::Invalid {
+        path: path.to_owned(),
+        message: format!(
+            "invalid duration {s:?} ({e}); write it with a unit, e.g. \"100ms\", \"30s\", \"5m\""
+        ),
+    })
+}
+
+fn opt_duration(
+    path: &str,
+    v: &Option<String>,
+    default: Duration,
+) -> Result<Duration, ConfigError> {
+    v.as_deref()
+        .map_or(Ok(default), |s| parse_duration(path, s))
+}
+
+fn invalid(path: impl Into<String>, message: impl Into<String>) -> ConfigError {
+    ConfigError::Invalid {
+        path: path.into(),
+        message: message.into(),
+    }
+}
+
+pub fn validate(
+    raw: RawConfig,
+    imported: Vec<(String, RawMcpServer)>,
+) -> Result<Config, ConfigError> {
+    let s = raw.server;
+    let request_timeout = opt_duration(
+        "server.request_timeout",
+        &s.request_timeout,
+        Duration::from_secs(30),
+    )?;
+    let server = ServerConfig {
+        host: s.host.unwrap_or_else(|| "127.0.0.1".into()),
+        port: s.port.unwrap_or(DEFAULT_PORT),
+        request_timeout,
+        max_body_size: s.max_body_size.map_or(4 << 20, |b| b.0),
+        allowed_origins: s.allowed_origins.unwrap_or_default(),
+        max_sessions: s.max_sessions.unwrap_or(10_000),
+        shutdown_timeout: opt_duration(
+            "server.shutdown_timeout",
+            &s.shutdown_timeout,
+            Duration::from_secs(10),
+        )?,
+    };
+    if server.max_body_size < 1024 {
+        return Err(invalid("server.max_body_size", "must be at least 1KB"));
+    }
+    if server.max_sessions == 0 {
+        return Err(invalid("server.max_sessions", "must be at least 1"));
+    }
+    let meta_mcp = MetaConfig {
+        enabled: raw.meta_mcp.enabled.unwrap_or(true),
+        tool_cache_ttl: opt_duration(
+            "meta_mcp.tool_cache_ttl",
+            &raw.meta_mcp.tool_cache_ttl,
+            Duration::from_secs(300),
+        )?,
+    };
+
+    let mut backends = BTreeMap::new();
+    for (name, b) in raw.backends {
+        let path = format!("backends.{name}");
+        let backend = backend(&path, &name, b, request_timeout)?;
+        backends.insert(name, backend);
+    }
+    for (name, m) in imported {
+        let path = format!("mcpServers.{name}");
+        if backends.contains_key(&name) {
+            return Err(invalid(
+                path,
+                format!(
+                    "backend {name:?} is defined twice (in backends and in an mcpServers block)"
+                ),
+            ));
+        }
+        let b = from_mcp_server(&path, m)?;
+        backends.insert(name.clone(), backend(&path, &name, b, request_timeout)?);
+    }
+    Ok(Config {
+        server,
+        meta_mcp,
+        backends,
+    })
+}
+
+/// Backend names become tool-name prefixes, URL path segments and log fields.
+fn check_name(path: &str, name: &str) -> Result<(), ConfigError> {
+    let ok_chars = name
+        .chars()
+        .all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '-');
+    if name.is_empty() || name.len() > 64 || !ok_chars || name.contains("__") {
+        return Err(invalid(
+            path,
+            "backend names are 1-64 characters of A-Z a-z 0-9 _ - without \"__\"",
+        ));
+    }
+    Ok(())
+}
+
+fn backend(
+    path: &str,
+    name: &str,
+    b: RawBackend,
+    default_timeout: Duration,
+) -> Result<BackendConfig, ConfigError> {
+    check_name(path, name)?;
+    let transport = transport(path, &b)?;
+    Ok(BackendConfig {
+        name: name.to_owned(),
+        description: b.description.unwrap_or_default(),
+        enabled: b.enabled.unwrap_or(true),
+        timeout: opt_duration(&format!("{path}.timeout"), &b.timeout, default_timeout)?,
+        lazy: b.lazy.unwrap_or(false),
+        transport,
+    })
+}
+
+fn transport(path: &str, b: &RawBackend) -> Result<Transport, ConfigError> {
+    let stdio = b.command.is_some() || b.args.is_some();
+    let chosen: Vec<&str> = [
+        (stdio, "command"),
+        (b.http_url.is_some(), "http_url"),
+        (b.ws_url.is_some(), "ws_url"),
+    ]
+    .into_iter()
+    .filter_map(|(set, key)| set.then_some(key))
+    .collect();
+    if chosen.len() > 1 {
+        return Err(invalid(
+            path,
+            format!("give one transport, not {}", chosen.join(" and ")),
+        ));
+    }
+    let forced = b.transport.as_deref().map(str::to_ascii_lowercase);
+    let headers = b.headers.clone().unwrap_or_default();
+    let not_stdio = |key: &str| -> Result<(), ConfigError> {
+        if b.env.is_some() || b.cwd.is_some() {
+            return Err(invalid(
+                format!("{path}.{key}"),
+                "env and cwd only apply to stdio backends",
+            ));
+        }
+        Ok(())
+    };
+    match (chosen.first().copied(), forced.as_deref()) {
+        (None, _) => Err(invalid(path, "no transport: set command (stdio), http_url (Streamable HTTP or SSE) or ws_url (WebSocket)")),
+        (Some("command"), None | Some("stdio")) => {
+            if b.headers.is_some() {
+                return Err(invalid(format!("{path}.headers"), "headers only apply to http_url and ws_url backends"));
+            }
+            let mut words = match &b.command {
+                Some(c) => shlex::split(c).ok_or_else(|| invalid(format!("{path}.command"), "unbalanced quotes"))?,
+                None => Vec::new(),
+            };
+            words.extend(b.args.iter().flatten().cloned());
+            if words.is_empty() || words[0].is_empty() {
+                return Err(invalid(format!("{path}.command"), "empty command"));
+            }
+            let program = words.remove(0);
+            Ok(Transport::Stdio {
+                program,
+                args: words,
+                env: b.env.clone().unwrap_or_default(),
+                cwd: b.cwd.as_ref().map(PathBuf::from),
+            })
+        }
+        (Some("http_url"), t @ (None | Some("http" | "streamable_http" | "streamable-http" | "sse"))) => {
+            not_stdio("http_url")?;
+            let url = check_url(&format!("{path}.http_url"), b.http_url.as_deref().unwrap_or_default(), &["http", "https"])?;
+            Ok(if t == Some("sse") { Transport::Sse { url, headers } } else { Transport::Http { url, headers } })
+        }
+        (Some("ws_url"), None | Some("websocket" | "ws")) => {
+            not_stdio("ws_url")?;
+            let url = check_url(&format!("{path}.ws_url"), b.ws_url.as_deref().unwrap_or_default(), &["ws", "wss"])?;
+            Ok(Transport::WebSocket { url, headers })
+        }
+        (Some(key), Some(t)) => Err(invalid(
+            format!("{path}.transport"),
+            format!("transport {t:?} does not fit {key}; use stdio (command), http / sse (http_url) or websocket (ws_url)"),
+        )),
+        (Some(_), None) => unreachable!("every transport key is matched above"),
+    }
+}
+
+fn check_url(path: &str, url: &str, schemes: &[&str]) -> Result<String, ConfigError> {
+    let parsed =
+        reqwest::Url::parse(url).map_err(|e| invalid(path, format!("invalid URL {url:?}: {e}")))?;
+    if !schemes.contains(&parsed.scheme()) {
+        return Err(invalid(
+            path,
+            format!("URL scheme must be {}", schemes.join(" or ")),
+        ));
+    }
+    Ok(url.to_owned())
+}
+
+/// Translate a client-config `mcpServers` entry into a backend entry.
+fn from_mcp_server(path: &str, m: RawMcpServer) -> Result<RawBackend, ConfigError> {
+    let kind = m.kind.as_deref().map(str::to_ascii_lowercase);
+    let mut b = RawBackend {
+        description: m.description,
+        enabled: m.disabled.map(|d| !d),
+        env: m.env,
+        cwd: m.cwd,
+        headers: m.headers,
+        ..RawBackend::default()
+    };
+    match (m.command, m.url) {
+        (Some(cmd), None) => {
+            // Clients spawn `command` as a program path, never through a shell.
+            b.command = Some(
+                shlex::try_quote(&cmd)
+                    .map_err(|_| invalid(format!("{path}.command"), "contains a NUL byte"))?
+                    .into_owned(),
+            );
+            b.args = m.args;
+        }
+        (None, Some(url)) => match kind.as_deref() {
+            Some("sse") => {
+                b.http_url = Some(url);
+                b.transport = Some("sse".into());
+            }
+            Some("ws" | "websocket") => b.ws_url = Some(url),
+            None | Some("http" | "streamable-http" | "streamable_http" | "streamablehttp") => {
+                b.http_url = Some(url)
+            }
+            Some(other) => {
+                return Err(invalid(
+                    format!("{path}.type"),
+                    format!("unknown type {other:?}"),
+                ))
+            }
+        },
+        (Some(_), Some(_)) => return Err(invalid(path, "give command or url, not both")),
+        (None, None) => return Err(invalid(path, "needs command (stdio) or url")),
+    }
+    Ok(b)
+}

@@ -1,0 +1,119 @@
+//! What the user typed: serde structs that mirror gateway.yaml one to one.
+//!
+//! Every struct denies unknown fields; the loader turns each unknown field into
+//! a warning with a did-you-mean and retries, so the list of accepted keys lives
+//! only here. Validation into the types the gateway uses is in `model.rs`.
+
+use std::collections::BTreeMap;
+
+use serde::Deserialize;
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawConfig {
+    #[serde(default)]
+    pub server: RawServer,
+    #[serde(default)]
+    pub meta_mcp: RawMeta,
+    #[serde(default)]
+    pub backends: BTreeMap<String, RawBackend>,
+    /// The `mcpServers` block of Claude Desktop / Claude Code / Cursor, inline.
+    #[serde(default, rename = "mcpServers")]
+    pub mcp_servers: BTreeMap<String, RawMcpServer>,
+    /// Paths of client config files (JSON with an `mcpServers` block) to import.
+    #[serde(default)]
+    pub include_mcp_servers: Vec<String>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawServer {
+    pub host: Option<String>,
+    pub port: Option<u16>,
+    pub request_timeout: Option<String>,
+    pub max_body_size: Option<ByteSize>,
+    pub allowed_origins: Option<Vec<String>>,
+    pub max_sessions: Option<usize>,
+    pub shutdown_timeout: Option<String>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawMeta {
+    pub enabled: Option<bool>,
+    pub tool_cache_ttl: Option<String>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawBackend {
+    pub description: Option<String>,
+    pub enabled: Option<bool>,
+    pub timeout: Option<String>,
+    pub lazy: Option<bool>,
+    pub transport: Option<String>,
+    // stdio
+    pub command: Option<String>,
+    pub args: Option<Vec<String>>,
+    pub env: Option<BTreeMap<String, String>>,
+    pub cwd: Option<String>,
+    // network
+    pub http_url: Option<String>,
+    pub ws_url: Option<String>,
+    pub headers: Option<BTreeMap<String, String>>,
+}
+
+/// One entry of an `mcpServers` block, in the clients' own spelling.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawMcpServer {
+    pub command: Option<String>,
+    pub args: Option<Vec<String>>,
+    pub env: Option<BTreeMap<String, String>>,
+    pub cwd: Option<String>,
+    #[serde(rename = "type")]
+    pub kind: Option<String>,
+    pub url: Option<String>,
+    pub headers: Option<BTreeMap<String, String>>,
+    pub disabled: Option<bool>,
+    pub description: Option<String>,
+}
+
+/// A size: a number of bytes or a string like "4MB", "512KiB".
+#[derive(Debug, Clone, Copy)]
+pub struct ByteSize(pub usize);
+
+impl<'de> Deserialize<'de> for ByteSize {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        #[derive(Deserialize)]
+        #[serde(untagged)]
+        enum Either {
+            N(usize),
+            S(String),
+        }
+        match Either::deserialize(d)? {
+            Either::N(n) => Ok(ByteSize(n)),
+            Either::S(s) => parse_size(&s)
+                .map(ByteSize)
+                .map_err(serde::de::Error::custom),
+        }
+    }
+}
+
+pub fn parse_size(s: &str) -> Result<usize, String> {
+    let t = s.trim();
+    let split = t.find(|c: char| !c.is_ascii_digit()).unwrap_or(t.len());
+    let (num, unit) = t.split_at(split);
+    let n: usize = num
+        .parse()
+        .map_err(|_| format!("invalid size {s:?}: expected e.g. 4194304, \"512KB\" or \"4MiB\""))?;
+    let mult = match unit.trim().to_ascii_lowercase().as_str() {
+        "" | "b" => 1,
+        "kb" | "k" | "kib" => 1 << 10,
+        "mb" | "m" | "mib" => 1 << 20,
+        "gb" | "g" | "gib" => 1 << 30,
+        _ => return Err(format!("invalid size unit in {s:?}: use B, KB, MB or GB")),
+    };
+    n.checked_mul(mult)
+        .ok_or_else(|| format!("size {s:?} is too large"))
+}

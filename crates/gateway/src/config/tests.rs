@@ -1,0 +1,303 @@
+//! Config loading: expansion, imports, unknown keys and each invalid value's message.
+
+use std::path::Path;
+use std::time::Duration;
+
+use super::*;
+
+fn env(name: &str) -> Option<String> {
+    match name {
+        "TOKEN" => Some("tok123".into()),
+        "HOME" => Some("/nonexistent-home".into()),
+        _ => None,
+    }
+}
+
+fn load_str(text: &str) -> Result<Loaded, ConfigError> {
+    from_str(text, Path::new("."), &env)
+}
+
+fn error_of(text: &str) -> String {
+    load_str(text).unwrap_err().to_string()
+}
+
+#[test]
+fn empty_config_has_documented_defaults() {
+    let c = load_str("").unwrap().config;
+    assert_eq!(c.server.host, "127.0.0.1");
+    assert_eq!(c.server.port, 39400);
+    assert_eq!(c.server.request_timeout, Duration::from_secs(30));
+    assert_eq!(c.server.max_body_size, 4 << 20);
+    assert!(c.meta_mcp.enabled);
+    assert!(c.backends.is_empty());
+}
+
+#[test]
+fn full_config_with_every_transport() {
+    let c = load_str(
+        r#"
+server: { host: 0.0.0.0, port: 4000, request_timeout: 5s, max_body_size: 1MB, allowed_origins: ["https://app.example"] }
+meta_mcp: { enabled: false, tool_cache_ttl: 1m }
+backends:
+  files:
+    command: "npx -y '@modelcontextprotocol/server-filesystem' /tmp"
+    args: ["/var/tmp"]
+    env: { API_KEY: "${TOKEN}", LEVEL: "${LEVEL:-info}" }
+    cwd: /tmp
+    timeout: 100ms
+    description: Files
+  remote:
+    http_url: http://127.0.0.1:3001/mcp
+    headers: { Authorization: "Bearer ${TOKEN}" }
+    lazy: true
+  old:
+    http_url: http://127.0.0.1:3002/sse
+    transport: sse
+  sock:
+    ws_url: ws://127.0.0.1:3003/ws
+    enabled: false
+"#,
+    )
+    .unwrap();
+    assert!(c.warnings.is_empty(), "{:?}", c.warnings);
+    let c = c.config;
+    assert_eq!(c.server.port, 4000);
+    assert_eq!(c.server.max_body_size, 1 << 20);
+    assert!(!c.meta_mcp.enabled);
+    assert_eq!(c.meta_mcp.tool_cache_ttl, Duration::from_secs(60));
+    let files = &c.backends["files"];
+    assert_eq!(files.timeout, Duration::from_millis(100));
+    let Transport::Stdio {
+        program,
+        args,
+        env,
+        cwd,
+    } = &files.transport
+    else {
+        panic!()
+    };
+    assert_eq!(program, "npx");
+    assert_eq!(
+        args,
+        &[
+            "-y",
+            "@modelcontextprotocol/server-filesystem",
+            "/tmp",
+            "/var/tmp"
+        ]
+    );
+    assert_eq!(env["API_KEY"], "tok123");
+    assert_eq!(env["LEVEL"], "info");
+    assert_eq!(cwd.as_deref(), Some(Path::new("/tmp")));
+    let remote = &c.backends["remote"];
+    assert!(remote.lazy);
+    assert_eq!(
+        remote.timeout,
+        Duration::from_secs(5),
+        "inherits server.request_timeout"
+    );
+    assert!(
+        matches!(&remote.transport, Transport::Http { headers, .. } if headers["Authorization"] == "Bearer tok123")
+    );
+    assert!(matches!(c.backends["old"].transport, Transport::Sse { .. }));
+    assert!(matches!(
+        c.backends["sock"].transport,
+        Transport::WebSocket { .. }
+    ));
+    assert!(!c.backends["sock"].enabled);
+}
+
+#[test]
+fn unknown_keys_warn_with_did_you_mean_and_are_ignored() {
+    let l = load_str(
+        "server:\n  prot: 1\nbackendz: {}\nbackends:\n  a:\n    comand: x\n    command: echo\n",
+    )
+    .unwrap();
+    assert_eq!(
+        l.warnings,
+        vec![
+            "unknown config key `server.prot` ignored (did you mean `port`?)",
+            "unknown config key `backendz` ignored (did you mean `backends`?)",
+            "unknown config key `backends.a.comand` ignored (did you mean `command`?)",
+        ]
+    );
+    assert_eq!(l.config.server.port, 39400);
+}
+
+#[test]
+fn invalid_values_name_the_key_path() {
+    let cases = [
+        (
+            "server:\n  port: 99999\n",
+            "server.port: invalid value: integer `99999`, expected u16",
+        ),
+        (
+            "server:\n  request_timeout: 30\n",
+            "server.request_timeout: invalid type: integer `30`, expected a string",
+        ),
+        (
+            "server:\n  request_timeout: soon\n",
+            "server.request_timeout: invalid duration \"soon\"",
+        ),
+        (
+            "server:\n  max_body_size: 12 parsecs\n",
+            "server.max_body_size: invalid size unit",
+        ),
+        (
+            "backends:\n  a:\n    description: x\n",
+            "backends.a: no transport",
+        ),
+        (
+            "backends:\n  a:\n    command: x\n    http_url: http://h/\n",
+            "backends.a: give one transport, not command and http_url",
+        ),
+        (
+            "backends:\n  a:\n    http_url: ftp://h/\n",
+            "backends.a.http_url: URL scheme must be http or https",
+        ),
+        (
+            "backends:\n  a:\n    ws_url: not a url\n",
+            "backends.a.ws_url: invalid URL",
+        ),
+        (
+            "backends:\n  a__b:\n    command: x\n",
+            "backends.a__b: backend names are",
+        ),
+        (
+            "backends:\n  a:\n    command: \"x 'unbalanced\"\n",
+            "backends.a.command: unbalanced quotes",
+        ),
+        (
+            "backends:\n  a:\n    command: x\n    transport: websocket\n",
+            "backends.a.transport: transport \"websocket\" does not fit command",
+        ),
+        (
+            "backends:\n  a:\n    http_url: http://h/\n    env: {A: b}\n",
+            "backends.a.http_url: env and cwd only apply to stdio",
+        ),
+        (
+            "backends:\n  a:\n    command: x\n    timeout: 5\n",
+            "backends.a.timeout: invalid type",
+        ),
+        (
+            "backends:\n  a:\n    command: x\n    enabled: maybe\n",
+            "backends.a.enabled: invalid type",
+        ),
+        (
+            "backends:\n  a:\n    command: ${NOPE}\n",
+            "backends.a.command: environment variable NOPE is not set",
+        ),
+        ("server: [1, 2]\n", "server: invalid type: sequence"),
+        ("{{{", "config: not valid YAML/JSON"),
+    ];
+    for (input, want) in cases {
+        let got = error_of(input);
+        assert!(
+            got.starts_with(want),
+            "input {input:?}\n got: {got}\nwant: {want}…"
+        );
+    }
+}
+
+#[test]
+fn claude_desktop_file_is_accepted_as_the_config_itself() {
+    let l = load_str(
+        r#"{
+  "globalShortcut": "Ctrl+Space",
+  "mcpServers": {
+    "memory": { "command": "npx", "args": ["-y", "@modelcontextprotocol/server-memory"], "env": { "MEMORY_FILE_PATH": "/tmp/m.jsonl" } },
+    "remote": { "type": "http", "url": "http://127.0.0.1:9/mcp", "headers": { "X-Key": "${TOKEN}" } },
+    "legacy": { "type": "sse", "url": "http://127.0.0.1:9/sse" },
+    "spaced": { "command": "/opt/My Tools/server", "disabled": true }
+  }
+}"#,
+    )
+    .unwrap();
+    assert!(l.warnings.is_empty(), "{:?}", l.warnings);
+    let b = &l.config.backends;
+    let Transport::Stdio {
+        program, args, env, ..
+    } = &b["memory"].transport
+    else {
+        panic!()
+    };
+    assert_eq!((program.as_str(), args.len()), ("npx", 2));
+    assert_eq!(env["MEMORY_FILE_PATH"], "/tmp/m.jsonl");
+    assert!(
+        matches!(&b["remote"].transport, Transport::Http { headers, .. } if headers["X-Key"] == "tok123")
+    );
+    assert!(matches!(b["legacy"].transport, Transport::Sse { .. }));
+    let Transport::Stdio { program, .. } = &b["spaced"].transport else {
+        panic!()
+    };
+    assert_eq!(
+        program, "/opt/My Tools/server",
+        "a command path with spaces is not split"
+    );
+    assert!(!b["spaced"].enabled);
+}
+
+#[test]
+fn mcp_servers_inline_and_included_from_a_file() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(
+        dir.path().join("cursor.json"),
+        r#"{"mcpServers": {"time": {"command": "uvx", "args": ["mcp-server-time"], "alwaysAllow": []}}}"#,
+    )
+    .unwrap();
+    let l = from_str(
+        "include_mcp_servers: [cursor.json]\nmcpServers:\n  mem: {command: mem-server}\nbackends:\n  own: {command: own}\n",
+        dir.path(),
+        &env,
+    )
+    .unwrap();
+    let names: Vec<_> = l.config.backends.keys().cloned().collect();
+    assert_eq!(names, ["mem", "own", "time"]);
+    assert_eq!(
+        l.warnings,
+        ["unknown config key `time.alwaysAllow` ignored"]
+    );
+}
+
+#[test]
+fn duplicate_backend_across_blocks_is_an_error() {
+    assert!(
+        error_of("mcpServers:\n  a: {command: x}\nbackends:\n  a: {command: y}\n")
+            .contains("defined twice")
+    );
+}
+
+#[test]
+fn discovery_prefers_flag_then_env_then_files() {
+    let dir = tempfile::tempdir().unwrap();
+    let f = dir.path().join("g.yaml");
+    std::fs::write(&f, "").unwrap();
+    assert_eq!(discover(Some(&f), &env).unwrap(), Some(f.clone()));
+    let fs = f.display().to_string();
+    let with_var = move |k: &str| (k == "MCP_GATEWAY_CONFIG").then(|| fs.clone());
+    assert_eq!(discover(None, &with_var).unwrap(), Some(f));
+    assert!(discover(Some(Path::new("/no/such.yaml")), &env)
+        .unwrap_err()
+        .to_string()
+        .contains("does not exist"));
+}
+
+#[test]
+fn resolved_config_redacts_secrets() {
+    let c = load_str("backends:\n  a:\n    command: x\n    env: {KEY: \"${TOKEN}\"}\n  b:\n    http_url: http://h/\n    headers: {Authorization: \"Bearer ${TOKEN}\"}\n")
+        .unwrap()
+        .config;
+    let shown = serde_yaml_ng::to_string(&c).unwrap();
+    assert!(!shown.contains("tok123"), "{shown}");
+    assert!(shown.contains("KEY: <redacted>"));
+}
+
+#[test]
+fn did_you_mean_picks_close_names_only() {
+    let names: Vec<String> = ["filesystem", "memory", "github"]
+        .map(String::from)
+        .to_vec();
+    assert_eq!(did_you_mean("filesytem", &names), Some("filesystem"));
+    assert_eq!(did_you_mean("Memroy", &names), Some("memory"));
+    assert_eq!(did_you_mean("kubernetes", &names), None);
+}

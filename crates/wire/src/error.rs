@@ -1,0 +1,51 @@
+//! JSON-RPC and MCP error codes, and the `error` member of a response.
+
+use serde::{Deserialize, Serialize};
+use serde_json::value::RawValue;
+
+/// Error codes used on the wire. Numbers come from JSON-RPC 2.0 and the MCP spec.
+pub mod codes {
+    pub const PARSE_ERROR: i64 = -32700;
+    pub const INVALID_REQUEST: i64 = -32600;
+    pub const METHOD_NOT_FOUND: i64 = -32601;
+    pub const INVALID_PARAMS: i64 = -32602;
+    pub const INTERNAL_ERROR: i64 = -32603;
+    /// Transport / connection closed (SDK convention); the gateway uses it for
+    /// "backend unavailable".
+    pub const CONNECTION_CLOSED: i64 = -32000;
+    /// Request timeout (SDK convention).
+    pub const REQUEST_TIMEOUT: i64 = -32001;
+    /// MCP: resource not found (2025-11-25).
+    pub const RESOURCE_NOT_FOUND: i64 = -32002;
+}
+
+/// The `error` member of a JSON-RPC response. `data` stays raw so a backend's
+/// error details pass through untouched.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct ErrorObject {
+    pub code: i64,
+    pub message: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub data: Option<Box<RawValue>>,
+}
+
+impl ErrorObject {
+    pub fn new(code: i64, message: impl Into<String>) -> Self {
+        ErrorObject {
+            code,
+            message: message.into(),
+            data: None,
+        }
+    }
+
+    /// Attach structured data (serialised once, here).
+    pub fn with_data(mut self, data: &impl Serialize) -> Self {
+        self.data = serde_json::value::to_raw_value(data).ok();
+        self
+    }
+
+    pub fn to_raw(&self) -> Box<RawValue> {
+        // An ErrorObject always serialises: it holds a number, a string and raw JSON.
+        serde_json::value::to_raw_value(self).expect("ErrorObject serialises")
+    }
+}

@@ -1,0 +1,412 @@
+//! The JSON-RPC 2.0 envelope.
+//!
+//! Only `jsonrpc`, `id` and `method` are interpreted. `params`, `result` and
+//! `error` are kept as raw JSON text and written back out unchanged.
+
+use std::fmt;
+
+use serde::de::{self, Deserializer};
+use serde::{Deserialize, Serialize, Serializer};
+use serde_json::value::RawValue;
+
+use crate::error::{codes, ErrorObject};
+
+/// A JSON-RPC id: a string or an integer (never null, never fractional).
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub enum Id {
+    Num(i64),
+    Str(Box<str>),
+}
+
+impl fmt::Display for Id {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Id::Num(n) => write!(f, "{n}"),
+            Id::Str(s) => write!(f, "{s:?}"),
+        }
+    }
+}
+
+impl Serialize for Id {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        match self {
+            Id::Num(n) => s.serialize_i64(*n),
+            Id::Str(v) => s.serialize_str(v),
+        }
+    }
+}
+
+impl<'de> Deserialize<'de> for Id {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct V;
+        impl de::Visitor<'_> for V {
+            type Value = Id;
+            fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+                f.write_str("a string or integer id")
+            }
+            fn visit_i64<E: de::Error>(self, v: i64) -> Result<Id, E> {
+                Ok(Id::Num(v))
+            }
+            fn visit_u64<E: de::Error>(self, v: u64) -> Result<Id, E> {
+                i64::try_from(v)
+                    .map(Id::Num)
+                    .map_err(|_| E::custom("id out of range"))
+            }
+            fn visit_str<E: de::Error>(self, v: &str) -> Result<Id, E> {
+                Ok(Id::Str(v.into()))
+            }
+        }
+        d.deserialize_any(V)
+    }
+}
+
+/// What a message is, judged by which members it has.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Kind {
+    Request,
+    Notification,
+    Response,
+    Error,
+}
+
+/// One JSON-RPC message with its payload kept raw.
+#[derive(Debug, Clone)]
+pub struct Message {
+    pub id: Option<Id>,
+    pub method: Option<Box<str>>,
+    pub params: Option<Box<RawValue>>,
+    pub result: Option<Box<RawValue>>,
+    pub error: Option<Box<RawValue>>,
+}
+
+/// The outcome of parsing one body or line: a message or a (2025-03-26) batch.
+#[derive(Debug)]
+pub enum Parsed {
+    Single(Message),
+    Batch(Vec<Result<Message, ParseError>>),
+}
+
+/// Why bytes are not a JSON-RPC message. Carries the id when it could be read,
+/// so the error answer can reference the request.
+#[derive(Debug, Clone, thiserror::Error)]
+pub enum ParseError {
+    #[error("parse error: {0}")]
+    Json(String),
+    #[error("invalid request: {reason}")]
+    Invalid { id: Option<Id>, reason: String },
+}
+
+impl ParseError {
+    pub fn code(&self) -> i64 {
+        match self {
+            ParseError::Json(_) => codes::PARSE_ERROR,
+            ParseError::Invalid { .. } => codes::INVALID_REQUEST,
+        }
+    }
+
+    pub fn id(&self) -> Option<&Id> {
+        match self {
+            ParseError::Json(_) => None,
+            ParseError::Invalid { id, .. } => id.as_ref(),
+        }
+    }
+
+    /// The error response a peer should get for this input.
+    pub fn to_response(&self) -> Message {
+        Message::error(
+            self.id().cloned(),
+            &ErrorObject::new(self.code(), self.to_string()),
+        )
+    }
+}
+
+#[derive(Deserialize)]
+struct RawEnvelope<'a> {
+    #[serde(borrow, default)]
+    jsonrpc: Option<&'a RawValue>,
+    #[serde(borrow, default)]
+    id: Option<&'a RawValue>,
+    #[serde(default)]
+    method: Option<Box<str>>,
+    #[serde(default)]
+    params: Option<Box<RawValue>>,
+    #[serde(default)]
+    result: Option<Box<RawValue>>,
+    #[serde(default)]
+    error: Option<Box<RawValue>>,
+}
+
+impl Message {
+    /// Parse one body: a message, or a batch (a JSON array of messages).
+    pub fn parse(bytes: &[u8]) -> Result<Parsed, ParseError> {
+        let first = bytes.iter().find(|b| !b.is_ascii_whitespace());
+        if first == Some(&b'[') {
+            let items: Vec<&RawValue> =
+                serde_json::from_slice(bytes).map_err(|e| ParseError::Json(e.to_string()))?;
+            if items.is_empty() {
+                return Err(ParseError::Invalid {
+                    id: None,
+                    reason: "empty batch".into(),
+                });
+            }
+            let batch = items
+                .into_iter()
+                .map(|raw| Self::parse_one(raw.get().as_bytes()))
+                .collect();
+            return Ok(Parsed::Batch(batch));
+        }
+        Self::parse_one(bytes).map(Parsed::Single)
+    }
+
+    /// Parse exactly one message (a batch is an invalid request here).
+    pub fn parse_one(bytes: &[u8]) -> Result<Message, ParseError> {
+        let env: RawEnvelope = serde_json::from_slice(bytes).map_err(|e| {
+            if e.is_data() {
+                ParseError::Invalid {
+                    id: None,
+                    reason: e.to_string(),
+                }
+            } else {
+                ParseError::Json(e.to_string())
+            }
+        })?;
+        let id =
+            match env.id {
+                None => None,
+                Some(raw) if raw.get() == "null" => None,
+                Some(raw) => Some(serde_json::from_str::<Id>(raw.get()).map_err(|_| {
+                    ParseError::Invalid {
+                        id: None,
+                        reason: format!("id must be a string or an integer, got {}", raw.get()),
+                    }
+                })?),
+            };
+        let invalid = |id: Option<Id>, reason: &str| ParseError::Invalid {
+            id,
+            reason: reason.to_owned(),
+        };
+        match env.jsonrpc.map(RawValue::get) {
+            Some("\"2.0\"") => {}
+            _ => return Err(invalid(id, "\"jsonrpc\" must be \"2.0\"")),
+        }
+        let msg = Message {
+            id,
+            method: env.method,
+            params: env.params,
+            result: env.result,
+            error: env.error,
+        };
+        match (&msg.method, &msg.result, &msg.error) {
+            (Some(m), None, None) if m.is_empty() => Err(invalid(msg.id, "empty method")),
+            (Some(_), None, None) => Ok(msg),
+            (None, Some(_), None) | (None, None, Some(_)) if msg.id.is_some() => Ok(msg),
+            // An error about an unparseable request legitimately has id null.
+            (None, None, Some(_)) => Ok(msg),
+            _ => Err(invalid(
+                msg.id,
+                "a message needs a method, or an id with exactly one of result and error",
+            )),
+        }
+    }
+
+    pub fn kind(&self) -> Kind {
+        match (&self.method, &self.id, &self.error) {
+            (Some(_), Some(_), _) => Kind::Request,
+            (Some(_), None, _) => Kind::Notification,
+            (None, _, Some(_)) => Kind::Error,
+            (None, _, None) => Kind::Response,
+        }
+    }
+
+    pub fn method(&self) -> &str {
+        self.method.as_deref().unwrap_or("")
+    }
+
+    pub fn request(id: Id, method: &str, params: Option<Box<RawValue>>) -> Message {
+        Message {
+            id: Some(id),
+            method: Some(method.into()),
+            params,
+            result: None,
+            error: None,
+        }
+    }
+
+    pub fn notification(method: &str, params: Option<Box<RawValue>>) -> Message {
+        Message {
+            id: None,
+            method: Some(method.into()),
+            params,
+            result: None,
+            error: None,
+        }
+    }
+
+    pub fn response(id: Id, result: Box<RawValue>) -> Message {
+        Message {
+            id: Some(id),
+            method: None,
+            params: None,
+            result: Some(result),
+            error: None,
+        }
+    }
+
+    pub fn error(id: Option<Id>, error: &ErrorObject) -> Message {
+        Message {
+            id,
+            method: None,
+            params: None,
+            result: None,
+            error: Some(error.to_raw()),
+        }
+    }
+
+    /// The typed error object of an error response.
+    pub fn error_object(&self) -> Option<ErrorObject> {
+        self.error
+            .as_ref()
+            .and_then(|raw| serde_json::from_str(raw.get()).ok())
+    }
+
+    /// Deserialize `params` (absent params read as `{}`).
+    pub fn parse_params<'a, T: Deserialize<'a>>(&'a self) -> Result<T, serde_json::Error> {
+        serde_json::from_str(self.params.as_deref().map_or("{}", RawValue::get))
+    }
+
+    /// Serialise into `out` without reformatting the raw members.
+    pub fn write_to(&self, out: &mut Vec<u8>) {
+        out.extend_from_slice(br#"{"jsonrpc":"2.0""#);
+        if let Some(id) = &self.id {
+            out.extend_from_slice(br#","id":"#);
+            write_json(out, id);
+        } else if self.method.is_none() {
+            out.extend_from_slice(br#","id":null"#);
+        }
+        if let Some(m) = &self.method {
+            out.extend_from_slice(br#","method":"#);
+            write_json(out, m);
+        }
+        for (key, raw) in [
+            (&br#","params":"#[..], &self.params),
+            (br#","result":"#, &self.result),
+            (br#","error":"#, &self.error),
+        ] {
+            if let Some(raw) = raw {
+                out.extend_from_slice(key);
+                out.extend_from_slice(raw.get().as_bytes());
+            }
+        }
+        out.push(b'}');
+    }
+
+    pub fn to_bytes(&self) -> Vec<u8> {
+        let mut out = Vec::with_capacity(self.len_hint());
+        self.write_to(&mut out);
+        out
+    }
+
+    pub fn to_json_string(&self) -> String {
+        // write_to only emits valid UTF-8: raw values are &str and the rest is ASCII/JSON.
+        String::from_utf8(self.to_bytes()).expect("JSON is UTF-8")
+    }
+
+    fn len_hint(&self) -> usize {
+        let raw = |r: &Option<Box<RawValue>>| r.as_ref().map_or(0, |r| r.get().len());
+        64 + raw(&self.params) + raw(&self.result) + raw(&self.error)
+    }
+}
+
+fn write_json(out: &mut Vec<u8>, value: &(impl Serialize + ?Sized)) {
+    // Ids and method names always serialise.
+    serde_json::to_writer(out, value).expect("serialisable");
+}
+
+/// Serialise a value to raw JSON (for results the gateway builds itself).
+pub fn raw(value: &impl Serialize) -> Box<RawValue> {
+    serde_json::value::to_raw_value(value).expect("gateway-built values serialise")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn one(s: &str) -> Message {
+        match Message::parse(s.as_bytes()).unwrap() {
+            Parsed::Single(m) => m,
+            Parsed::Batch(_) => panic!("batch"),
+        }
+    }
+
+    #[test]
+    fn round_trip_keeps_unknown_members_of_params_and_result() {
+        let input = r#"{"jsonrpc":"2.0","id":7,"result":{"content":[{"type":"hologram","x":{"y":[1,2.50,null]}}],"_meta":{"a":1}}}"#;
+        let m = one(input);
+        assert_eq!(m.kind(), Kind::Response);
+        assert_eq!(m.to_json_string(), input);
+    }
+
+    #[test]
+    fn request_notification_and_error_kinds() {
+        assert_eq!(
+            one(r#"{"jsonrpc":"2.0","id":"a","method":"ping"}"#).kind(),
+            Kind::Request
+        );
+        assert_eq!(
+            one(r#"{"jsonrpc":"2.0","method":"notifications/initialized"}"#).kind(),
+            Kind::Notification
+        );
+        let e = one(r#"{"jsonrpc":"2.0","id":null,"error":{"code":-32700,"message":"x"}}"#);
+        assert_eq!(e.kind(), Kind::Error);
+        assert_eq!(e.error_object().unwrap().code, -32700);
+    }
+
+    #[test]
+    fn malformed_inputs_get_the_right_codes() {
+        let check = |s: &str, code: i64| {
+            let err = Message::parse(s.as_bytes()).unwrap_err();
+            assert_eq!(err.code(), code, "{s}: {err}");
+        };
+        check("not json", codes::PARSE_ERROR);
+        check(r#"{"jsonrpc":"2.0","id":1"#, codes::PARSE_ERROR);
+        check(r#"{"id":1,"method":"x"}"#, codes::INVALID_REQUEST);
+        check(
+            r#"{"jsonrpc":"1.0","id":1,"method":"x"}"#,
+            codes::INVALID_REQUEST,
+        );
+        check(
+            r#"{"jsonrpc":"2.0","id":1.5,"method":"x"}"#,
+            codes::INVALID_REQUEST,
+        );
+        check(r#"{"jsonrpc":"2.0","id":1}"#, codes::INVALID_REQUEST);
+        check(r#"{"jsonrpc":"2.0","method":5}"#, codes::INVALID_REQUEST);
+        check("[]", codes::INVALID_REQUEST);
+    }
+
+    #[test]
+    fn invalid_request_keeps_the_id_for_the_answer() {
+        let err = Message::parse(br#"{"jsonrpc":"1.0","id":"k","method":"x"}"#).unwrap_err();
+        let answer = err.to_response().to_json_string();
+        assert!(answer.starts_with(r#"{"jsonrpc":"2.0","id":"k","error":{"code":-32600"#));
+    }
+
+    #[test]
+    fn batches_parse_each_member() {
+        let Parsed::Batch(items) =
+            Message::parse(br#"[{"jsonrpc":"2.0","id":1,"method":"ping"}, 5]"#).unwrap()
+        else {
+            panic!("expected batch")
+        };
+        assert!(items[0].is_ok());
+        assert!(items[1].is_err());
+    }
+
+    #[test]
+    fn error_with_null_id_serialises_null() {
+        let m = Message::error(None, &ErrorObject::new(-32700, "bad"));
+        assert_eq!(
+            m.to_json_string(),
+            r#"{"jsonrpc":"2.0","id":null,"error":{"code":-32700,"message":"bad"}}"#
+        );
+    }
+}
