@@ -1,4 +1,24 @@
 //! mcp-gateway: one MCP endpoint in front of many MCP servers.
+//!
+//! Read it in the order a message travels:
+//! - [`server`]: the fronts (Streamable HTTP `/mcp`, `/mcp/{backend}`, legacy
+//!   SSE, stdio, `/health`) and the one place errors become wire errors.
+//! - [`session`]: per-client state.
+//! - [`router`]: method dispatch and the meta-tools.
+//! - [`catalog`] and [`search`]: the merged, atomically swapped view of all
+//!   tools, and ranking over it (pure).
+//! - [`gateway`]: the set of backends and the catalog built from them.
+//! - [`upstream`]: one actor per backend and its transports.
+//! - [`config`]: gateway.yaml in, validated [`config::Config`] out.
+//!
+//! The JSON-RPC envelope itself lives in the `mcp-wire` crate.
 #![forbid(unsafe_code)]
 
+pub mod catalog;
 pub mod config;
+pub mod gateway;
+pub mod router;
+pub mod search;
+pub mod server;
+pub mod session;
+pub mod upstream;

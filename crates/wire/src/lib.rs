@@ -14,6 +14,7 @@
 
 pub mod error;
 pub mod message;
+pub mod object;
 pub mod sse;
 pub mod version;
 

@@ -1,0 +1,104 @@
+//! The merged view of every backend: a snapshot rebuilt on change and
+//! swapped atomically, so a reader never sees half an update.
+//!
+//! - [`tool`]: a tool definition kept raw for forwarding, plus the few parsed
+//!   fields the gateway reasons about.
+//! - [`naming`]: the reversible rule for exposing backend tools under one
+//!   namespace when meta-tools are off.
+
+mod naming;
+mod tool;
+
+use std::collections::HashMap;
+use std::hash::{Hash, Hasher};
+use std::sync::Arc;
+
+pub use naming::{exposed_name, SEPARATOR};
+pub use tool::{parse_tools_page, Tool, ToolsPage};
+
+use crate::upstream::{State, Status};
+
+/// One backend as the catalog sees it.
+#[derive(Clone)]
+pub struct Entry {
+    pub name: String,
+    pub description: String,
+    pub status: Arc<Status>,
+    pub tools: Arc<Vec<Tool>>,
+}
+
+impl Entry {
+    pub fn is_ready(&self) -> bool {
+        self.status.state == State::Ready
+    }
+}
+
+/// An immutable snapshot of all backends and their tools.
+#[derive(Default)]
+pub struct Catalog {
+    /// Sorted by backend name.
+    pub entries: Vec<Entry>,
+    /// Exposed direct-mode name -> (entry index, tool index).
+    by_exposed: HashMap<String, (usize, usize)>,
+    /// Exposed names in entry order, for tools/list in direct mode.
+    pub exposed: Vec<(String, usize, usize)>,
+    /// Changes when the set of visible tools (or their definitions) changes.
+    pub fingerprint: u64,
+}
+
+impl Catalog {
+    pub fn build(mut entries: Vec<Entry>) -> Catalog {
+        entries.sort_by(|a, b| a.name.cmp(&b.name));
+        let mut by_exposed = HashMap::new();
+        let mut exposed = Vec::new();
+        let mut hasher = std::collections::hash_map::DefaultHasher::new();
+        for (ei, e) in entries.iter().enumerate() {
+            if !e.is_ready() {
+                continue;
+            }
+            e.name.hash(&mut hasher);
+            for (ti, t) in e.tools.iter().enumerate() {
+                t.raw.get().hash(&mut hasher);
+                let name = exposed_name(&e.name, &t.name);
+                if by_exposed.insert(name.clone(), (ei, ti)).is_none() {
+                    exposed.push((name, ei, ti));
+                }
+            }
+        }
+        Catalog {
+            entries,
+            by_exposed,
+            exposed,
+            fingerprint: hasher.finish(),
+        }
+    }
+
+    pub fn entry(&self, backend: &str) -> Option<&Entry> {
+        self.entries.iter().find(|e| e.name == backend)
+    }
+
+    /// A tool of a backend, by its own name.
+    pub fn tool(&self, backend: &str, tool: &str) -> Option<(&Entry, &Tool)> {
+        let e = self.entry(backend)?;
+        e.tools.iter().find(|t| t.name == tool).map(|t| (e, t))
+    }
+
+    /// Resolve a direct-mode exposed name back to (backend, tool).
+    pub fn resolve_exposed(&self, name: &str) -> Option<(&Entry, &Tool)> {
+        let (ei, ti) = *self.by_exposed.get(name)?;
+        let e = &self.entries[ei];
+        Some((e, &e.tools[ti]))
+    }
+
+    pub fn tool_count(&self) -> usize {
+        self.entries
+            .iter()
+            .filter(|e| e.is_ready())
+            .map(|e| e.tools.len())
+            .sum()
+    }
+
+    pub fn ready_count(&self) -> usize {
+        self.entries.iter().filter(|e| e.is_ready()).count()
+    }
+}

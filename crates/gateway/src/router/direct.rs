@@ -1,0 +1,106 @@
+//! Backend tools without meta-tools.
+//!
+//! - `meta_mcp.enabled: false`: `/mcp` lists every ready backend's tools
+//!   under `<backend>__<tool>` names (see `catalog::naming`) and routes calls
+//!   back by the catalog's table.
+//! - `/mcp/{backend}`: the session speaks for one backend; every request is
+//!   forwarded under a gateway id and the answer comes back verbatim.
+
+use mcp_wire::{raw, Message};
+use serde::Deserialize;
+use serde_json::json;
+use serde_json::value::RawValue;
+
+use super::{GatewayError, Outcome};
+use crate::gateway::Gateway;
+use crate::upstream::UpstreamError;
+
+/// The initialize result for `/mcp/{backend}`: the backend's own
+/// capabilities and instructions, under the version this client negotiated.
+pub async fn initialize_backend(gw: &Gateway, name: &str, version: &str) -> Outcome {
+    let backend = gw
+        .backend(name)
+        .ok_or_else(|| GatewayError::InvalidParams(format!("unknown backend {name}")))?;
+    // A lazy backend starts here; a failed one says why.
+    backend.request("ping", None).await?;
+    let status = backend.status();
+    let Some(init) = &status.init else {
+        return Err(UpstreamError::Unavailable {
+            backend: name.into(),
+            reason: "not initialised".into(),
+        }
+        .into());
+    };
+    let mut result = json!({
+        "protocolVersion": version,
+        "capabilities": serde_json::from_str::<serde_json::Value>(init.capabilities.get()).unwrap_or_else(|_| json!({})),
+        "serverInfo": {"name": format!("mcp-gateway/{name}"), "version": env!("CARGO_PKG_VERSION")},
+    });
+    if let Some(i) = &init.instructions {
+        result["instructions"] = json!(i);
+    }
+    Ok(raw(&result))
+}
+
+/// Forward a request to one backend; its result or error comes back as is.
+pub async fn forward(gw: &Gateway, name: &str, msg: &Message) -> Outcome {
+    let backend = gw
+        .backend(name)
+        .ok_or_else(|| GatewayError::InvalidParams(format!("unknown backend {name}")))?;
+    let answer = backend.request(msg.method(), msg.params.clone()).await?;
+    unwrap_answer(answer)
+}
+
+fn unwrap_answer(answer: Message) -> Outcome {
+    match (answer.result, answer.error) {
+        (Some(r), _) => Ok(r),
+        (None, Some(e)) => Err(GatewayError::Backend(e)),
+        (None, None) => Err(GatewayError::Internal("empty backend answer".into())),
+    }
+}
+
+/// tools/list for `/mcp` in direct mode: every ready tool, renamed.
+pub fn list_all(gw: &Gateway) -> Box<RawValue> {
+    let cat = gw.catalog();
+    let mut out = String::from(r#"{"tools":["#);
+    for (i, (name, ei, ti)) in cat.exposed.iter().enumerate() {
+        if i > 0 {
+            out.push(',');
+        }
+        let def = &cat.entries[*ei].tools[*ti].raw;
+        match mcp_wire::object::with_member(def, "name", &raw(name)) {
+            Some(renamed) => out.push_str(renamed.get()),
+            None => out.push_str(def.get()),
+        }
+    }
+    out.push_str("]}");
+    RawValue::from_string(out).expect("built from valid JSON")
+}
+
+#[derive(Deserialize)]
+struct CallParams<'a> {
+    name: String,
+    #[serde(borrow, default)]
+    arguments: Option<&'a RawValue>,
+    #[serde(borrow, default, rename = "_meta")]
+    meta: Option<&'a RawValue>,
+}
+
+/// tools/call for `/mcp` in direct mode: map the exposed name back.
+pub async fn call_prefixed(gw: &Gateway, msg: &Message) -> Outcome {
+    let p: CallParams = msg
+        .parse_params()
+        .map_err(|e| GatewayError::InvalidParams(e.to_string()))?;
+    let cat = gw.catalog();
+    let Some((entry, tool)) = cat.resolve_exposed(&p.name) else {
+        return Err(GatewayError::InvalidParams(format!(
+            "unknown tool: {}",
+            p.name
+        )));
+    };
+    let backend = gw
+        .backend(&entry.name)
+        .ok_or_else(|| GatewayError::InvalidParams(format!("unknown tool: {}", p.name)))?;
+    let params = super::call_params(&tool.name, p.arguments, p.meta);
+    unwrap_answer(backend.request("tools/call", Some(params)).await?)
+}

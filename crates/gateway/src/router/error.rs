@@ -1,0 +1,21 @@
+//! What can go wrong while handling a client message. Turned into wire
+//! errors in exactly one place: `server::errors`.
+
+use serde_json::value::RawValue;
+
+use crate::upstream::UpstreamError;
+
+#[derive(Debug, thiserror::Error)]
+pub enum GatewayError {
+    #[error("method not found: {0}")]
+    MethodNotFound(String),
+    #[error("invalid params: {0}")]
+    InvalidParams(String),
+    #[error("{0}")]
+    Upstream(#[from] UpstreamError),
+    /// The backend's own JSON-RPC error object, forwarded verbatim.
+    #[error("backend error")]
+    Backend(Box<RawValue>),
+    #[error("internal error: {0}")]
+    Internal(String),
+}

@@ -1,0 +1,316 @@
+//! The four meta-tools: list servers, list tools, search, invoke.
+//!
+//! Their names, inputs and result shapes are a contract with clients (and
+//! with users of the seed product). Descriptions carry live counts. Results
+//! carry the same JSON twice: as `structuredContent` and as text content,
+//! for clients that read only one of them.
+
+use mcp_wire::raw;
+use serde::{Deserialize, Serialize};
+use serde_json::json;
+use serde_json::value::RawValue;
+
+use super::{text_result, GatewayError, Outcome};
+use crate::catalog::Catalog;
+use crate::gateway::Gateway;
+use crate::search;
+use crate::upstream::State;
+
+pub const INSTRUCTIONS: &str = "Tools of many MCP servers sit behind this gateway. Find the right one with gateway_search_tools, then call it with gateway_invoke.";
+
+const DEFAULT_LIMIT: usize = 5;
+const MAX_LIMIT: usize = 25;
+
+/// The meta-tool definitions, with live counts in their descriptions.
+pub fn meta_tools(cat: &Catalog) -> serde_json::Value {
+    let (servers, tools) = (cat.ready_count(), cat.tool_count());
+    json!([
+        {
+            "name": "gateway_list_servers",
+            "description": format!("List the MCP servers behind this gateway ({servers} ready) with state and tool count."),
+            "inputSchema": {"type": "object", "properties": {}},
+            "annotations": {"readOnlyHint": true}
+        },
+        {
+            "name": "gateway_list_tools",
+            "description": format!("List tool names and summaries ({tools} tools), or one server's full tool definitions."),
+            "inputSchema": {"type": "object", "properties": {"server": {"type": "string", "description": "Only this server, with full definitions"}}},
+            "annotations": {"readOnlyHint": true}
+        },
+        {
+            "name": "gateway_search_tools",
+            "description": format!("Find tools for a task among {tools} tools on {servers} servers. Returns matches with inputSchema, ready for gateway_invoke."),
+            "inputSchema": {"type": "object", "properties": {
+                "query": {"type": "string", "description": "What you want to do"},
+                "limit": {"type": "integer", "minimum": 1, "maximum": MAX_LIMIT, "default": DEFAULT_LIMIT}
+            }, "required": ["query"]},
+            "annotations": {"readOnlyHint": true}
+        },
+        {
+            "name": "gateway_invoke",
+            "description": "Call a tool of a server behind the gateway; returns the tool's own result.",
+            "inputSchema": {"type": "object", "properties": {
+                "server": {"type": "string"},
+                "tool": {"type": "string"},
+                "arguments": {"type": "object", "description": "The tool's arguments, per its inputSchema"}
+            }, "required": ["server", "tool"]}
+        }
+    ])
+}
+
+pub fn list(gw: &Gateway) -> Box<RawValue> {
+    raw(&json!({ "tools": meta_tools(&gw.catalog()) }))
+}
+
+#[derive(Deserialize)]
+struct CallParams<'a> {
+    name: String,
+    #[serde(borrow, default)]
+    arguments: Option<&'a RawValue>,
+    #[serde(borrow, default, rename = "_meta")]
+    meta: Option<&'a RawValue>,
+}
+
+pub async fn call(gw: &Gateway, msg: &mcp_wire::Message) -> Outcome {
+    let p: CallParams = msg
+        .parse_params()
+        .map_err(|e| GatewayError::InvalidParams(e.to_string()))?;
+    let args = p.arguments.map_or("{}", RawValue::get);
+    match p.name.as_str() {
+        "gateway_list_servers" => Ok(list_servers(&gw.catalog())),
+        "gateway_list_tools" => with_args(args, |a: ListToolsArgs| {
+            Ok(list_tools(&gw.catalog(), a.server.as_deref()))
+        }),
+        "gateway_search_tools" => with_args(args, |a: SearchArgs| {
+            Ok(search_tools(&gw.catalog(), &a.query, a.limit))
+        }),
+        "gateway_invoke" => match serde_json::from_str::<InvokeArgs>(args) {
+            Ok(a) => invoke(gw, a, p.meta).await,
+            Err(e) => Ok(usage_error(&e)),
+        },
+        other => Err(GatewayError::InvalidParams(format!(
+            "unknown tool: {other}"
+        ))),
+    }
+}
+
+fn with_args<'a, T: Deserialize<'a>>(args: &'a str, f: impl FnOnce(T) -> Outcome) -> Outcome {
+    match serde_json::from_str::<T>(args) {
+        Ok(a) => f(a),
+        Err(e) => Ok(usage_error(&e)),
+    }
+}
+
+/// Bad arguments are a tool error the model can read and correct.
+fn usage_error(e: &serde_json::Error) -> Box<RawValue> {
+    text_result(&format!("Invalid arguments: {e}"), None, true)
+}
+
+/// A result whose text content is the JSON of its structured content.
+fn structured(value: &impl Serialize) -> Box<RawValue> {
+    let json = serde_json::to_string(value).expect("meta-tool results serialise");
+    let text = serde_json::to_string(&json).expect("strings serialise");
+    RawValue::from_string(format!(
+        r#"{{"content":[{{"type":"text","text":{text}}}],"structuredContent":{json}}}"#
+    ))
+    .expect("built from valid JSON")
+}
+
+fn list_servers(cat: &Catalog) -> Box<RawValue> {
+    let servers: Vec<_> = cat
+        .entries
+        .iter()
+        .map(|e| {
+            let mut s = json!({
+                "name": e.name,
+                "description": e.description,
+                "transport": e.status.transport,
+                "state": e.status.state,
+                "tools": if e.is_ready() { e.tools.len() } else { 0 },
+            });
+            if let Some(r) = &e.status.reason {
+                s["reason"] = json!(r);
+            }
+            s
+        })
+        .collect();
+    structured(&json!({ "servers": servers }))
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct ListToolsArgs {
+    #[serde(default)]
+    server: Option<String>,
+}
+
+#[derive(Serialize)]
+struct ToolSummary<'a> {
+    server: &'a str,
+    name: &'a str,
+    description: String,
+}
+
+fn list_tools(cat: &Catalog, server: Option<&str>) -> Box<RawValue> {
+    if let Some(name) = server {
+        let Some(e) = cat.entry(name) else {
+            return text_result(&unknown_server(cat, name), None, true);
+        };
+        if !e.is_ready() {
+            return text_result(&not_ready(e), None, true);
+        }
+        let tools: Vec<&RawValue> = e.tools.iter().map(|t| &*t.raw).collect();
+        return structured(&json!({ "server": name, "tools": tools }));
+    }
+    let tools: Vec<ToolSummary> = cat
+        .entries
+        .iter()
+        .filter(|e| e.is_ready())
+        .flat_map(|e| {
+            e.tools.iter().map(move |t| ToolSummary {
+                server: &e.name,
+                name: &t.name,
+                description: one_line(&t.description),
+            })
+        })
+        .collect();
+    let unavailable: Vec<&str> = cat
+        .entries
+        .iter()
+        .filter(|e| !e.is_ready() && e.status.state != State::Disabled)
+        .map(|e| e.name.as_str())
+        .collect();
+    structured(&json!({ "tools": tools, "unavailable_servers": unavailable }))
+}
+
+fn one_line(s: &str) -> String {
+    let line = s.lines().next().unwrap_or("").trim();
+    if line.chars().count() > 120 {
+        let cut: String = line.chars().take(117).collect();
+        format!("{cut}...")
+    } else {
+        line.to_owned()
+    }
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct SearchArgs {
+    query: String,
+    #[serde(default)]
+    limit: Option<usize>,
+}
+
+#[derive(Serialize)]
+struct SearchMatch<'a> {
+    server: &'a str,
+    tool: &'a str,
+    description: &'a str,
+    score: f64,
+    #[serde(rename = "inputSchema")]
+    input_schema: &'a RawValue,
+}
+
+fn search_tools(cat: &Catalog, query: &str, limit: Option<usize>) -> Box<RawValue> {
+    let limit = limit.unwrap_or(DEFAULT_LIMIT).clamp(1, MAX_LIMIT);
+    let matches: Vec<SearchMatch> = search::search(cat, query, limit)
+        .into_iter()
+        .map(|m| SearchMatch {
+            server: &m.entry.name,
+            tool: &m.tool.name,
+            description: &m.tool.description,
+            score: m.score,
+            input_schema: &m.tool.input_schema,
+        })
+        .collect();
+    structured(&json!({ "matches": matches }))
+}
+
+#[derive(Deserialize)]
+struct InvokeArgs {
+    server: String,
+    tool: String,
+    #[serde(default)]
+    arguments: Option<Box<RawValue>>,
+}
+
+async fn invoke(gw: &Gateway, a: InvokeArgs, meta: Option<&RawValue>) -> Outcome {
+    let cat = gw.catalog();
+    let Some(entry) = cat.entry(&a.server) else {
+        return Ok(text_result(&unknown_server(&cat, &a.server), None, true));
+    };
+    let Some(backend) = gw.backend(&a.server) else {
+        return Ok(text_result(&unknown_server(&cat, &a.server), None, true));
+    };
+    let lazy_idle = entry.status.state == State::Idle;
+    if !entry.is_ready() && !lazy_idle {
+        return Ok(text_result(&not_ready(entry), None, true));
+    }
+    if !lazy_idle && !entry.tools.iter().any(|t| t.name == a.tool) {
+        return Ok(text_result(
+            &unknown_tool(&cat, &a.server, &a.tool),
+            None,
+            true,
+        ));
+    }
+    let params = super::call_params(&a.tool, a.arguments.as_deref(), meta);
+    let answer = backend.request("tools/call", Some(params)).await?;
+    match (answer.result, answer.error) {
+        (Some(result), _) => Ok(result),
+        (None, Some(err)) => Err(GatewayError::Backend(err)),
+        (None, None) => Err(GatewayError::Internal("empty backend answer".into())),
+    }
+}
+
+fn not_ready(e: &crate::catalog::Entry) -> String {
+    let reason = e
+        .status
+        .reason
+        .as_deref()
+        .map(|r| format!(": {r}"))
+        .unwrap_or_default();
+    format!(
+        "Server '{}' is not available ({}{reason}).",
+        e.name,
+        e.status.state.as_str()
+    )
+}
+
+fn unknown_server(cat: &Catalog, name: &str) -> String {
+    let names: Vec<&str> = cat.entries.iter().map(|e| e.name.as_str()).collect();
+    let close = search::suggest(name, &names);
+    let mut msg = format!("Unknown server '{name}'.");
+    if !close.is_empty() {
+        msg.push_str(&format!(" Did you mean: {}?", close.join(", ")));
+    }
+    msg.push_str(&format!(" Servers: {}.", names.join(", ")));
+    msg
+}
+
+fn unknown_tool(cat: &Catalog, server: &str, tool: &str) -> String {
+    let names: Vec<&str> = cat
+        .entry(server)
+        .map(|e| e.tools.iter().map(|t| t.name.as_str()).collect())
+        .unwrap_or_default();
+    let mut msg = format!("Unknown tool '{tool}' on server '{server}'.");
+    let close = search::suggest(tool, &names);
+    if !close.is_empty() {
+        msg.push_str(&format!(" Did you mean: {}?", close.join(", ")));
+    }
+    let elsewhere: Vec<&str> = cat
+        .entries
+        .iter()
+        .filter(|e| e.name != server && e.is_ready() && e.tools.iter().any(|t| t.name == tool))
+        .map(|e| e.name.as_str())
+        .collect();
+    if !elsewhere.is_empty() {
+        msg.push_str(&format!(
+            " A tool named '{tool}' exists on: {}.",
+            elsewhere.join(", ")
+        ));
+    }
+    if close.is_empty() && elsewhere.is_empty() {
+        msg.push_str(" Use gateway_search_tools to find the right tool.");
+    }
+    msg
+}

@@ -1,0 +1,57 @@
+//! The one place errors become wire errors: JSON-RPC error objects for
+//! failed requests, HTTP statuses for broken transport rules.
+//!
+//! Internal detail is logged, never sent; what the client reads says what
+//! failed and what to do about it.
+
+use axum::http::{header, StatusCode};
+use axum::response::{IntoResponse, Response};
+use mcp_wire::{codes, ErrorObject, Id, Message};
+use serde_json::value::RawValue;
+
+use crate::router::GatewayError;
+use crate::upstream::UpstreamError;
+
+impl GatewayError {
+    /// The `error` member for a response to this failure.
+    pub fn to_wire(&self) -> Box<RawValue> {
+        let obj = match self {
+            GatewayError::Backend(raw) => return raw.clone(),
+            GatewayError::MethodNotFound(m) => {
+                ErrorObject::new(codes::METHOD_NOT_FOUND, format!("Method not found: {m}"))
+            }
+            GatewayError::InvalidParams(m) => {
+                ErrorObject::new(codes::INVALID_PARAMS, format!("Invalid params: {m}"))
+            }
+            GatewayError::Upstream(e @ UpstreamError::Timeout { .. }) => {
+                ErrorObject::new(codes::REQUEST_TIMEOUT, e.to_string())
+            }
+            GatewayError::Upstream(e) => ErrorObject::new(codes::CONNECTION_CLOSED, e.to_string()),
+            GatewayError::Internal(m) => {
+                tracing::error!("internal error: {m}");
+                ErrorObject::new(codes::INTERNAL_ERROR, "Internal error")
+            }
+        };
+        obj.to_raw()
+    }
+
+    pub fn into_message(self, id: Id) -> Message {
+        Message {
+            id: Some(id),
+            method: None,
+            params: None,
+            result: None,
+            error: Some(self.to_wire()),
+        }
+    }
+}
+
+/// An HTTP error whose body is a JSON-RPC error (id null), as SDK clients expect.
+pub fn http_error(status: StatusCode, code: i64, message: impl Into<String>) -> Response {
+    let body = Message::error(None, &ErrorObject::new(code, message)).to_bytes();
+    (status, [(header::CONTENT_TYPE, "application/json")], body).into_response()
+}
+
+pub fn json_response(msg: &Message) -> Response {
+    ([(header::CONTENT_TYPE, "application/json")], msg.to_bytes()).into_response()
+}

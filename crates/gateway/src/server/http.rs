@@ -1,0 +1,392 @@
+//! Streamable HTTP (2025-11-25) on `/mcp` and `/mcp/{backend}`.
+//!
+//! The checks run in the spec's order and each failure has its status:
+//! Origin (403), Accept (406), Content-Type (415), body size (413), JSON
+//! (400 + -32700), session header (400), unknown session (404), protocol
+//! version header (400). Requests are answered with one JSON body;
+//! notifications and responses with 202. GET opens the session's stream for
+//! server-initiated messages (409 if one is open); DELETE ends the session.
+
+use std::convert::Infallible;
+use std::sync::Arc;
+
+use axum::body::{to_bytes, Body};
+use axum::extract::{Path, State};
+use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
+use axum::response::sse::{Event, KeepAlive, Sse};
+use axum::response::{IntoResponse, Response};
+use futures_util::stream::Stream;
+use mcp_wire::{codes, version, Kind, Message, Parsed};
+use tokio::sync::mpsc;
+use tokio_stream::wrappers::ReceiverStream;
+use tokio_stream::StreamExt;
+
+use super::errors::{http_error, json_response};
+use super::App;
+use crate::router;
+use crate::session::{Scope, Session};
+
+pub const SESSION_HEADER: &str = "mcp-session-id";
+const VERSION_HEADER: &str = "mcp-protocol-version";
+
+fn root_scope(app: &App) -> Scope {
+    if app.gw.config.meta_mcp.enabled {
+        Scope::Meta
+    } else {
+        Scope::Direct
+    }
+}
+
+fn backend_scope(app: &App, name: &str) -> Result<Scope, Response> {
+    if app.gw.backend(name).is_some() {
+        return Ok(Scope::Backend(name.to_owned()));
+    }
+    let names = app.gw.backend_names();
+    Err(http_error(
+        StatusCode::NOT_FOUND,
+        codes::INVALID_REQUEST,
+        format!("Unknown backend '{name}'. Backends: {}", names.join(", ")),
+    ))
+}
+
+pub async fn post_root(State(app): State<Arc<App>>, headers: HeaderMap, body: Body) -> Response {
+    let scope = root_scope(&app);
+    post(app, scope, headers, body).await
+}
+
+pub async fn post_backend(
+    State(app): State<Arc<App>>,
+    Path(name): Path<String>,
+    headers: HeaderMap,
+    body: Body,
+) -> Response {
+    match backend_scope(&app, &name) {
+        Ok(scope) => post(app, scope, headers, body).await,
+        Err(r) => r,
+    }
+}
+
+pub async fn get_root(State(app): State<Arc<App>>, headers: HeaderMap) -> Response {
+    let scope = root_scope(&app);
+    open_stream(app, scope, headers)
+}
+
+pub async fn get_backend(
+    State(app): State<Arc<App>>,
+    Path(name): Path<String>,
+    headers: HeaderMap,
+) -> Response {
+    match backend_scope(&app, &name) {
+        Ok(scope) => open_stream(app, scope, headers),
+        Err(r) => r,
+    }
+}
+
+pub async fn delete_root(State(app): State<Arc<App>>, headers: HeaderMap) -> Response {
+    let scope = root_scope(&app);
+    delete(app, scope, headers)
+}
+
+pub async fn delete_backend(
+    State(app): State<Arc<App>>,
+    Path(name): Path<String>,
+    headers: HeaderMap,
+) -> Response {
+    match backend_scope(&app, &name) {
+        Ok(scope) => delete(app, scope, headers),
+        Err(r) => r,
+    }
+}
+
+/// DNS-rebinding defence: a browser page from elsewhere must not reach a
+/// local gateway. Loopback origins and configured ones pass.
+pub fn check_origin(app: &App, headers: &HeaderMap) -> Result<(), Response> {
+    let Some(origin) = headers.get(header::ORIGIN) else {
+        return Ok(());
+    };
+    let origin = origin.to_str().unwrap_or("");
+    let allowed = app
+        .server
+        .allowed_origins
+        .iter()
+        .any(|o| o == "*" || o == origin)
+        || is_loopback_origin(origin);
+    if allowed {
+        Ok(())
+    } else {
+        tracing::warn!(origin, "rejected request from a foreign Origin");
+        Err(http_error(
+            StatusCode::FORBIDDEN,
+            codes::INVALID_REQUEST,
+            format!("Origin {origin} is not allowed (server.allowed_origins)"),
+        ))
+    }
+}
+
+fn is_loopback_origin(origin: &str) -> bool {
+    let Ok(url) = reqwest::Url::parse(origin) else {
+        return false;
+    };
+    matches!(url.host_str(), Some("localhost" | "127.0.0.1" | "[::1]"))
+}
+
+fn accepts(headers: &HeaderMap, mime: &str) -> bool {
+    headers
+        .get_all(header::ACCEPT)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(|v| v.split(','))
+        .any(|part| {
+            let t = part.split(';').next().unwrap_or("").trim();
+            t == mime || t == "*/*" || (t.ends_with("/*") && mime.starts_with(&t[..t.len() - 1]))
+        })
+}
+
+/// The session a request names: 400 without the header, 404 when unknown
+/// (or belonging to another endpoint).
+fn find_session(app: &App, scope: &Scope, headers: &HeaderMap) -> Result<Arc<Session>, Response> {
+    let Some(id) = headers.get(SESSION_HEADER).and_then(|v| v.to_str().ok()) else {
+        return Err(http_error(
+            StatusCode::BAD_REQUEST,
+            codes::INVALID_REQUEST,
+            "Bad Request: Mcp-Session-Id header is required (send initialize first)",
+        ));
+    };
+    match app.sessions.get(id) {
+        Some(s) if &s.scope == scope => Ok(s),
+        _ => Err(http_error(
+            StatusCode::NOT_FOUND,
+            codes::REQUEST_TIMEOUT,
+            "Session not found: initialize a new session",
+        )),
+    }
+}
+
+fn check_version_header(headers: &HeaderMap) -> Result<(), Response> {
+    match headers
+        .get(VERSION_HEADER)
+        .map(|v| v.to_str().unwrap_or(""))
+    {
+        Some(v) if !version::is_supported(v) => Err(http_error(
+            StatusCode::BAD_REQUEST,
+            codes::INVALID_REQUEST,
+            format!(
+                "Unsupported MCP-Protocol-Version {v:?}; supported: {}",
+                version::SUPPORTED.join(", ")
+            ),
+        )),
+        _ => Ok(()),
+    }
+}
+
+async fn post(app: Arc<App>, scope: Scope, headers: HeaderMap, body: Body) -> Response {
+    if let Err(r) = check_origin(&app, &headers) {
+        return r;
+    }
+    if !(accepts(&headers, "application/json") && accepts(&headers, "text/event-stream")) {
+        return http_error(
+            StatusCode::NOT_ACCEPTABLE,
+            codes::INVALID_REQUEST,
+            "Not Acceptable: Accept must list application/json and text/event-stream",
+        );
+    }
+    let ctype = headers
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or("");
+    if !ctype
+        .split(';')
+        .next()
+        .unwrap_or("")
+        .trim()
+        .eq_ignore_ascii_case("application/json")
+    {
+        return http_error(
+            StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            codes::INVALID_REQUEST,
+            "Unsupported Media Type: Content-Type must be application/json",
+        );
+    }
+    let max = app.server.max_body_size;
+    let Ok(bytes) = to_bytes(body, max).await else {
+        return http_error(
+            StatusCode::PAYLOAD_TOO_LARGE,
+            codes::INVALID_REQUEST,
+            format!("Request body larger than {max} bytes (server.max_body_size)"),
+        );
+    };
+    let parsed = match Message::parse(&bytes) {
+        Ok(p) => p,
+        Err(e) => {
+            return (StatusCode::BAD_REQUEST, json_response(&e.to_response())).into_response()
+        }
+    };
+    match parsed {
+        Parsed::Single(msg) if msg.method() == "initialize" => initialize(&app, scope, msg).await,
+        Parsed::Single(msg) => {
+            let session = match find_session(&app, &scope, &headers)
+                .and_then(|s| check_version_header(&headers).map(|_| s))
+            {
+                Ok(s) => s,
+                Err(r) => return r,
+            };
+            match msg.kind() {
+                Kind::Request => match router::handle(&app.gw, &session, msg).await {
+                    Some(answer) => json_response(&answer),
+                    None => StatusCode::ACCEPTED.into_response(),
+                },
+                _ => {
+                    let gw = app.gw.clone();
+                    tokio::spawn(async move { router::handle(&gw, &session, msg).await });
+                    StatusCode::ACCEPTED.into_response()
+                }
+            }
+        }
+        Parsed::Batch(items) => {
+            let session = match find_session(&app, &scope, &headers) {
+                Ok(s) => s,
+                Err(r) => return r,
+            };
+            if !version::allows_batches(&session.version) {
+                return http_error(
+                    StatusCode::BAD_REQUEST,
+                    codes::INVALID_REQUEST,
+                    format!(
+                        "JSON-RPC batches are not part of protocol version {}",
+                        session.version
+                    ),
+                );
+            }
+            batch(&app, &session, items).await
+        }
+    }
+}
+
+async fn initialize(app: &App, scope: Scope, msg: Message) -> Response {
+    let Some(id) = msg.id.clone() else {
+        return http_error(
+            StatusCode::BAD_REQUEST,
+            codes::INVALID_REQUEST,
+            "initialize must be a request",
+        );
+    };
+    match router::initialize(&app.gw, &scope, &msg).await {
+        Ok(init) => {
+            let session = app
+                .sessions
+                .create(scope, init.version, init.client_capabilities);
+            tracing::info!(session = %session.id, version = init.version, "client session started");
+            let mut resp = json_response(&Message::response(id, init.result));
+            if let Ok(v) = HeaderValue::from_str(&session.id) {
+                resp.headers_mut().insert(SESSION_HEADER, v);
+            }
+            resp
+        }
+        Err(e) => json_response(&e.into_message(id)),
+    }
+}
+
+async fn batch(
+    app: &App,
+    session: &Session,
+    items: Vec<Result<Message, mcp_wire::ParseError>>,
+) -> Response {
+    let answers = futures_util::future::join_all(items.into_iter().map(|item| async move {
+        match item {
+            Ok(msg) if msg.method() == "initialize" => Some(Message::error(
+                msg.id.clone(),
+                &mcp_wire::ErrorObject::new(codes::INVALID_REQUEST, "initialize cannot be batched"),
+            )),
+            Ok(msg) => router::handle(&app.gw, session, msg).await,
+            Err(e) => Some(e.to_response()),
+        }
+    }))
+    .await;
+    let answers: Vec<Message> = answers.into_iter().flatten().collect();
+    if answers.is_empty() {
+        return StatusCode::ACCEPTED.into_response();
+    }
+    let mut body = b"[".to_vec();
+    for (i, a) in answers.iter().enumerate() {
+        if i > 0 {
+            body.push(b',');
+        }
+        a.write_to(&mut body);
+    }
+    body.push(b']');
+    ([(header::CONTENT_TYPE, "application/json")], body).into_response()
+}
+
+fn open_stream(app: Arc<App>, scope: Scope, headers: HeaderMap) -> Response {
+    if let Err(r) = check_origin(&app, &headers) {
+        return r;
+    }
+    if !accepts(&headers, "text/event-stream") {
+        return http_error(
+            StatusCode::NOT_ACCEPTABLE,
+            codes::INVALID_REQUEST,
+            "Not Acceptable: GET needs Accept: text/event-stream",
+        );
+    }
+    let session = match find_session(&app, &scope, &headers) {
+        Ok(s) => s,
+        Err(r) => return r,
+    };
+    let (tx, rx) = mpsc::channel(256);
+    if !session.attach_stream(tx.clone()) {
+        return http_error(
+            StatusCode::CONFLICT,
+            codes::INVALID_REQUEST,
+            "Conflict: this session already has an open GET stream",
+        );
+    }
+    spawn_list_changed(&app, &session, tx);
+    Sse::new(events(rx))
+        .keep_alive(KeepAlive::default())
+        .into_response()
+}
+
+/// Messages of a session's stream as SSE `message` events.
+pub fn events(rx: mpsc::Receiver<Message>) -> impl Stream<Item = Result<Event, Infallible>> {
+    ReceiverStream::new(rx).map(|m| Ok(Event::default().event("message").data(m.to_json_string())))
+}
+
+/// Tell the client its tool list changed, for as long as its stream is open.
+pub fn spawn_list_changed(app: &App, session: &Arc<Session>, tx: mpsc::Sender<Message>) {
+    let mut changes = app.gw.subscribe_tools_changed();
+    changes.mark_unchanged();
+    let session = session.clone();
+    tokio::spawn(async move {
+        loop {
+            tokio::select! {
+                _ = tx.closed() => return,
+                r = changes.changed() => if r.is_err() { return },
+            }
+            tracing::debug!(session = %session.id, "tools/list_changed");
+            if tx
+                .send(Message::notification(
+                    "notifications/tools/list_changed",
+                    None,
+                ))
+                .await
+                .is_err()
+            {
+                return;
+            }
+        }
+    });
+}
+
+fn delete(app: Arc<App>, scope: Scope, headers: HeaderMap) -> Response {
+    if let Err(r) = check_origin(&app, &headers) {
+        return r;
+    }
+    match find_session(&app, &scope, &headers) {
+        Ok(s) => {
+            app.sessions.remove(&s.id);
+            tracing::info!(session = %s.id, "client session ended");
+            StatusCode::OK.into_response()
+        }
+        Err(r) => r,
+    }
+}

@@ -1,0 +1,75 @@
+//! The fronts clients talk to, and the HTTP rules of the Streamable HTTP
+//! transport.
+//!
+//! - [`http`]: POST/GET/DELETE `/mcp` and `/mcp/{backend}` (2025-11-25 rules).
+//! - [`legacy`]: `GET /sse` + `POST /message` (2024-11-05 clients).
+//! - [`health`]: `GET /health`.
+//! - [`stdio`]: the same gateway over stdin/stdout.
+//! - [`errors`]: the only place errors become statuses and JSON-RPC errors.
+
+mod errors;
+mod health;
+mod http;
+mod legacy;
+pub mod stdio;
+
+use std::future::Future;
+use std::sync::Arc;
+
+use axum::routing::{get, post};
+use axum::Router;
+
+use crate::config::ServerConfig;
+use crate::gateway::Gateway;
+use crate::session::SessionStore;
+
+/// What every handler shares.
+pub struct App {
+    pub gw: Arc<Gateway>,
+    pub sessions: SessionStore,
+    pub server: ServerConfig,
+}
+
+impl App {
+    pub fn new(gw: Arc<Gateway>) -> Arc<App> {
+        let server = gw.config.server.clone();
+        Arc::new(App {
+            sessions: SessionStore::new(server.max_sessions),
+            server,
+            gw,
+        })
+    }
+}
+
+/// All HTTP routes, without a socket (tests call it with `oneshot`).
+pub fn app(state: Arc<App>) -> Router {
+    Router::new()
+        .route(
+            "/mcp",
+            post(http::post_root)
+                .get(http::get_root)
+                .delete(http::delete_root),
+        )
+        .route(
+            "/mcp/{backend}",
+            post(http::post_backend)
+                .get(http::get_backend)
+                .delete(http::delete_backend),
+        )
+        .route("/sse", get(legacy::open))
+        .route("/message", post(legacy::message))
+        .route("/health", get(health::health))
+        .with_state(state)
+}
+
+/// Serve until `shutdown` resolves, then stop accepting and let in-flight
+/// requests finish.
+pub async fn serve(
+    listener: tokio::net::TcpListener,
+    state: Arc<App>,
+    shutdown: impl Future<Output = ()> + Send + 'static,
+) -> std::io::Result<()> {
+    axum::serve(listener, app(state))
+        .with_graceful_shutdown(shutdown)
+        .await
+}

@@ -1,0 +1,193 @@
+//! Client sessions: what each client negotiated, and where its
+//! server-initiated messages go.
+//!
+//! The store is bounded (`server.max_sessions`): when full, the session idle
+//! the longest is evicted (its client gets 404 and re-initialises, as the
+//! spec prescribes). Ids are 128 random bits from the OS, hex encoded.
+
+use std::collections::HashMap;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex, OnceLock};
+use std::time::Instant;
+
+use mcp_wire::Message;
+use tokio::sync::mpsc;
+
+/// Which surface a session talks to.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Scope {
+    /// `/mcp` with meta-tools on: the four meta-tools.
+    Meta,
+    /// `/mcp` with meta-tools off: every backend tool, prefixed.
+    Direct,
+    /// `/mcp/{backend}`: one backend, names unchanged.
+    Backend(String),
+}
+
+pub struct Session {
+    pub id: String,
+    pub scope: Scope,
+    /// Negotiated protocol version.
+    pub version: String,
+    /// The client's `capabilities` from initialize, raw.
+    pub client_capabilities: Option<Box<serde_json::value::RawValue>>,
+    last_used: AtomicU64,
+    /// The open server-to-client stream (GET /mcp, legacy /sse, stdio), if any.
+    outbound: Mutex<Option<mpsc::Sender<Message>>>,
+}
+
+impl Session {
+    pub fn new(
+        id: String,
+        scope: Scope,
+        version: &str,
+        client_capabilities: Option<Box<serde_json::value::RawValue>>,
+    ) -> Session {
+        Session {
+            id,
+            scope,
+            version: version.to_owned(),
+            client_capabilities,
+            last_used: AtomicU64::new(now_ms()),
+            outbound: Mutex::new(None),
+        }
+    }
+
+    fn touch(&self) {
+        self.last_used.store(now_ms(), Ordering::Relaxed);
+    }
+
+    /// Attach the stream for server-initiated messages. False when one is
+    /// already open (a second GET stream is a conflict).
+    pub fn attach_stream(&self, tx: mpsc::Sender<Message>) -> bool {
+        let mut g = self.outbound.lock().unwrap_or_else(|p| p.into_inner());
+        if g.as_ref().is_some_and(|t| !t.is_closed()) {
+            return false;
+        }
+        *g = Some(tx);
+        true
+    }
+
+    /// Send a server-initiated message on the session's stream, if one is open.
+    pub fn push(&self, msg: Message) -> bool {
+        let tx = self
+            .outbound
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .clone();
+        tx.is_some_and(|t| t.try_send(msg).is_ok())
+    }
+}
+
+fn now_ms() -> u64 {
+    static START: OnceLock<Instant> = OnceLock::new();
+    START.get_or_init(Instant::now).elapsed().as_millis() as u64
+}
+
+pub struct SessionStore {
+    max: usize,
+    map: Mutex<HashMap<String, Arc<Session>>>,
+}
+
+impl SessionStore {
+    pub fn new(max: usize) -> Self {
+        SessionStore {
+            max,
+            map: Mutex::new(HashMap::new()),
+        }
+    }
+
+    pub fn create(
+        &self,
+        scope: Scope,
+        version: &str,
+        caps: Option<Box<serde_json::value::RawValue>>,
+    ) -> Arc<Session> {
+        let session = Arc::new(Session::new(new_session_id(), scope, version, caps));
+        let mut map = self.lock();
+        if map.len() >= self.max {
+            if let Some(oldest) = map
+                .values()
+                .min_by_key(|s| s.last_used.load(Ordering::Relaxed))
+                .map(|s| s.id.clone())
+            {
+                tracing::info!(session = %oldest, "session limit reached; evicting the longest idle session");
+                map.remove(&oldest);
+            }
+        }
+        map.insert(session.id.clone(), session.clone());
+        session
+    }
+
+    pub fn get(&self, id: &str) -> Option<Arc<Session>> {
+        let s = self.lock().get(id).cloned();
+        if let Some(s) = &s {
+            s.touch();
+        }
+        s
+    }
+
+    pub fn remove(&self, id: &str) -> bool {
+        self.lock().remove(id).is_some()
+    }
+
+    pub fn len(&self) -> usize {
+        self.lock().len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
+    pub fn all(&self) -> Vec<Arc<Session>> {
+        self.lock().values().cloned().collect()
+    }
+
+    fn lock(&self) -> std::sync::MutexGuard<'_, HashMap<String, Arc<Session>>> {
+        self.map.lock().unwrap_or_else(|p| p.into_inner())
+    }
+}
+
+/// 128 bits from the OS CSPRNG as 32 hex characters (visible ASCII, as the spec requires).
+pub fn new_session_id() -> String {
+    let mut bytes = [0u8; 16];
+    getrandom::fill(&mut bytes).expect("the OS random source is available");
+    bytes.iter().map(|b| format!("{b:02x}")).collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn ids_are_random_hex_and_the_store_is_bounded() {
+        let a = new_session_id();
+        assert_eq!(a.len(), 32);
+        assert!(a.chars().all(|c| c.is_ascii_hexdigit()));
+        assert_ne!(a, new_session_id());
+
+        let store = SessionStore::new(2);
+        let s1 = store.create(Scope::Meta, "2025-11-25", None);
+        std::thread::sleep(std::time::Duration::from_millis(3));
+        let s2 = store.create(Scope::Meta, "2025-11-25", None);
+        std::thread::sleep(std::time::Duration::from_millis(3));
+        store.get(&s1.id); // s1 is now the most recent
+        let s3 = store.create(Scope::Meta, "2025-11-25", None);
+        assert_eq!(store.len(), 2);
+        assert!(store.get(&s2.id).is_none(), "longest idle evicted");
+        assert!(store.get(&s1.id).is_some() && store.get(&s3.id).is_some());
+    }
+
+    #[test]
+    fn only_one_open_stream_per_session() {
+        let s = Session::new("x".into(), Scope::Meta, "2025-11-25", None);
+        let (tx1, mut rx1) = mpsc::channel(1);
+        assert!(s.attach_stream(tx1));
+        let (tx2, _rx2) = mpsc::channel(1);
+        assert!(!s.attach_stream(tx2.clone()));
+        assert!(s.push(Message::notification("n", None)));
+        assert_eq!(rx1.try_recv().unwrap().method(), "n");
+        drop(rx1);
+        assert!(s.attach_stream(tx2), "a closed stream can be replaced");
+    }
+}

@@ -1,0 +1,362 @@
+//! One backend's actor: lifecycle, reconnects, tool-list cache, events.
+
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use arc_swap::{ArcSwap, ArcSwapOption};
+use mcp_wire::{codes, raw, ErrorObject, Message};
+use serde_json::json;
+use serde_json::value::RawValue;
+use tokio::sync::{mpsc, watch, Notify};
+
+use super::connection::{result_of, Connection, InitInfo};
+use super::peer::Peer;
+use super::{LinkOptions, UpstreamError};
+use crate::catalog::{parse_tools_page, Tool};
+use crate::config::BackendConfig;
+
+/// Most pages of tools/list followed for one backend, and most tools kept.
+const MAX_PAGES: usize = 100;
+const MAX_TOOLS: usize = 10_000;
+const MAX_BACKOFF: Duration = Duration::from_secs(30);
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum State {
+    /// `enabled: false` in the config.
+    Disabled,
+    /// `lazy: true` and nobody has asked for it yet.
+    Idle,
+    Starting,
+    Ready,
+    Failed,
+    Stopped,
+}
+
+impl State {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            State::Disabled => "disabled",
+            State::Idle => "idle",
+            State::Starting => "starting",
+            State::Ready => "ready",
+            State::Failed => "failed",
+            State::Stopped => "stopped",
+        }
+    }
+}
+
+/// A snapshot of a backend's condition, swapped whole on every change.
+#[derive(Debug, Clone)]
+pub struct Status {
+    pub state: State,
+    /// Why it failed (or last failed), for /health and gateway_list_servers.
+    pub reason: Option<String>,
+    pub init: Option<InitInfo>,
+    pub transport: &'static str,
+    /// Successful (re)connects since the gateway started.
+    pub connects: u32,
+}
+
+pub struct Backend {
+    pub config: BackendConfig,
+    status: ArcSwap<Status>,
+    conn: ArcSwapOption<Connection>,
+    tools: ArcSwap<Vec<Tool>>,
+    /// Wakes a lazy backend.
+    demand: Notify,
+    stop: watch::Sender<bool>,
+    /// Called after every change of status or tools (the catalog rebuilds).
+    on_change: Arc<dyn Fn() + Send + Sync>,
+    client: reqwest::Client,
+    opts: LinkOptions,
+    tool_ttl: Duration,
+}
+
+impl Backend {
+    pub fn new(
+        config: BackendConfig,
+        client: reqwest::Client,
+        opts: LinkOptions,
+        tool_ttl: Duration,
+        on_change: Arc<dyn Fn() + Send + Sync>,
+    ) -> Arc<Self> {
+        let state = match (config.enabled, config.lazy) {
+            (false, _) => State::Disabled,
+            (true, true) => State::Idle,
+            (true, false) => State::Starting,
+        };
+        Arc::new(Backend {
+            status: ArcSwap::from_pointee(Status {
+                state,
+                reason: None,
+                init: None,
+                transport: config.transport.kind(),
+                connects: 0,
+            }),
+            config,
+            conn: ArcSwapOption::empty(),
+            tools: ArcSwap::from_pointee(Vec::new()),
+            demand: Notify::new(),
+            stop: watch::Sender::new(false),
+            on_change,
+            client,
+            opts,
+            tool_ttl,
+        })
+    }
+
+    pub fn name(&self) -> &str {
+        &self.config.name
+    }
+
+    pub fn status(&self) -> Arc<Status> {
+        self.status.load_full()
+    }
+
+    pub fn tools(&self) -> Arc<Vec<Tool>> {
+        self.tools.load_full()
+    }
+
+    /// Start the actor task.
+    pub fn spawn(self: &Arc<Self>) -> tokio::task::JoinHandle<()> {
+        let me = self.clone();
+        tokio::spawn(async move { me.run().await })
+    }
+
+    /// Stop: close the link (stdin, SIGTERM, SIGKILL for children) and end the actor.
+    pub async fn shutdown(&self) {
+        self.stop.send_replace(true);
+        if let Some(conn) = self.conn.swap(None) {
+            conn.shutdown().await;
+        }
+        self.set_status(State::Stopped, None, None);
+    }
+
+    /// Send one request and wait for the backend's answer (response or error
+    /// message, id still the upstream one).
+    pub async fn request(
+        &self,
+        method: &str,
+        params: Option<Box<RawValue>>,
+    ) -> Result<Message, UpstreamError> {
+        let conn = self.connection().await?;
+        conn.request(method, params, self.config.timeout).await
+    }
+
+    pub async fn notify(
+        &self,
+        method: &str,
+        params: Option<Box<RawValue>>,
+    ) -> Result<(), UpstreamError> {
+        self.connection().await?.notify(method, params).await
+    }
+
+    /// The live connection; wakes a lazy backend and waits for it to be ready.
+    async fn connection(&self) -> Result<Arc<Connection>, UpstreamError> {
+        if let Some(c) = self.conn.load_full() {
+            if !c.peer.is_closed() {
+                return Ok(c);
+            }
+        }
+        let status = self.status();
+        match status.state {
+            State::Idle | State::Starting => {}
+            _ => return Err(self.unavailable(&status)),
+        }
+        self.demand.notify_one();
+        let deadline = Instant::now() + self.opts.connect_timeout;
+        // Poll briefly: start-up is rare and bounded by connect_timeout.
+        while Instant::now() < deadline {
+            if let Some(c) = self.conn.load_full() {
+                return Ok(c);
+            }
+            let s = self.status();
+            if !matches!(s.state, State::Idle | State::Starting) {
+                return Err(self.unavailable(&s));
+            }
+            tokio::time::sleep(Duration::from_millis(10)).await;
+        }
+        Err(self.unavailable(&self.status()))
+    }
+
+    fn unavailable(&self, status: &Status) -> UpstreamError {
+        let reason = match (status.state, &status.reason) {
+            (State::Disabled, _) => "it is disabled in the config".to_owned(),
+            (state, Some(r)) => format!("{} ({r})", state_word(state)),
+            (state, None) => state_word(state).to_owned(),
+        };
+        UpstreamError::Unavailable {
+            backend: self.name().into(),
+            reason,
+        }
+    }
+
+    fn set_status(&self, state: State, reason: Option<String>, init: Option<InitInfo>) {
+        let old = self.status.load();
+        let connects = old.connects + u32::from(state == State::Ready);
+        let init = init.or_else(|| old.init.clone());
+        self.status.store(Arc::new(Status {
+            state,
+            reason,
+            init,
+            transport: old.transport,
+            connects,
+        }));
+        (self.on_change)();
+    }
+
+    async fn run(self: Arc<Self>) {
+        let mut stop = self.stop.subscribe();
+        if !self.config.enabled {
+            return;
+        }
+        if self.config.lazy {
+            tokio::select! {
+                _ = self.demand.notified() => {},
+                _ = stopped(&mut stop) => return,
+            }
+        }
+        let mut backoff = Duration::from_millis(500);
+        loop {
+            self.set_status(State::Starting, self.status().reason.clone(), None);
+            let (events_tx, events_rx) = mpsc::channel(1024);
+            let peer = Arc::new(Peer::new(self.name(), events_tx));
+            let opened = tokio::select! {
+                r = Connection::open(&self.config.transport, peer, &self.client, &self.opts) => r,
+                _ = stopped(&mut stop) => return,
+            };
+            match opened {
+                Ok((conn, info)) => {
+                    backoff = Duration::from_millis(500);
+                    let conn = Arc::new(conn);
+                    self.set_status(State::Starting, None, Some(info.clone()));
+                    match self.refresh_tools(&conn).await {
+                        Ok(()) => {
+                            self.conn.store(Some(conn.clone()));
+                            tracing::info!(backend = %self.name(), transport = conn.link.kind(), version = %info.protocol_version, tools = self.tools().len(), "backend ready");
+                            self.set_status(State::Ready, None, Some(info));
+                            let reason = self.serve(&conn, events_rx, &mut stop).await;
+                            self.conn.store(None);
+                            match reason {
+                                None => return, // stopping
+                                Some(r) => self.set_status(State::Failed, Some(r), None),
+                            }
+                        }
+                        Err(e) => {
+                            conn.shutdown().await;
+                            self.set_status(
+                                State::Failed,
+                                Some(format!("tools/list failed: {e}")),
+                                None,
+                            );
+                        }
+                    }
+                }
+                Err(e) => {
+                    tracing::warn!(backend = %self.name(), "{e}");
+                    self.set_status(State::Failed, Some(strip_prefix(&e)), None);
+                }
+            }
+            tokio::select! {
+                _ = tokio::time::sleep(backoff) => {},
+                _ = stopped(&mut stop) => return,
+            }
+            backoff = (backoff * 2).min(MAX_BACKOFF);
+        }
+    }
+
+    /// Handle backend events until the link dies (`Some(reason)`) or we stop (`None`).
+    async fn serve(
+        &self,
+        conn: &Arc<Connection>,
+        mut events: mpsc::Receiver<Message>,
+        stop: &mut watch::Receiver<bool>,
+    ) -> Option<String> {
+        let mut ttl = tokio::time::interval(self.tool_ttl);
+        ttl.tick().await;
+        loop {
+            tokio::select! {
+                reason = conn.peer.closed() => return Some(reason),
+                _ = stopped(stop) => return None,
+                _ = ttl.tick() => self.refresh_logged(conn).await,
+                Some(ev) = events.recv() => self.on_event(conn, ev).await,
+            }
+        }
+    }
+
+    async fn on_event(&self, conn: &Arc<Connection>, ev: Message) {
+        match (ev.id.clone(), ev.method()) {
+            (None, "notifications/tools/list_changed") => self.refresh_logged(conn).await,
+            (None, method) => {
+                tracing::debug!(backend = %self.name(), method, "backend notification")
+            }
+            (Some(id), "ping") => conn.respond(id, Ok(raw(&json!({})))).await,
+            (Some(id), method) => {
+                let err = ErrorObject::new(
+                    codes::METHOD_NOT_FOUND,
+                    format!("mcp-gateway does not route {method} to clients"),
+                );
+                conn.respond(id, Err(err)).await
+            }
+        }
+    }
+
+    async fn refresh_logged(&self, conn: &Arc<Connection>) {
+        if let Err(e) = self.refresh_tools(conn).await {
+            tracing::warn!(backend = %self.name(), "refreshing tools failed, keeping the previous list: {e}");
+        }
+    }
+
+    /// Fetch every page of tools/list and swap the cached list.
+    async fn refresh_tools(&self, conn: &Connection) -> Result<(), UpstreamError> {
+        let mut tools = Vec::new();
+        let mut cursor: Option<String> = None;
+        for _ in 0..MAX_PAGES {
+            let params = cursor.as_ref().map(|c| raw(&json!({ "cursor": c })));
+            let result = result_of(
+                conn.request("tools/list", params, self.config.timeout)
+                    .await?,
+            )?;
+            let page = parse_tools_page(&result)
+                .map_err(|e| UpstreamError::Protocol(format!("bad tools/list result: {e}")))?;
+            tools.extend(page.tools);
+            if tools.len() > MAX_TOOLS {
+                tracing::warn!(backend = %self.name(), "more than {MAX_TOOLS} tools; keeping the first {MAX_TOOLS}");
+                tools.truncate(MAX_TOOLS);
+                break;
+            }
+            match page.next_cursor {
+                Some(c) if !c.is_empty() => cursor = Some(c),
+                _ => break,
+            }
+        }
+        self.tools.store(Arc::new(tools));
+        (self.on_change)();
+        Ok(())
+    }
+}
+
+/// Resolves once the backend is told to stop.
+async fn stopped(rx: &mut watch::Receiver<bool>) {
+    let _ = rx.wait_for(|s| *s).await;
+}
+
+fn state_word(s: State) -> &'static str {
+    match s {
+        State::Disabled => "disabled",
+        State::Idle => "not started",
+        State::Starting => "still starting",
+        State::Ready => "ready",
+        State::Failed => "failed",
+        State::Stopped => "stopped",
+    }
+}
+
+/// "backend x could not start: reason" -> "reason" (the backend is named elsewhere).
+fn strip_prefix(e: &UpstreamError) -> String {
+    match e {
+        UpstreamError::Start { reason, .. } => reason.clone(),
+        other => other.to_string(),
+    }
+}

@@ -1,0 +1,53 @@
+//! Backends: one actor per configured MCP server.
+//!
+//! A [`Backend`] owns its connection ([`Connection`] = a [`Peer`] for ids and
+//! waiters plus a transport link), its lifecycle state, and its cached tool
+//! list. The actor connects, initialises, lists tools, then serves events
+//! until the link dies, when it marks itself failed, fails calls in flight at
+//! once, and reconnects with capped exponential backoff. One backend's
+//! trouble never touches another's task.
+
+mod backend;
+mod connection;
+mod http;
+mod peer;
+mod sse;
+mod stdio;
+mod ws;
+
+use std::time::Duration;
+
+pub use backend::{Backend, State, Status};
+pub use connection::{Connection, InitInfo};
+pub use peer::Peer;
+
+/// Knobs every link gets.
+#[derive(Debug, Clone)]
+pub struct LinkOptions {
+    /// Largest message accepted from a backend.
+    pub max_message_size: usize,
+    /// Deadline for connecting and initialising.
+    pub connect_timeout: Duration,
+}
+
+#[derive(Debug, Clone, thiserror::Error)]
+pub enum UpstreamError {
+    #[error("backend {backend} could not start: {reason}")]
+    Start { backend: String, reason: String },
+    #[error("backend {backend} is not available: {reason}")]
+    Unavailable { backend: String, reason: String },
+    #[error("backend {backend} connection lost: {reason}")]
+    Closed { backend: String, reason: String },
+    #[error("backend {backend} did not answer within {}", humantime::format_duration(*after))]
+    Timeout { backend: String, after: Duration },
+    #[error("could not send to backend: {0}")]
+    Send(String),
+    #[error("backend answered HTTP {status}: {body}")]
+    Http { status: u16, body: String },
+    #[error("backend session expired")]
+    SessionExpired,
+    #[error("backend message larger than {limit} bytes")]
+    TooLarge { limit: usize },
+    #[error("backend broke the protocol: {0}")]
+    Protocol(String),
+}

@@ -1,0 +1,178 @@
+//! The JSON-RPC client half every transport shares.
+//!
+//! A [`Peer`] allocates upstream ids, remembers which caller waits for which
+//! id, and sorts everything that arrives: responses go to their waiter,
+//! notifications and server-to-client requests go to the backend's event
+//! channel. Transports only move bytes; they hand every inbound message to
+//! [`Peer::dispatch`] and call [`Peer::close`] when the link is gone, which
+//! fails every waiting call at once instead of letting it hang.
+
+use std::collections::HashMap;
+use std::sync::atomic::{AtomicI64, Ordering};
+use std::sync::Mutex;
+
+use mcp_wire::{Id, Kind, Message};
+use tokio::sync::{mpsc, oneshot, watch};
+
+use super::UpstreamError;
+
+type Waiter = oneshot::Sender<Result<Message, UpstreamError>>;
+
+pub struct Peer {
+    backend: String,
+    next_id: AtomicI64,
+    pending: Mutex<HashMap<i64, Waiter>>,
+    /// Notifications and requests from the backend, for the backend's actor.
+    events: mpsc::Sender<Message>,
+    /// `Some(reason)` once the link is gone.
+    closed: watch::Sender<Option<String>>,
+}
+
+impl Peer {
+    pub fn new(backend: &str, events: mpsc::Sender<Message>) -> Self {
+        Peer {
+            backend: backend.to_owned(),
+            next_id: AtomicI64::new(1),
+            pending: Mutex::new(HashMap::new()),
+            events,
+            closed: watch::Sender::new(None),
+        }
+    }
+
+    /// Reserve an id and the channel its answer will arrive on.
+    pub fn register(
+        &self,
+    ) -> Result<(i64, oneshot::Receiver<Result<Message, UpstreamError>>), UpstreamError> {
+        if let Some(reason) = self.closed.borrow().clone() {
+            return Err(UpstreamError::Closed {
+                backend: self.backend.clone(),
+                reason,
+            });
+        }
+        let id = self.next_id.fetch_add(1, Ordering::Relaxed);
+        let (tx, rx) = oneshot::channel();
+        self.lock().insert(id, tx);
+        Ok((id, rx))
+    }
+
+    /// Stop waiting for `id` (timeout, send failure).
+    pub fn forget(&self, id: i64) {
+        self.lock().remove(&id);
+    }
+
+    /// Fail one waiting call, e.g. when the HTTP response for it failed.
+    pub fn fail(&self, id: i64, err: UpstreamError) {
+        if let Some(w) = self.lock().remove(&id) {
+            let _ = w.send(Err(err));
+        }
+    }
+
+    /// Route one inbound message.
+    pub fn dispatch(&self, msg: Message) {
+        match msg.kind() {
+            Kind::Response | Kind::Error => {
+                let waiter = match &msg.id {
+                    Some(Id::Num(n)) => self.lock().remove(n),
+                    _ => None,
+                };
+                match waiter {
+                    Some(w) => {
+                        let _ = w.send(Ok(msg));
+                    }
+                    None => {
+                        tracing::debug!(backend = %self.backend, id = ?msg.id, "response for no waiting request (late or unknown); dropped")
+                    }
+                }
+            }
+            Kind::Request | Kind::Notification => {
+                if let Err(e) = self.events.try_send(msg) {
+                    tracing::warn!(backend = %self.backend, "backend event queue full; dropping {}", e.into_inner().method());
+                }
+            }
+        }
+    }
+
+    /// The link is gone: fail every waiting call now and refuse new ones.
+    pub fn close(&self, reason: &str) {
+        self.closed.send_if_modified(|r| {
+            if r.is_some() {
+                return false;
+            }
+            *r = Some(reason.to_owned());
+            true
+        });
+        let waiters: Vec<Waiter> = self.lock().drain().map(|(_, w)| w).collect();
+        for w in waiters {
+            let _ = w.send(Err(UpstreamError::Closed {
+                backend: self.backend.clone(),
+                reason: reason.to_owned(),
+            }));
+        }
+    }
+
+    pub fn is_closed(&self) -> bool {
+        self.closed.borrow().is_some()
+    }
+
+    /// Resolves with the reason once the link is gone.
+    pub async fn closed(&self) -> String {
+        let mut rx = self.closed.subscribe();
+        loop {
+            if let Some(r) = rx.borrow_and_update().clone() {
+                return r;
+            }
+            if rx.changed().await.is_err() {
+                return "peer dropped".into();
+            }
+        }
+    }
+
+    pub fn backend(&self) -> &str {
+        &self.backend
+    }
+
+    fn lock(&self) -> std::sync::MutexGuard<'_, HashMap<i64, Waiter>> {
+        // A poisoned map only means a panic elsewhere mid-insert; the map itself is fine.
+        self.pending.lock().unwrap_or_else(|p| p.into_inner())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn msg(s: &str) -> Message {
+        Message::parse_one(s.as_bytes()).unwrap()
+    }
+
+    #[tokio::test]
+    async fn responses_reach_their_waiter_and_events_the_channel() {
+        let (tx, mut rx) = mpsc::channel(4);
+        let peer = Peer::new("b", tx);
+        let (id, waiter) = peer.register().unwrap();
+        peer.dispatch(msg(
+            r#"{"jsonrpc":"2.0","method":"notifications/tools/list_changed"}"#,
+        ));
+        peer.dispatch(msg(&format!(
+            r#"{{"jsonrpc":"2.0","id":{id},"result":{{"x":1}}}}"#
+        )));
+        let got = waiter.await.unwrap().unwrap();
+        assert_eq!(got.result.unwrap().get(), r#"{"x":1}"#);
+        assert_eq!(
+            rx.recv().await.unwrap().method(),
+            "notifications/tools/list_changed"
+        );
+    }
+
+    #[tokio::test]
+    async fn close_fails_waiters_at_once_and_refuses_new_calls() {
+        let (tx, _rx) = mpsc::channel(4);
+        let peer = Peer::new("b", tx);
+        let (_, waiter) = peer.register().unwrap();
+        peer.close("process exited with status 5");
+        let err = waiter.await.unwrap().unwrap_err();
+        assert!(err.to_string().contains("exited with status 5"), "{err}");
+        assert!(peer.register().is_err());
+        assert_eq!(peer.closed().await, "process exited with status 5");
+    }
+}
