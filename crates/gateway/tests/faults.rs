@@ -1,0 +1,217 @@
+//! Misbehaving backends (our fault fixture): the gateway stays up, /health
+//! tells the truth, callers get clear errors in time, other backends keep
+//! answering, and no child process outlives the gateway.
+
+mod common;
+
+use std::time::{Duration, Instant};
+
+use common::*;
+use serde_json::json;
+
+fn config(extra: &str) -> String {
+    let f = fault_fixture();
+    format!(
+        "backends:\n  good:\n    command: {f} --name good\n  slowpoke:\n    command: {f} --name slowpoke\n    timeout: 700ms\n{extra}"
+    )
+}
+
+#[tokio::test]
+async fn backend_that_crashes_at_start_is_failed_with_reason_and_others_serve() {
+    let f = fault_fixture();
+    let gw = Gateway::start(&config(&format!(
+        "  broken:\n    command: {f} --crash-at-start\n"
+    )));
+    gw.wait_ready(&["good"]).await;
+    let h = gw
+        .wait_health("broken failed", |h| {
+            h["backends"]["broken"]["state"] == "failed"
+        })
+        .await;
+    assert!(
+        h["backends"]["broken"]["reason"]
+            .as_str()
+            .unwrap()
+            .contains("exited with status 3"),
+        "{h}"
+    );
+    assert_eq!(h["status"], "degraded");
+
+    let mut c = Client::connect(gw.url("/mcp")).await;
+    let servers = c.call("gateway_list_servers", json!({})).await;
+    let broken = servers["structuredContent"]["servers"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|s| s["name"] == "broken")
+        .unwrap()
+        .clone();
+    assert_eq!(broken["state"], "failed");
+    let r = c.invoke("broken", "echo", json!({"message": "x"})).await;
+    assert_eq!(r["isError"], true);
+    assert!(text(&r).contains("not available (failed"), "{r}");
+    assert_eq!(
+        text(
+            &c.invoke("good", "echo", json!({"message": "still here"}))
+                .await
+        ),
+        "still here"
+    );
+}
+
+#[tokio::test]
+async fn crash_mid_call_fails_that_call_at_once_and_the_backend_comes_back() {
+    let gw = Gateway::start(&config(""));
+    gw.wait_ready(&["good", "slowpoke"]).await;
+    let mut c = Client::connect(gw.url("/mcp")).await;
+    let start = Instant::now();
+    let v = c
+        .request(
+            "tools/call",
+            json!({"name": "gateway_invoke", "arguments": {"server": "slowpoke", "tool": "crash"}}),
+        )
+        .await;
+    assert!(
+        start.elapsed() < Duration::from_millis(600),
+        "failed fast, not by timeout"
+    );
+    let err = &v["error"];
+    assert_eq!(err["code"], -32000, "{v}");
+    assert!(
+        err["message"]
+            .as_str()
+            .unwrap()
+            .contains("exited with status 5"),
+        "{v}"
+    );
+    // The other backend never noticed.
+    assert_eq!(
+        text(&c.invoke("good", "echo", json!({"message": "ok"})).await),
+        "ok"
+    );
+    // The crashed one is restarted by its supervisor.
+    let h = gw.wait_ready(&["slowpoke"]).await;
+    assert_eq!(h["status"], "ok");
+    assert_eq!(
+        text(
+            &c.invoke("slowpoke", "echo", json!({"message": "back"}))
+                .await
+        ),
+        "back"
+    );
+}
+
+#[tokio::test]
+async fn hanging_call_times_out_with_a_clear_error_while_other_calls_flow() {
+    let gw = Gateway::start(&config(""));
+    gw.wait_ready(&["good", "slowpoke"]).await;
+    let url = gw.url("/mcp");
+    let hang = tokio::spawn(async move {
+        let mut c = Client::connect(url).await;
+        let start = Instant::now();
+        let v = c.request("tools/call", json!({"name": "gateway_invoke", "arguments": {"server": "slowpoke", "tool": "hang"}})).await;
+        (v, start.elapsed())
+    });
+    // Meanwhile, the same backend and another one keep answering.
+    let mut c = Client::connect(gw.url("/mcp")).await;
+    for i in 0..5 {
+        assert_eq!(
+            text(
+                &c.invoke("slowpoke", "echo", json!({"message": format!("s{i}")}))
+                    .await
+            ),
+            format!("s{i}")
+        );
+        assert_eq!(
+            text(
+                &c.invoke("good", "echo", json!({"message": format!("g{i}")}))
+                    .await
+            ),
+            format!("g{i}")
+        );
+    }
+    let (v, took) = hang.await.unwrap();
+    assert_eq!(v["error"]["code"], -32001, "{v}");
+    assert!(
+        v["error"]["message"]
+            .as_str()
+            .unwrap()
+            .contains("did not answer within 700ms"),
+        "{v}"
+    );
+    assert!(
+        took >= Duration::from_millis(650) && took < Duration::from_secs(3),
+        "{took:?}"
+    );
+}
+
+#[tokio::test]
+async fn garbage_on_stdout_is_skipped_and_the_backend_works() {
+    let f = fault_fixture();
+    let gw = Gateway::start(&format!(
+        "backends:\n  noisy:\n    command: {f} --garbage\n"
+    ));
+    gw.wait_ready(&["noisy"]).await;
+    let mut c = Client::connect(gw.url("/mcp")).await;
+    assert_eq!(
+        text(&c.invoke("noisy", "echo", json!({"message": "clean"})).await),
+        "clean"
+    );
+    assert!(
+        gw.log().contains("ignoring non-JSON line on stdout"),
+        "{}",
+        gw.log()
+    );
+}
+
+#[tokio::test]
+async fn huge_reply_within_limit_arrives_whole() {
+    let gw = Gateway::start(&config(""));
+    gw.wait_ready(&["good"]).await;
+    let mut c = Client::connect(gw.url("/mcp")).await;
+    let r = c.invoke("good", "huge", json!({"bytes": 3_000_000})).await;
+    assert_eq!(text(&r).len(), 3_000_000);
+}
+
+#[tokio::test]
+async fn paginated_tool_lists_are_followed() {
+    let f = fault_fixture();
+    let gw = Gateway::start(&format!(
+        "backends:\n  paged:\n    command: {f} --page-size 2\n"
+    ));
+    let h = gw.wait_ready(&["paged"]).await;
+    assert_eq!(h["backends"]["paged"]["tools"], 9, "{h}");
+}
+
+#[tokio::test]
+async fn tools_list_changed_refreshes_the_catalog() {
+    let f = fault_fixture();
+    let gw = Gateway::start(&format!(
+        "backends:\n  growing:\n    command: {f} --tools-list-changed-after-ms 300\n"
+    ));
+    gw.wait_ready(&["growing"]).await;
+    gw.wait_health("late tool listed", |h| {
+        h["backends"]["growing"]["tools"] == 10
+    })
+    .await;
+    let mut c = Client::connect(gw.url("/mcp")).await;
+    assert_eq!(
+        text(&c.invoke("growing", "late_tool", json!({})).await),
+        "late"
+    );
+}
+
+#[tokio::test]
+async fn shutdown_leaves_no_child_processes_even_when_they_ignore_sigterm() {
+    let f = fault_fixture();
+    let marker = format!("orphan-check-{}", std::process::id());
+    let mut gw = Gateway::start(&format!(
+        "backends:\n  stubborn:\n    command: {f} --ignore-sigterm --name {marker}\n  polite:\n    command: {f} --name {marker}\n"
+    ));
+    gw.wait_ready(&["stubborn", "polite"]).await;
+    assert_eq!(processes_matching(&marker).len(), 2);
+    let status = gw.stop();
+    assert!(status.success(), "{status:?}\n{}", gw.log());
+    let left = processes_matching(&marker);
+    assert!(left.is_empty(), "orphans: {left:?}");
+}
