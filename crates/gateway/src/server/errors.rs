@@ -46,6 +46,30 @@ impl GatewayError {
     }
 }
 
+/// A request refused by a transport rule: its status and what the client is told.
+#[derive(Debug)]
+pub struct Reject {
+    pub status: StatusCode,
+    pub code: i64,
+    pub message: String,
+}
+
+impl Reject {
+    pub fn new(status: StatusCode, code: i64, message: impl Into<String>) -> Reject {
+        Reject {
+            status,
+            code,
+            message: message.into(),
+        }
+    }
+}
+
+impl IntoResponse for Reject {
+    fn into_response(self) -> Response {
+        http_error(self.status, self.code, self.message)
+    }
+}
+
 /// An HTTP error whose body is a JSON-RPC error (id null), as SDK clients expect.
 pub fn http_error(status: StatusCode, code: i64, message: impl Into<String>) -> Response {
     let body = Message::error(None, &ErrorObject::new(code, message)).to_bytes();

@@ -21,7 +21,7 @@ use tokio::sync::mpsc;
 use tokio_stream::wrappers::ReceiverStream;
 use tokio_stream::StreamExt;
 
-use super::errors::{http_error, json_response};
+use super::errors::{http_error, json_response, Reject};
 use super::App;
 use crate::router;
 use crate::session::{Scope, Session};
@@ -37,12 +37,12 @@ fn root_scope(app: &App) -> Scope {
     }
 }
 
-fn backend_scope(app: &App, name: &str) -> Result<Scope, Response> {
+fn backend_scope(app: &App, name: &str) -> Result<Scope, Reject> {
     if app.gw.backend(name).is_some() {
         return Ok(Scope::Backend(name.to_owned()));
     }
     let names = app.gw.backend_names();
-    Err(http_error(
+    Err(Reject::new(
         StatusCode::NOT_FOUND,
         codes::INVALID_REQUEST,
         format!("Unknown backend '{name}'. Backends: {}", names.join(", ")),
@@ -62,7 +62,7 @@ pub async fn post_backend(
 ) -> Response {
     match backend_scope(&app, &name) {
         Ok(scope) => post(app, scope, headers, body).await,
-        Err(r) => r,
+        Err(r) => r.into_response(),
     }
 }
 
@@ -78,7 +78,7 @@ pub async fn get_backend(
 ) -> Response {
     match backend_scope(&app, &name) {
         Ok(scope) => open_stream(app, scope, headers),
-        Err(r) => r,
+        Err(r) => r.into_response(),
     }
 }
 
@@ -94,13 +94,13 @@ pub async fn delete_backend(
 ) -> Response {
     match backend_scope(&app, &name) {
         Ok(scope) => delete(app, scope, headers),
-        Err(r) => r,
+        Err(r) => r.into_response(),
     }
 }
 
 /// DNS-rebinding defence: a browser page from elsewhere must not reach a
 /// local gateway. Loopback origins and configured ones pass.
-pub fn check_origin(app: &App, headers: &HeaderMap) -> Result<(), Response> {
+pub fn check_origin(app: &App, headers: &HeaderMap) -> Result<(), Reject> {
     let Some(origin) = headers.get(header::ORIGIN) else {
         return Ok(());
     };
@@ -115,7 +115,7 @@ pub fn check_origin(app: &App, headers: &HeaderMap) -> Result<(), Response> {
         Ok(())
     } else {
         tracing::warn!(origin, "rejected request from a foreign Origin");
-        Err(http_error(
+        Err(Reject::new(
             StatusCode::FORBIDDEN,
             codes::INVALID_REQUEST,
             format!("Origin {origin} is not allowed (server.allowed_origins)"),
@@ -144,9 +144,9 @@ fn accepts(headers: &HeaderMap, mime: &str) -> bool {
 
 /// The session a request names: 400 without the header, 404 when unknown
 /// (or belonging to another endpoint).
-fn find_session(app: &App, scope: &Scope, headers: &HeaderMap) -> Result<Arc<Session>, Response> {
+fn find_session(app: &App, scope: &Scope, headers: &HeaderMap) -> Result<Arc<Session>, Reject> {
     let Some(id) = headers.get(SESSION_HEADER).and_then(|v| v.to_str().ok()) else {
-        return Err(http_error(
+        return Err(Reject::new(
             StatusCode::BAD_REQUEST,
             codes::INVALID_REQUEST,
             "Bad Request: Mcp-Session-Id header is required (send initialize first)",
@@ -154,7 +154,7 @@ fn find_session(app: &App, scope: &Scope, headers: &HeaderMap) -> Result<Arc<Ses
     };
     match app.sessions.get(id) {
         Some(s) if &s.scope == scope => Ok(s),
-        _ => Err(http_error(
+        _ => Err(Reject::new(
             StatusCode::NOT_FOUND,
             codes::REQUEST_TIMEOUT,
             "Session not found: initialize a new session",
@@ -162,12 +162,12 @@ fn find_session(app: &App, scope: &Scope, headers: &HeaderMap) -> Result<Arc<Ses
     }
 }
 
-fn check_version_header(headers: &HeaderMap) -> Result<(), Response> {
+fn check_version_header(headers: &HeaderMap) -> Result<(), Reject> {
     match headers
         .get(VERSION_HEADER)
         .map(|v| v.to_str().unwrap_or(""))
     {
-        Some(v) if !version::is_supported(v) => Err(http_error(
+        Some(v) if !version::is_supported(v) => Err(Reject::new(
             StatusCode::BAD_REQUEST,
             codes::INVALID_REQUEST,
             format!(
@@ -181,7 +181,7 @@ fn check_version_header(headers: &HeaderMap) -> Result<(), Response> {
 
 async fn post(app: Arc<App>, scope: Scope, headers: HeaderMap, body: Body) -> Response {
     if let Err(r) = check_origin(&app, &headers) {
-        return r;
+        return r.into_response();
     }
     if !(accepts(&headers, "application/json") && accepts(&headers, "text/event-stream")) {
         return http_error(
@@ -228,7 +228,7 @@ async fn post(app: Arc<App>, scope: Scope, headers: HeaderMap, body: Body) -> Re
                 .and_then(|s| check_version_header(&headers).map(|_| s))
             {
                 Ok(s) => s,
-                Err(r) => return r,
+                Err(r) => return r.into_response(),
             };
             match msg.kind() {
                 Kind::Request => match router::handle(&app.gw, &session, msg).await {
@@ -245,7 +245,7 @@ async fn post(app: Arc<App>, scope: Scope, headers: HeaderMap, body: Body) -> Re
         Parsed::Batch(items) => {
             let session = match find_session(&app, &scope, &headers) {
                 Ok(s) => s,
-                Err(r) => return r,
+                Err(r) => return r.into_response(),
             };
             if !version::allows_batches(&session.version) {
                 return http_error(
@@ -319,7 +319,7 @@ async fn batch(
 
 fn open_stream(app: Arc<App>, scope: Scope, headers: HeaderMap) -> Response {
     if let Err(r) = check_origin(&app, &headers) {
-        return r;
+        return r.into_response();
     }
     if !accepts(&headers, "text/event-stream") {
         return http_error(
@@ -330,7 +330,7 @@ fn open_stream(app: Arc<App>, scope: Scope, headers: HeaderMap) -> Response {
     }
     let session = match find_session(&app, &scope, &headers) {
         Ok(s) => s,
-        Err(r) => return r,
+        Err(r) => return r.into_response(),
     };
     let (tx, rx) = mpsc::channel(256);
     if !session.attach_stream(tx.clone()) {
@@ -379,7 +379,7 @@ pub fn spawn_list_changed(app: &App, session: &Arc<Session>, tx: mpsc::Sender<Me
 
 fn delete(app: Arc<App>, scope: Scope, headers: HeaderMap) -> Response {
     if let Err(r) = check_origin(&app, &headers) {
-        return r;
+        return r.into_response();
     }
     match find_session(&app, &scope, &headers) {
         Ok(s) => {
@@ -387,6 +387,6 @@ fn delete(app: Arc<App>, scope: Scope, headers: HeaderMap) -> Response {
             tracing::info!(session = %s.id, "client session ended");
             StatusCode::OK.into_response()
         }
-        Err(r) => r,
+        Err(r) => r.into_response(),
     }
 }

@@ -23,7 +23,7 @@ use crate::session::Scope;
 
 pub async fn open(State(app): State<Arc<App>>, headers: HeaderMap) -> Response {
     if let Err(r) = check_origin(&app, &headers) {
-        return r;
+        return r.into_response();
     }
     let scope = if app.gw.config.meta_mcp.enabled {
         Scope::Meta
@@ -63,7 +63,7 @@ pub async fn message(
     body: Body,
 ) -> Response {
     if let Err(r) = check_origin(&app, &headers) {
-        return r;
+        return r.into_response();
     }
     let Some(session) = app.sessions.get(&q.session_id) else {
         return http_error(

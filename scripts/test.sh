@@ -1,0 +1,21 @@
+#!/usr/bin/env bash
+# Run every test: formatting, lints, unit tests, and the integration tests that
+# drive the real mcp-gateway binary against real MCP servers and clients.
+# Installs the pinned test peers (npm, PyPI) into target/test-deps first.
+set -euo pipefail
+cd "$(dirname "${BASH_SOURCE[0]}")/.."
+
+echo "== test peers"
+bash scripts/install-test-deps.sh >/dev/null
+
+echo "== cargo fmt"
+cargo fmt --all -- --check
+
+echo "== cargo clippy"
+cargo clippy --workspace --all-targets --quiet -- -D warnings
+
+echo "== cargo build (binaries the integration tests run)"
+cargo build --workspace --quiet
+
+echo "== cargo test"
+cargo test --workspace
