@@ -132,7 +132,10 @@ pub fn from_str(
     let mut imported: Vec<(String, raw::RawMcpServer)> =
         std::mem::take(&mut raw.mcp_servers).into_iter().collect();
     for (i, inc) in raw.include_mcp_servers.iter().enumerate() {
-        let p = dir.join(inc);
+        let p = match (inc.strip_prefix("~/"), env("HOME")) {
+            (Some(rest), Some(home)) => Path::new(&home).join(rest),
+            _ => dir.join(inc),
+        };
         let key = format!("include_mcp_servers.{i}");
         let mut t = parse_tree(&read(&p)?, &key)?;
         expand::expand_tree(&mut t, &mut vec![key.clone()], env)?;
