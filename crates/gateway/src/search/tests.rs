@@ -73,7 +73,7 @@ fn suggestions_prefer_typos_then_containment() {
     assert_eq!(suggest("reed_file", &names)[0], "read_file");
     assert_eq!(
         suggest("files", &names),
-        ["read_multiple_files", "search_files"]
+        ["search_files", "read_multiple_files"]
     );
     assert!(suggest("kubernetes", &names).is_empty());
 }
