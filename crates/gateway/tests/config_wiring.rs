@@ -18,7 +18,13 @@ impl Drop for Server {
 }
 
 fn fixture_server(args: &[&str]) -> Server {
-    Server(Command::new(fault_fixture()).args(args).stderr(Stdio::null()).spawn().unwrap())
+    Server(
+        Command::new(fault_fixture())
+            .args(args)
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap(),
+    )
 }
 
 #[tokio::test]
@@ -31,37 +37,92 @@ async fn stdio_command_args_env_and_cwd_reach_the_child() {
     ));
     gw.wait_ready(&["kid"]).await;
     let mut c = Client::connect(gw.url("/mcp")).await;
-    assert_eq!(text(&c.invoke("kid", "get_env", json!({"name": "GREETING"})).await), "hello from env");
-    assert_eq!(text(&c.invoke("kid", "get_cwd", json!({})).await), dir.path().canonicalize().unwrap().display().to_string());
-    let argv: Vec<String> = serde_json::from_str(text(&c.invoke("kid", "get_argv", json!({})).await)).unwrap();
-    assert_eq!(&argv[1..], ["--introspection-tools", "--name", "two words", "--page-size", "50"]);
+    assert_eq!(
+        text(
+            &c.invoke("kid", "get_env", json!({"name": "GREETING"}))
+                .await
+        ),
+        "hello from env"
+    );
+    assert_eq!(
+        text(&c.invoke("kid", "get_cwd", json!({})).await),
+        dir.path().canonicalize().unwrap().display().to_string()
+    );
+    let argv: Vec<String> =
+        serde_json::from_str(text(&c.invoke("kid", "get_argv", json!({})).await)).unwrap();
+    assert_eq!(
+        &argv[1..],
+        [
+            "--introspection-tools",
+            "--name",
+            "two words",
+            "--page-size",
+            "50"
+        ]
+    );
 }
 
 #[tokio::test]
 async fn http_and_websocket_backends_send_the_configured_headers() {
     let (hp, wp) = (free_port(), free_port());
-    let _http = fixture_server(&["--http", "--port", &hp.to_string(), "--require-header", "X-Api-Key: k-123"]);
-    let _ws = fixture_server(&["--ws", "--port", &wp.to_string(), "--require-header", "Authorization: Bearer w-456"]);
+    let _http = fixture_server(&[
+        "--http",
+        "--port",
+        &hp.to_string(),
+        "--require-header",
+        "X-Api-Key: k-123",
+    ]);
+    let _ws = fixture_server(&[
+        "--ws",
+        "--port",
+        &wp.to_string(),
+        "--require-header",
+        "Authorization: Bearer w-456",
+    ]);
     let gw = Gateway::start(&format!(
         "backends:\n  h:\n    http_url: http://127.0.0.1:{hp}/mcp\n    headers: {{X-Api-Key: k-123}}\n  w:\n    ws_url: ws://127.0.0.1:{wp}/ws\n    headers: {{Authorization: Bearer w-456}}\n  nokey:\n    http_url: http://127.0.0.1:{hp}/mcp\n"
     ));
     gw.wait_ready(&["h", "w"]).await;
-    let h = gw.wait_health("nokey failed", |h| h["backends"]["nokey"]["state"] == "failed").await;
-    assert!(h["backends"]["nokey"]["reason"].as_str().unwrap().contains("401"), "{h}");
+    let h = gw
+        .wait_health("nokey failed", |h| {
+            h["backends"]["nokey"]["state"] == "failed"
+        })
+        .await;
+    assert!(
+        h["backends"]["nokey"]["reason"]
+            .as_str()
+            .unwrap()
+            .contains("401"),
+        "{h}"
+    );
     let mut c = Client::connect(gw.url("/mcp")).await;
-    assert_eq!(text(&c.invoke("h", "echo", json!({"message": "with key"})).await), "with key");
-    assert_eq!(text(&c.invoke("w", "echo", json!({"message": "with bearer"})).await), "with bearer");
+    assert_eq!(
+        text(&c.invoke("h", "echo", json!({"message": "with key"})).await),
+        "with key"
+    );
+    assert_eq!(
+        text(
+            &c.invoke("w", "echo", json!({"message": "with bearer"}))
+                .await
+        ),
+        "with bearer"
+    );
 }
 
 #[tokio::test]
 async fn lazy_backend_starts_on_first_use() {
     let f = fault_fixture();
-    let gw = Gateway::start(&format!("backends:\n  eager:\n    command: {f}\n  sleepy:\n    command: {f}\n    lazy: true\n"));
+    let gw = Gateway::start(&format!(
+        "backends:\n  eager:\n    command: {f}\n  sleepy:\n    command: {f}\n    lazy: true\n"
+    ));
     gw.wait_ready(&["eager"]).await;
     let (_, h) = gw.health().await;
     assert_eq!(h["backends"]["sleepy"]["state"], "idle", "{h}");
     let mut c = Client::connect(gw.url("/mcp")).await;
-    assert_eq!(text(&c.invoke("sleepy", "echo", json!({"message": "woke"})).await), "woke");
+    assert_eq!(
+        text(&c.invoke("sleepy", "echo", json!({"message": "woke"})).await),
+        "woke"
+    );
     gw.wait_ready(&["sleepy"]).await;
 }
 
@@ -70,7 +131,10 @@ async fn tool_cache_ttl_refetches_tool_lists_without_a_notification() {
     let f = fault_fixture();
     let gw = Gateway::start(&format!("meta_mcp:\n  tool_cache_ttl: 400ms\nbackends:\n  quiet:\n    command: {f} --add-tool-silently-after-ms 200\n"));
     gw.wait_ready(&["quiet"]).await;
-    gw.wait_health("late_tool after the TTL", |h| h["backends"]["quiet"]["tools"] == 10).await;
+    gw.wait_health("late_tool after the TTL", |h| {
+        h["backends"]["quiet"]["tools"] == 10
+    })
+    .await;
 }
 
 #[tokio::test]
@@ -82,8 +146,15 @@ async fn shutdown_escalates_to_sigkill_for_children_that_ignore_everything() {
     assert_eq!(processes_matching(&marker).len(), 1);
     let start = Instant::now();
     assert!(gw.stop().success());
-    assert!(start.elapsed() < Duration::from_secs(8), "stdin close + SIGTERM grace, then SIGKILL: {:?}", start.elapsed());
-    assert!(processes_matching(&marker).is_empty(), "the child was killed");
+    assert!(
+        start.elapsed() < Duration::from_secs(8),
+        "stdin close + SIGTERM grace, then SIGKILL: {:?}",
+        start.elapsed()
+    );
+    assert!(
+        processes_matching(&marker).is_empty(),
+        "the child was killed"
+    );
 }
 
 #[tokio::test]
@@ -118,11 +189,19 @@ async fn max_sessions_evicts_the_longest_idle_session() {
 #[tokio::test]
 async fn request_timeout_is_the_default_backend_deadline() {
     let f = fault_fixture();
-    let gw = Gateway::start(&format!("server:\n  request_timeout: 300ms\nbackends:\n  fx:\n    command: {f}\n"));
+    let gw = Gateway::start(&format!(
+        "server:\n  request_timeout: 300ms\nbackends:\n  fx:\n    command: {f}\n"
+    ));
     gw.wait_ready(&["fx"]).await;
     let mut c = Client::connect(gw.url("/mcp")).await;
     let v = c.request("tools/call", json!({"name": "gateway_invoke", "arguments": {"server": "fx", "tool": "slow", "arguments": {"ms": 2000}}})).await;
-    assert!(v["error"]["message"].as_str().unwrap().contains("within 300ms"), "{v}");
+    assert!(
+        v["error"]["message"]
+            .as_str()
+            .unwrap()
+            .contains("within 300ms"),
+        "{v}"
+    );
 }
 
 #[tokio::test]

@@ -90,7 +90,12 @@ async fn crash_mid_call_fails_that_call_at_once_and_the_backend_comes_back() {
         "ok"
     );
     // The crashed one is restarted by its supervisor.
-    let h = gw.wait_ready(&["slowpoke"]).await;
+    let h = gw
+        .wait_health("slowpoke reconnected", |h| {
+            h["backends"]["slowpoke"]["connects"] == 2
+                && h["backends"]["slowpoke"]["state"] == "ready"
+        })
+        .await;
     assert_eq!(h["status"], "ok");
     assert_eq!(
         text(

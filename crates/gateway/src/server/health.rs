@@ -32,6 +32,7 @@ pub async fn health(State(app): State<Arc<App>>) -> impl IntoResponse {
             "state": e.status.state,
             "transport": e.status.transport,
             "tools": if e.is_ready() { e.tools.len() } else { 0 },
+            "connects": e.status.connects,
         });
         if let Some(r) = &e.status.reason {
             b["reason"] = json!(r);

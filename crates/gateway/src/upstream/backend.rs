@@ -206,6 +206,19 @@ impl Backend {
         (self.on_change)();
     }
 
+    /// Ready, with the transport actually in use (an `http_url` may have fallen back to SSE).
+    fn set_ready(&self, init: InitInfo, transport: &'static str) {
+        let old = self.status.load();
+        self.status.store(Arc::new(Status {
+            state: State::Ready,
+            reason: None,
+            init: Some(init),
+            transport,
+            connects: old.connects + 1,
+        }));
+        (self.on_change)();
+    }
+
     async fn run(self: Arc<Self>) {
         let mut stop = self.stop.subscribe();
         if !self.config.enabled {
@@ -235,7 +248,7 @@ impl Backend {
                         Ok(()) => {
                             self.conn.store(Some(conn.clone()));
                             tracing::info!(backend = %self.name(), transport = conn.link.kind(), version = %info.protocol_version, tools = self.tools().len(), "backend ready");
-                            self.set_status(State::Ready, None, Some(info));
+                            self.set_ready(info, conn.link.kind());
                             let reason = self.serve(&conn, events_rx, &mut stop).await;
                             self.conn.store(None);
                             match reason {

@@ -38,7 +38,7 @@ impl Link {
     pub fn kind(&self) -> &'static str {
         match self {
             Link::Stdio(_) => "stdio",
-            Link::Http(_) => "streamable-http",
+            Link::Http(_) => "http",
             Link::Sse(_) => "sse",
             Link::Ws(_) => "websocket",
         }
