@@ -110,6 +110,7 @@ impl Gateway {
                 description: b.config.description.clone(),
                 status: b.status(),
                 tools: b.tools(),
+                index: b.index(),
             })
             .collect();
         let next = Catalog::build(entries);

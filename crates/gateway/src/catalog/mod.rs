@@ -16,6 +16,7 @@ use std::sync::Arc;
 pub use naming::{exposed_name, SEPARATOR};
 pub use tool::{parse_tools_page, Tool, ToolsPage};
 
+use crate::search::index::DocIndex;
 use crate::upstream::{State, Status};
 
 /// One backend as the catalog sees it.
@@ -25,9 +26,23 @@ pub struct Entry {
     pub description: String,
     pub status: Arc<Status>,
     pub tools: Arc<Vec<Tool>>,
+    /// The search index of `tools`, rebuilt only when they change.
+    pub index: Arc<DocIndex>,
 }
 
 impl Entry {
+    /// A ready entry built from a tool list, without a live backend (for
+    /// evaluation and tests).
+    pub fn offline(name: &str, description: &str, tools: Vec<Tool>) -> Entry {
+        Entry {
+            name: name.to_owned(),
+            description: description.to_owned(),
+            status: Arc::new(Status { state: State::Ready, reason: None, init: None, transport: "offline", connects: 1 }),
+            index: Arc::new(DocIndex::build(name, description, &tools)),
+            tools: Arc::new(tools),
+        }
+    }
+
     pub fn is_ready(&self) -> bool {
         self.status.state == State::Ready
     }

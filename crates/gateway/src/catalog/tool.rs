@@ -7,6 +7,7 @@ use serde_json::value::RawValue;
 #[derive(Debug, Clone)]
 pub struct Tool {
     pub name: String,
+    pub title: Option<String>,
     pub description: String,
     /// The complete definition exactly as the backend sent it.
     pub raw: Box<RawValue>,
@@ -33,6 +34,8 @@ struct RawPage<'a> {
 #[serde(rename_all = "camelCase")]
 struct Fields {
     name: String,
+    #[serde(default)]
+    title: Option<String>,
     #[serde(default)]
     description: Option<String>,
     #[serde(default)]
@@ -61,6 +64,7 @@ pub fn parse_tools_page(result: &RawValue) -> Result<ToolsPage, serde_json::Erro
                 let ann = f.annotations.unwrap_or_default();
                 tools.push(Tool {
                     name: f.name,
+                    title: f.title,
                     description: f.description.unwrap_or_default(),
                     raw: raw.to_owned(),
                     input_schema: f

@@ -207,6 +207,8 @@ struct SearchMatch<'a> {
     tool: &'a str,
     description: &'a str,
     score: f64,
+    /// Which query words the tool matched (by name, synonym or near spelling).
+    why: String,
     #[serde(rename = "inputSchema")]
     input_schema: &'a RawValue,
 }
@@ -220,6 +222,7 @@ fn search_tools(cat: &Catalog, query: &str, limit: Option<usize>) -> Box<RawValu
             tool: &m.tool.name,
             description: &m.tool.description,
             score: m.score,
+            why: format!("matched: {}", m.matched.join(", ")),
             input_schema: &m.tool.input_schema,
         })
         .collect();

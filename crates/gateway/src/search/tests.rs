@@ -1,79 +1,102 @@
-//! Search: word splitting and ranking order.
-
-use std::sync::Arc;
+//! Ranking order: names over descriptions, synonyms, stemming, typos,
+//! parameters, coverage; and did-you-mean suggestions.
 
 use super::*;
 use crate::catalog::{parse_tools_page, Catalog, Entry};
-use crate::upstream::{State, Status};
 
-fn entry(name: &str, description: &str, tools: &[(&str, &str)]) -> Entry {
-    let list: Vec<_> = tools
-        .iter()
-        .map(|(n, d)| serde_json::json!({"name": n, "description": d}))
-        .collect();
-    let page = parse_tools_page(&mcp_wire::raw(&serde_json::json!({ "tools": list }))).unwrap();
-    Entry {
-        name: name.into(),
-        description: description.into(),
-        status: Arc::new(Status {
-            state: State::Ready,
-            reason: None,
-            init: None,
-            transport: "stdio",
-            connects: 1,
-        }),
-        tools: Arc::new(page.tools),
+fn entry(name: &str, description: &str, tools: serde_json::Value) -> Entry {
+    let page = parse_tools_page(&mcp_wire::raw(&serde_json::json!({ "tools": tools }))).unwrap();
+    Entry::offline(name, description, page.tools)
+}
+
+fn catalog() -> Catalog {
+    use serde_json::json;
+    Catalog::build(vec![
+        entry(
+            "files",
+            "Read and write files on the local disk",
+            json!([
+                {"name": "read_file", "description": "Read the complete contents of a file.", "inputSchema": {"type": "object", "properties": {"path": {"type": "string"}}}},
+                {"name": "list_directory", "description": "List the entries of a directory.", "inputSchema": {"type": "object", "properties": {"path": {"type": "string"}}}},
+                {"name": "move_file", "description": "Move or rename files and directories.", "inputSchema": {"type": "object", "properties": {"source": {"type": "string"}, "destination": {"type": "string"}}}},
+                {"name": "delete_file", "description": "Remove a file from disk."}
+            ]),
+        ),
+        entry(
+            "github",
+            "GitHub API: repositories, issues, pull requests",
+            json!([
+                {"name": "create_issue", "description": "Create a new issue in a GitHub repository.", "inputSchema": {"type": "object", "properties": {"owner": {"type": "string"}, "repo": {"type": "string"}, "title": {"type": "string"}}}},
+                {"name": "create_pull_request", "description": "Create a new pull request.", "inputSchema": {"type": "object", "properties": {"head": {"type": "string", "description": "The branch with your changes"}, "base": {"type": "string"}}}},
+                {"name": "list_issues", "description": "List issues of a repository."}
+            ]),
+        ),
+        entry(
+            "memory",
+            "Knowledge graph memory",
+            json!([
+                {"name": "add_observations", "description": "Add new observations to existing entities in the knowledge graph."},
+                {"name": "delete_entities", "description": "Delete multiple entities and their relations."}
+            ]),
+        ),
+    ])
+}
+
+fn top(query: &str) -> String {
+    let cat = catalog();
+    let hits = search(&cat, query, 5);
+    hits.first().map_or("-".into(), |m| format!("{}/{}", m.entry.name, m.tool.name))
+}
+
+#[test]
+fn ranking_cases() {
+    let cases = [
+        ("read file", "files/read_file"),
+        ("show me what is in this folder", "files/list_directory"),
+        ("open a bug in the repo", "github/create_issue"),
+        ("creat isue", "github/create_issue"),
+        ("make a PR from my branch", "github/create_pull_request"),
+        ("rename a document", "files/move_file"),
+        ("remember that the user likes dark mode", "memory/add_observations"),
+        ("forget these entities", "memory/delete_entities"),
+        ("erase file", "files/delete_file"),
+        ("list the repository issues", "github/list_issues"),
+    ];
+    for (query, want) in cases {
+        assert_eq!(top(query), want, "query {query:?}");
     }
 }
 
 #[test]
-fn splits_names_of_every_style() {
-    assert_eq!(words("browser_click"), ["browser", "click"]);
-    assert_eq!(words("API-post-page"), ["api", "post", "page"]);
-    assert_eq!(words("createIssue"), ["create", "issue"]);
-    assert_eq!(words("fs.read_file v2"), ["fs", "read", "file", "v2"]);
+fn scores_descend_limit_applies_and_why_names_the_matched_words() {
+    let cat = catalog();
+    let hits = search(&cat, "delete entities", 3);
+    assert_eq!(hits.len(), 3);
+    assert!(hits.windows(2).all(|w| w[0].score >= w[1].score));
+    assert_eq!(hits[0].tool.name, "delete_entities");
+    assert_eq!(hits[0].matched, ["delete", "entities"]);
+    assert!(search(&cat, "zzzz qqqq", 5).is_empty());
+    assert!(search(&cat, "the and of", 5).is_empty(), "stop words alone match nothing");
 }
 
 #[test]
-fn name_hits_outrank_description_hits_and_limit_applies() {
-    let cat = Catalog::build(vec![
-        entry(
-            "files",
-            "Local files",
-            &[
-                ("read_file", "Read a file"),
-                ("list_directory", "List a directory, file by file"),
-            ],
-        ),
-        entry(
-            "memory",
-            "Knowledge graph",
-            &[("create_entities", "Create entities in the graph")],
-        ),
-    ]);
-    let m = search(&cat, "read file", 5);
-    assert_eq!(m[0].tool.name, "read_file");
-    assert!(m[0].score > m[1].score);
-    assert_eq!(search(&cat, "graph entities", 1).len(), 1);
-    assert_eq!(
-        search(&cat, "graph entities", 1)[0].tool.name,
-        "create_entities"
-    );
-    assert!(search(&cat, "zzz", 5).is_empty());
+fn parameter_descriptions_count() {
+    assert_eq!(top("branch with changes"), "github/create_pull_request");
+}
+
+#[test]
+fn unready_backends_are_not_searched() {
+    use crate::upstream::{State, Status};
+    let mut e = entry("down", "", serde_json::json!([{"name": "read_file", "description": "Read a file"}]));
+    e.status = std::sync::Arc::new(Status { state: State::Failed, reason: None, init: None, transport: "stdio", connects: 0 });
+    let cat = Catalog::build(vec![e]);
+    assert!(search(&cat, "read file", 5).is_empty());
 }
 
 #[test]
 fn suggestions_prefer_typos_then_containment() {
-    let names = [
-        "read_file",
-        "read_multiple_files",
-        "write_file",
-        "search_files",
-    ];
+    let names = ["read_file", "read_multiple_files", "write_file", "search_files"];
     assert_eq!(suggest("reed_file", &names)[0], "read_file");
-    assert_eq!(
-        suggest("files", &names),
-        ["search_files", "read_multiple_files"]
-    );
+    assert_eq!(suggest("files", &names), ["search_files", "read_multiple_files"]);
     assert!(suggest("kubernetes", &names).is_empty());
 }

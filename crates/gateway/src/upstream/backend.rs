@@ -13,6 +13,7 @@ use super::connection::{result_of, Connection, InitInfo};
 use super::peer::Peer;
 use super::{LinkOptions, UpstreamError};
 use crate::catalog::{parse_tools_page, Tool};
+use crate::search::index::DocIndex;
 use crate::config::BackendConfig;
 
 /// Most pages of tools/list followed for one backend, and most tools kept.
@@ -63,6 +64,7 @@ pub struct Backend {
     status: ArcSwap<Status>,
     conn: ArcSwapOption<Connection>,
     tools: ArcSwap<Vec<Tool>>,
+    index: ArcSwap<DocIndex>,
     /// Wakes a lazy backend.
     demand: Notify,
     stop: watch::Sender<bool>,
@@ -97,6 +99,7 @@ impl Backend {
             config,
             conn: ArcSwapOption::empty(),
             tools: ArcSwap::from_pointee(Vec::new()),
+            index: ArcSwap::from_pointee(DocIndex::default()),
             demand: Notify::new(),
             stop: watch::Sender::new(false),
             on_change,
@@ -116,6 +119,10 @@ impl Backend {
 
     pub fn tools(&self) -> Arc<Vec<Tool>> {
         self.tools.load_full()
+    }
+
+    pub fn index(&self) -> Arc<DocIndex> {
+        self.index.load_full()
     }
 
     /// Start the actor task.
@@ -344,6 +351,7 @@ impl Backend {
                 _ => break,
             }
         }
+        self.index.store(Arc::new(DocIndex::build(self.name(), &self.config.description, &tools)));
         self.tools.store(Arc::new(tools));
         (self.on_change)();
         Ok(())

@@ -1,0 +1,95 @@
+//! One backend's inverted index. Built once when that backend's tool list
+//! changes, so a change in one backend never re-indexes the others; global
+//! statistics (document frequency, average field length) are summed across
+//! backend indexes at query time, which is cheap for a handful of terms.
+
+use std::collections::HashMap;
+
+use serde_json::Value;
+
+use super::text::terms;
+use crate::catalog::Tool;
+
+/// The fields of a tool document, in [`FIELD_WEIGHTS`] order.
+pub const NAME: usize = 0;
+pub const DESCRIPTION: usize = 1;
+pub const PARAMS: usize = 2;
+pub const SERVER: usize = 3;
+pub const FIELDS: usize = 4;
+
+/// How much a hit in each field counts (BM25F field weights).
+pub const FIELD_WEIGHTS: [f64; FIELDS] = [3.0, 1.0, 0.5, 0.6];
+
+#[derive(Debug, Clone, Copy)]
+pub struct Posting {
+    pub doc: u32,
+    pub tf: [u16; FIELDS],
+}
+
+#[derive(Debug, Default)]
+pub struct DocIndex {
+    pub postings: HashMap<String, Vec<Posting>>,
+    pub field_len: Vec<[u16; FIELDS]>,
+    pub total_len: [u64; FIELDS],
+}
+
+impl DocIndex {
+    pub fn build(server: &str, server_description: &str, tools: &[Tool]) -> DocIndex {
+        let mut idx = DocIndex::default();
+        let server_terms = terms(&format!("{server} {server_description}"));
+        for (doc, tool) in tools.iter().enumerate() {
+            let fields: [Vec<String>; FIELDS] = [
+                terms(&format!("{} {}", tool.name, tool.title.as_deref().unwrap_or(""))),
+                terms(&tool.description),
+                terms(&schema_text(&tool.input_schema)),
+                server_terms.clone(),
+            ];
+            let mut tf: HashMap<&str, [u16; FIELDS]> = HashMap::new();
+            let mut lens = [0u16; FIELDS];
+            for (f, words) in fields.iter().enumerate() {
+                lens[f] = words.len().min(u16::MAX as usize) as u16;
+                idx.total_len[f] += u64::from(lens[f]);
+                for w in words {
+                    let e = tf.entry(w.as_str()).or_insert([0; FIELDS]);
+                    e[f] = e[f].saturating_add(1);
+                }
+            }
+            idx.field_len.push(lens);
+            for (term, tf) in tf {
+                idx.postings.entry(term.to_owned()).or_default().push(Posting { doc: doc as u32, tf });
+            }
+        }
+        idx
+    }
+
+    pub fn docs(&self) -> usize {
+        self.field_len.len()
+    }
+}
+
+/// Parameter names and descriptions of an input schema (top level and one
+/// level of nesting), as text.
+fn schema_text(schema: &serde_json::value::RawValue) -> String {
+    let Ok(v) = serde_json::from_str::<Value>(schema.get()) else { return String::new() };
+    let mut out = String::new();
+    collect(&v, 0, &mut out);
+    out
+}
+
+fn collect(schema: &Value, depth: usize, out: &mut String) {
+    let Some(props) = schema.get("properties").and_then(Value::as_object) else { return };
+    for (name, p) in props {
+        out.push_str(name);
+        out.push(' ');
+        if let Some(d) = p.get("description").and_then(Value::as_str) {
+            out.push_str(d);
+            out.push(' ');
+        }
+        if depth < 1 {
+            collect(p, depth + 1, out);
+            if let Some(items) = p.get("items") {
+                collect(items, depth + 1, out);
+            }
+        }
+    }
+}
