@@ -15,18 +15,34 @@ use mcp_gateway::search::eval::{catalog_from, evaluate, CatalogFile, Query};
 use mcp_gateway::search::search;
 
 fn main() {
-    let dir = std::env::args().nth(1).map(PathBuf::from).unwrap_or_else(|| PathBuf::from(concat!(env!("CARGO_MANIFEST_DIR"), "/../../bench/search")));
-    let dump: CatalogFile = serde_json::from_slice(&std::fs::read(dir.join("catalog.json")).expect("catalog.json")).expect("catalog parses");
+    let dir = std::env::args()
+        .nth(1)
+        .map(PathBuf::from)
+        .unwrap_or_else(|| {
+            PathBuf::from(concat!(env!("CARGO_MANIFEST_DIR"), "/../../bench/search"))
+        });
+    let dump: CatalogFile =
+        serde_json::from_slice(&std::fs::read(dir.join("catalog.json")).expect("catalog.json"))
+            .expect("catalog parses");
     let catalog = catalog_from(&dump);
-    println!("catalog: {} servers, {} tools", catalog.entries.len(), catalog.tool_count());
+    println!(
+        "catalog: {} servers, {} tools",
+        catalog.entries.len(),
+        catalog.tool_count()
+    );
     println!();
     println!("| query set | queries | top-1 | top-5 | MRR |");
     println!("|---|---|---|---|---|");
     let mut all: Vec<Query> = Vec::new();
     for name in ["queries.json", "queries-holdout.json"] {
-        let queries: Vec<Query> = serde_json::from_slice(&std::fs::read(dir.join(name)).expect(name)).expect("queries parse");
+        let queries: Vec<Query> =
+            serde_json::from_slice(&std::fs::read(dir.join(name)).expect(name))
+                .expect("queries parse");
         let r = evaluate(&catalog, &queries);
-        println!("| {name} | {} | {:.3} | {:.3} | {:.3} |", r.queries, r.top1, r.top5, r.mrr);
+        println!(
+            "| {name} | {} | {:.3} | {:.3} | {:.3} |",
+            r.queries, r.top1, r.top5, r.mrr
+        );
         if std::env::var_os("SHOW_MISSES").is_some() {
             for (q, got) in &r.misses {
                 eprintln!("  miss: {q:?} -> {got}");
@@ -50,7 +66,13 @@ fn main() {
         }
         times.sort_by(f64::total_cmp);
         let pct = |p: f64| times[((times.len() - 1) as f64 * p) as usize];
-        println!("| {} | {:.0} | {:.0} | {:.0} |", big.tool_count(), pct(0.5), pct(0.99), times[times.len() - 1]);
+        println!(
+            "| {} | {:.0} | {:.0} | {:.0} |",
+            big.tool_count(),
+            pct(0.5),
+            pct(0.99),
+            times[times.len() - 1]
+        );
     }
 }
 
@@ -65,8 +87,15 @@ fn grown(dump: &CatalogFile, target: usize) -> Catalog {
                 break;
             }
             let take = s.tools.len().min(target - total);
-            let page = parse_tools_page(&mcp_wire::raw(&serde_json::json!({ "tools": s.tools[..take] }))).expect("tools parse");
-            entries.push(Entry::offline(&format!("{}-{round}", s.name), &s.description, page.tools));
+            let page = parse_tools_page(&mcp_wire::raw(
+                &serde_json::json!({ "tools": s.tools[..take] }),
+            ))
+            .expect("tools parse");
+            entries.push(Entry::offline(
+                &format!("{}-{round}", s.name),
+                &s.description,
+                page.tools,
+            ));
             total += take;
         }
         round += 1;

@@ -111,6 +111,7 @@ impl Gateway {
                 status: b.status(),
                 tools: b.tools(),
                 index: b.index(),
+                hidden: b.hidden.clone(),
             })
             .collect();
         let next = Catalog::build(entries);

@@ -28,6 +28,8 @@ pub struct Entry {
     pub tools: Arc<Vec<Tool>>,
     /// The search index of `tools`, rebuilt only when they change.
     pub index: Arc<DocIndex>,
+    /// Tool names hidden by the config (`disabled_tools`).
+    pub hidden: Arc<Vec<String>>,
 }
 
 impl Entry {
@@ -37,10 +39,28 @@ impl Entry {
         Entry {
             name: name.to_owned(),
             description: description.to_owned(),
-            status: Arc::new(Status { state: State::Ready, reason: None, init: None, transport: "offline", connects: 1 }),
+            status: Arc::new(Status {
+                state: State::Ready,
+                reason: None,
+                init: None,
+                transport: "offline",
+                connects: 1,
+            }),
             index: Arc::new(DocIndex::build(name, description, &tools)),
             tools: Arc::new(tools),
+            hidden: Arc::new(Vec::new()),
         }
+    }
+
+    /// Whether clients may see and call `tool`: the one visibility check
+    /// every listing, search and call goes through. A hidden tool looks
+    /// exactly like a missing one.
+    pub fn visible(&self, tool: &Tool) -> bool {
+        !self.hidden.iter().any(|h| h == &tool.name)
+    }
+
+    pub fn visible_tools(&self) -> impl Iterator<Item = &Tool> {
+        self.tools.iter().filter(|t| self.visible(t))
     }
 
     pub fn is_ready(&self) -> bool {
@@ -72,7 +92,7 @@ impl Catalog {
                 continue;
             }
             e.name.hash(&mut hasher);
-            for (ti, t) in e.tools.iter().enumerate() {
+            for (ti, t) in e.tools.iter().enumerate().filter(|(_, t)| e.visible(t)) {
                 t.raw.get().hash(&mut hasher);
                 let name = exposed_name(&e.name, &t.name);
                 if by_exposed.insert(name.clone(), (ei, ti)).is_none() {
@@ -95,7 +115,10 @@ impl Catalog {
     /// A tool of a backend, by its own name.
     pub fn tool(&self, backend: &str, tool: &str) -> Option<(&Entry, &Tool)> {
         let e = self.entry(backend)?;
-        e.tools.iter().find(|t| t.name == tool).map(|t| (e, t))
+        e.tools
+            .iter()
+            .find(|t| t.name == tool && e.visible(t))
+            .map(|t| (e, t))
     }
 
     /// Resolve a direct-mode exposed name back to (backend, tool).

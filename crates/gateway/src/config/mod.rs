@@ -16,7 +16,8 @@ use serde::de::DeserializeOwned;
 use serde_yaml_ng::{Mapping, Value};
 
 pub use model::{
-    parse_duration, BackendConfig, Config, MetaConfig, ServerConfig, Transport, DEFAULT_PORT,
+    parse_duration, BackendConfig, Config, MetaConfig, ServerConfig, ToolRef, Transport,
+    DEFAULT_PORT,
 };
 pub use raw::parse_size;
 

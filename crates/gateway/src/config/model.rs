@@ -47,6 +47,14 @@ pub struct MetaConfig {
     /// How long a backend's tool list is trusted before it is fetched again.
     #[serde(with = "humantime_serde_like")]
     pub tool_cache_ttl: Duration,
+    /// Backend tools listed beside the meta-tools, callable by their own name.
+    pub surfaced_tools: Vec<ToolRef>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct ToolRef {
+    pub server: String,
+    pub tool: String,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize)]
@@ -58,6 +66,8 @@ pub struct BackendConfig {
     pub timeout: Duration,
     /// Connect on first use instead of at startup.
     pub lazy: bool,
+    /// Tools of this backend that clients never see (not listed, searched or callable).
+    pub disabled_tools: Vec<String>,
     pub transport: Transport,
 }
 
@@ -178,6 +188,7 @@ pub fn validate(
     if server.max_sessions == 0 {
         return Err(invalid("server.max_sessions", "must be at least 1"));
     }
+    let surfaced = raw.meta_mcp.surfaced_tools.unwrap_or_default();
     let meta_mcp = MetaConfig {
         enabled: raw.meta_mcp.enabled.unwrap_or(true),
         tool_cache_ttl: opt_duration(
@@ -185,6 +196,7 @@ pub fn validate(
             &raw.meta_mcp.tool_cache_ttl,
             Duration::from_secs(300),
         )?,
+        surfaced_tools: Vec::new(),
     };
 
     let mut backends = BTreeMap::new();
@@ -205,6 +217,23 @@ pub fn validate(
         }
         let b = from_mcp_server(&path, m)?;
         backends.insert(name.clone(), backend(&path, &name, b, request_timeout)?);
+    }
+    let mut meta_mcp = meta_mcp;
+    for (i, r) in surfaced.into_iter().enumerate() {
+        if !backends.contains_key(&r.server) {
+            let names: Vec<String> = backends.keys().cloned().collect();
+            let hint = super::did_you_mean(&r.server, &names)
+                .map(|n| format!(" (did you mean `{n}`?)"))
+                .unwrap_or_default();
+            return Err(invalid(
+                format!("meta_mcp.surfaced_tools.{i}.server"),
+                format!("no backend named {:?}{hint}", r.server),
+            ));
+        }
+        meta_mcp.surfaced_tools.push(ToolRef {
+            server: r.server,
+            tool: r.tool,
+        });
     }
     Ok(Config {
         server,
@@ -241,6 +270,7 @@ fn backend(
         enabled: b.enabled.unwrap_or(true),
         timeout: opt_duration(&format!("{path}.timeout"), &b.timeout, default_timeout)?,
         lazy: b.lazy.unwrap_or(false),
+        disabled_tools: b.disabled_tools.clone().unwrap_or_default(),
         transport,
     })
 }

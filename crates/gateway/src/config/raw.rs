@@ -42,6 +42,15 @@ pub struct RawServer {
 pub struct RawMeta {
     pub enabled: Option<bool>,
     pub tool_cache_ttl: Option<String>,
+    pub surfaced_tools: Option<Vec<RawToolRef>>,
+}
+
+/// `{server, tool}`: one tool of one backend.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawToolRef {
+    pub server: String,
+    pub tool: String,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -51,6 +60,7 @@ pub struct RawBackend {
     pub enabled: Option<bool>,
     pub timeout: Option<String>,
     pub lazy: Option<bool>,
+    pub disabled_tools: Option<Vec<String>>,
     pub transport: Option<String>,
     // stdio
     pub command: Option<String>,

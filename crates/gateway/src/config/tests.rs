@@ -301,3 +301,23 @@ fn did_you_mean_picks_close_names_only() {
     assert_eq!(did_you_mean("Memroy", &names), Some("memory"));
     assert_eq!(did_you_mean("kubernetes", &names), None);
 }
+
+#[test]
+fn surfaced_tools_and_disabled_tools() {
+    let c = load_str("meta_mcp:\n  surfaced_tools: [{server: files, tool: read_file}]\nbackends:\n  files:\n    command: x\n    disabled_tools: [delete_file]\n")
+        .unwrap()
+        .config;
+    assert_eq!(
+        c.meta_mcp.surfaced_tools,
+        [ToolRef {
+            server: "files".into(),
+            tool: "read_file".into()
+        }]
+    );
+    assert_eq!(c.backends["files"].disabled_tools, ["delete_file"]);
+    let err = error_of("meta_mcp:\n  surfaced_tools: [{server: flies, tool: read_file}]\nbackends:\n  files:\n    command: x\n");
+    assert_eq!(
+        err,
+        "meta_mcp.surfaced_tools.0.server: no backend named \"flies\" (did you mean `files`?)"
+    );
+}

@@ -43,12 +43,53 @@ pub async fn initialize_backend(gw: &Gateway, name: &str, version: &str) -> Outc
 }
 
 /// Forward a request to one backend; its result or error comes back as is.
+/// Tools the config hides stay hidden here too: filtered out of tools/list,
+/// and calling one looks exactly like calling a missing tool.
 pub async fn forward(gw: &Gateway, name: &str, msg: &Message) -> Outcome {
     let backend = gw
         .backend(name)
         .ok_or_else(|| GatewayError::InvalidParams(format!("unknown backend {name}")))?;
-    let answer = backend.request(msg.method(), msg.params.clone()).await?;
-    unwrap_answer(answer)
+    let hidden = &backend.hidden;
+    if msg.method() == "tools/call" && !hidden.is_empty() {
+        if let Ok(n) = msg.parse_params::<Named>() {
+            if hidden.contains(&n.name) {
+                return Err(GatewayError::InvalidParams(format!(
+                    "unknown tool: {}",
+                    n.name
+                )));
+            }
+        }
+    }
+    let result = unwrap_answer(backend.request(msg.method(), msg.params.clone()).await?)?;
+    if msg.method() == "tools/list" && !hidden.is_empty() {
+        return Ok(without_hidden(result, hidden));
+    }
+    Ok(result)
+}
+
+#[derive(Deserialize)]
+struct Named {
+    name: String,
+}
+
+fn without_hidden(result: Box<RawValue>, hidden: &[String]) -> Box<RawValue> {
+    #[derive(Deserialize)]
+    struct Page<'a> {
+        #[serde(borrow)]
+        tools: Vec<&'a RawValue>,
+    }
+    let Ok(page) = serde_json::from_str::<Page>(result.get()) else {
+        return result;
+    };
+    let kept: Vec<&RawValue> = page
+        .tools
+        .into_iter()
+        .filter(|t| {
+            serde_json::from_str::<Named>(t.get()).map_or(true, |n| !hidden.contains(&n.name))
+        })
+        .collect();
+    let filtered = mcp_wire::object::with_member(&result, "tools", &raw(&kept));
+    filtered.unwrap_or(result)
 }
 
 fn unwrap_answer(answer: Message) -> Outcome {

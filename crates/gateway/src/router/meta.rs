@@ -58,8 +58,57 @@ pub fn meta_tools(cat: &Catalog) -> serde_json::Value {
     ])
 }
 
+/// The meta-tools, then the surfaced backend tools with their own definitions.
 pub fn list(gw: &Gateway) -> Box<RawValue> {
-    raw(&json!({ "tools": meta_tools(&gw.catalog()) }))
+    let cat = gw.catalog();
+    let mut out = serde_json::to_string(&json!({ "tools": meta_tools(&cat) })).expect("serialises");
+    out.truncate(out.len() - 2); // drop "]}"
+    for (name, _, tool) in surfaced(gw, &cat) {
+        out.push(',');
+        match mcp_wire::object::with_member(&tool.raw, "name", &raw(&name)) {
+            Some(renamed) => out.push_str(renamed.get()),
+            None => out.push_str(tool.raw.get()),
+        }
+    }
+    out.push_str("]}");
+    RawValue::from_string(out).expect("built from valid JSON")
+}
+
+const META_NAMES: [&str; 4] = [
+    "gateway_list_servers",
+    "gateway_list_tools",
+    "gateway_search_tools",
+    "gateway_invoke",
+];
+
+/// `meta_mcp.surfaced_tools` that exist and are visible now, under the name
+/// clients call them by: their own, or `<server>__<tool>` when that name is
+/// taken by a meta-tool or another surfaced tool.
+pub fn surfaced<'c>(
+    gw: &Gateway,
+    cat: &'c Catalog,
+) -> Vec<(String, &'c crate::catalog::Entry, &'c crate::catalog::Tool)> {
+    let found: Vec<_> = gw
+        .config
+        .meta_mcp
+        .surfaced_tools
+        .iter()
+        .filter_map(|r| cat.tool(&r.server, &r.tool))
+        .filter(|(e, _)| e.is_ready())
+        .collect();
+    found
+        .iter()
+        .map(|(e, t)| {
+            let clash = META_NAMES.contains(&t.name.as_str())
+                || found.iter().filter(|(_, o)| o.name == t.name).count() > 1;
+            let name = if clash {
+                crate::catalog::exposed_name(&e.name, &t.name)
+            } else {
+                t.name.clone()
+            };
+            (name, *e, *t)
+        })
+        .collect()
 }
 
 #[derive(Deserialize)]
@@ -88,9 +137,34 @@ pub async fn call(gw: &Gateway, msg: &mcp_wire::Message) -> Outcome {
             Ok(a) => invoke(gw, a, p.meta).await,
             Err(e) => Ok(usage_error(&e)),
         },
-        other => Err(GatewayError::InvalidParams(format!(
-            "unknown tool: {other}"
-        ))),
+        other => call_surfaced(gw, other, p.arguments, p.meta).await,
+    }
+}
+
+/// A surfaced tool, called by the name it is listed under.
+async fn call_surfaced(
+    gw: &Gateway,
+    name: &str,
+    arguments: Option<&RawValue>,
+    meta: Option<&RawValue>,
+) -> Outcome {
+    let cat = gw.catalog();
+    let unknown = || GatewayError::InvalidParams(format!("unknown tool: {name}"));
+    let (_, entry, tool) = surfaced(gw, &cat)
+        .into_iter()
+        .find(|(n, _, _)| n == name)
+        .ok_or_else(unknown)?;
+    let backend = gw.backend(&entry.name).ok_or_else(unknown)?;
+    let answer = backend
+        .request(
+            "tools/call",
+            Some(super::call_params(&tool.name, arguments, meta)),
+        )
+        .await?;
+    match (answer.result, answer.error) {
+        (Some(result), _) => Ok(result),
+        (None, Some(err)) => Err(GatewayError::Backend(err)),
+        (None, None) => Err(GatewayError::Internal("empty backend answer".into())),
     }
 }
 
@@ -126,7 +200,7 @@ fn list_servers(cat: &Catalog) -> Box<RawValue> {
                 "description": e.description,
                 "transport": e.status.transport,
                 "state": e.status.state,
-                "tools": if e.is_ready() { e.tools.len() } else { 0 },
+                "tools": if e.is_ready() { e.visible_tools().count() } else { 0 },
             });
             if let Some(r) = &e.status.reason {
                 s["reason"] = json!(r);
@@ -159,7 +233,7 @@ fn list_tools(cat: &Catalog, server: Option<&str>) -> Box<RawValue> {
         if !e.is_ready() {
             return text_result(&not_ready(e), None, true);
         }
-        let tools: Vec<&RawValue> = e.tools.iter().map(|t| &*t.raw).collect();
+        let tools: Vec<&RawValue> = e.visible_tools().map(|t| &*t.raw).collect();
         return structured(&json!({ "server": name, "tools": tools }));
     }
     let tools: Vec<ToolSummary> = cat
@@ -167,7 +241,7 @@ fn list_tools(cat: &Catalog, server: Option<&str>) -> Box<RawValue> {
         .iter()
         .filter(|e| e.is_ready())
         .flat_map(|e| {
-            e.tools.iter().map(move |t| ToolSummary {
+            e.visible_tools().map(move |t| ToolSummary {
                 server: &e.name,
                 name: &t.name,
                 description: one_line(&t.description),
@@ -249,7 +323,8 @@ async fn invoke(gw: &Gateway, a: InvokeArgs, meta: Option<&RawValue>) -> Outcome
     if !entry.is_ready() && !lazy_idle {
         return Ok(text_result(&not_ready(entry), None, true));
     }
-    if !lazy_idle && !entry.tools.iter().any(|t| t.name == a.tool) {
+    let hidden = entry.hidden.iter().any(|h| h == &a.tool);
+    if hidden || (!lazy_idle && !entry.visible_tools().any(|t| t.name == a.tool)) {
         return Ok(text_result(
             &unknown_tool(&cat, &a.server, &a.tool),
             None,
@@ -293,7 +368,7 @@ fn unknown_server(cat: &Catalog, name: &str) -> String {
 fn unknown_tool(cat: &Catalog, server: &str, tool: &str) -> String {
     let names: Vec<&str> = cat
         .entry(server)
-        .map(|e| e.tools.iter().map(|t| t.name.as_str()).collect())
+        .map(|e| e.visible_tools().map(|t| t.name.as_str()).collect())
         .unwrap_or_default();
     let mut msg = format!("Unknown tool '{tool}' on server '{server}'.");
     let close = search::suggest(tool, &names);
@@ -303,7 +378,7 @@ fn unknown_tool(cat: &Catalog, server: &str, tool: &str) -> String {
     let elsewhere: Vec<&str> = cat
         .entries
         .iter()
-        .filter(|e| e.name != server && e.is_ready() && e.tools.iter().any(|t| t.name == tool))
+        .filter(|e| e.name != server && e.is_ready() && e.visible_tools().any(|t| t.name == tool))
         .map(|e| e.name.as_str())
         .collect();
     if !elsewhere.is_empty() {

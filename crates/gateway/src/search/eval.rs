@@ -39,7 +39,8 @@ pub fn catalog_from(dump: &CatalogFile) -> Catalog {
         .servers
         .iter()
         .map(|s| {
-            let page = parse_tools_page(&mcp_wire::raw(&serde_json::json!({ "tools": s.tools }))).expect("dumped tools parse");
+            let page = parse_tools_page(&mcp_wire::raw(&serde_json::json!({ "tools": s.tools })))
+                .expect("dumped tools parse");
             Entry::offline(&s.name, &s.description, page.tools)
         })
         .collect();
@@ -57,10 +58,17 @@ pub struct Report {
 }
 
 pub fn evaluate(catalog: &Catalog, queries: &[Query]) -> Report {
-    let mut r = Report { queries: queries.len(), ..Report::default() };
+    let mut r = Report {
+        queries: queries.len(),
+        ..Report::default()
+    };
     for q in queries {
         let hits = search(catalog, &q.query, 10);
-        let rank = hits.iter().position(|m| q.expected.iter().any(|e| e.server == m.entry.name && e.tool == m.tool.name));
+        let rank = hits.iter().position(|m| {
+            q.expected
+                .iter()
+                .any(|e| e.server == m.entry.name && e.tool == m.tool.name)
+        });
         match rank {
             Some(0) => {
                 r.top1 += 1.0;
@@ -86,5 +94,7 @@ pub fn evaluate(catalog: &Catalog, queries: &[Query]) -> Report {
 }
 
 fn top_name(hits: &[super::Match]) -> String {
-    hits.first().map_or("(nothing)".into(), |m| format!("{}/{}", m.entry.name, m.tool.name))
+    hits.first().map_or("(nothing)".into(), |m| {
+        format!("{}/{}", m.entry.name, m.tool.name)
+    })
 }

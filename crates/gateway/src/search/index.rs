@@ -39,7 +39,11 @@ impl DocIndex {
         let server_terms = terms(&format!("{server} {server_description}"));
         for (doc, tool) in tools.iter().enumerate() {
             let fields: [Vec<String>; FIELDS] = [
-                terms(&format!("{} {}", tool.name, tool.title.as_deref().unwrap_or(""))),
+                terms(&format!(
+                    "{} {}",
+                    tool.name,
+                    tool.title.as_deref().unwrap_or("")
+                )),
                 terms(&tool.description),
                 terms(&schema_text(&tool.input_schema)),
                 server_terms.clone(),
@@ -56,7 +60,13 @@ impl DocIndex {
             }
             idx.field_len.push(lens);
             for (term, tf) in tf {
-                idx.postings.entry(term.to_owned()).or_default().push(Posting { doc: doc as u32, tf });
+                idx.postings
+                    .entry(term.to_owned())
+                    .or_default()
+                    .push(Posting {
+                        doc: doc as u32,
+                        tf,
+                    });
             }
         }
         idx
@@ -70,14 +80,18 @@ impl DocIndex {
 /// Parameter names and descriptions of an input schema (top level and one
 /// level of nesting), as text.
 fn schema_text(schema: &serde_json::value::RawValue) -> String {
-    let Ok(v) = serde_json::from_str::<Value>(schema.get()) else { return String::new() };
+    let Ok(v) = serde_json::from_str::<Value>(schema.get()) else {
+        return String::new();
+    };
     let mut out = String::new();
     collect(&v, 0, &mut out);
     out
 }
 
 fn collect(schema: &Value, depth: usize, out: &mut String) {
-    let Some(props) = schema.get("properties").and_then(Value::as_object) else { return };
+    let Some(props) = schema.get("properties").and_then(Value::as_object) else {
+        return;
+    };
     for (name, p) in props {
         out.push_str(name);
         out.push(' ');

@@ -47,7 +47,10 @@ struct QueryTerm {
 pub fn search<'a>(catalog: &'a Catalog, query: &str, limit: usize) -> Vec<Match<'a>> {
     let ready: Vec<&Entry> = catalog.entries.iter().filter(|e| e.is_ready()).collect();
     let indexes: Vec<&DocIndex> = ready.iter().map(|e| &*e.index).collect();
-    let query_words: Vec<String> = text::words(query).into_iter().filter(|w| !text::is_stop_word(w)).collect();
+    let query_words: Vec<String> = text::words(query)
+        .into_iter()
+        .filter(|w| !text::is_stop_word(w))
+        .collect();
     if query_words.is_empty() {
         return Vec::new();
     }
@@ -68,13 +71,18 @@ pub fn search<'a>(catalog: &'a Catalog, query: &str, limit: usize) -> Vec<Match<
     // (entry index, doc) -> (score, matched groups bitmask)
     let mut acc: HashMap<(usize, u32), (f64, u64)> = HashMap::new();
     for qt in &expanded {
-        let df: usize = indexes.iter().map(|i| i.postings.get(&qt.term).map_or(0, Vec::len)).sum();
+        let df: usize = indexes
+            .iter()
+            .map(|i| i.postings.get(&qt.term).map_or(0, Vec::len))
+            .sum();
         if df == 0 {
             continue;
         }
         let idf = (1.0 + (n_docs as f64 - df as f64 + 0.5) / (df as f64 + 0.5)).ln();
         for (ei, idx) in indexes.iter().enumerate() {
-            let Some(postings) = idx.postings.get(&qt.term) else { continue };
+            let Some(postings) = idx.postings.get(&qt.term) else {
+                continue;
+            };
             for p in postings {
                 let lens = &idx.field_len[p.doc as usize];
                 let tf: f64 = (0..FIELDS)
@@ -93,14 +101,27 @@ pub fn search<'a>(catalog: &'a Catalog, query: &str, limit: usize) -> Vec<Match<
 
     let mut matches: Vec<Match> = acc
         .into_iter()
+        .filter(|((ei, doc), _)| ready[*ei].visible(&ready[*ei].tools[*doc as usize]))
         .map(|((ei, doc), (score, mask))| {
             let coverage = f64::from(mask.count_ones()) / groups as f64;
             let entry = ready[ei];
-            let matched = (0..groups).filter(|g| mask & (1 << g) != 0).map(|g| query_words[g].clone()).collect();
-            Match { entry, tool: &entry.tools[doc as usize], score: score * (0.4 + 0.6 * coverage), matched }
+            let matched = (0..groups)
+                .filter(|g| mask & (1 << g) != 0)
+                .map(|g| query_words[g].clone())
+                .collect();
+            Match {
+                entry,
+                tool: &entry.tools[doc as usize],
+                score: score * (0.4 + 0.6 * coverage),
+                matched,
+            }
         })
         .collect();
-    matches.sort_by(|a, b| b.score.total_cmp(&a.score).then_with(|| (&a.entry.name, &a.tool.name).cmp(&(&b.entry.name, &b.tool.name))));
+    matches.sort_by(|a, b| {
+        b.score
+            .total_cmp(&a.score)
+            .then_with(|| (&a.entry.name, &a.tool.name).cmp(&(&b.entry.name, &b.tool.name)))
+    });
     matches.truncate(limit);
     for m in &mut matches {
         m.score = (m.score * 1000.0).round() / 1000.0;
@@ -112,9 +133,16 @@ pub fn search<'a>(catalog: &'a Catalog, query: &str, limit: usize) -> Vec<Match<
 /// is in no index — vocabulary terms within a small edit distance.
 fn expand(query_words: &[String], indexes: &[&DocIndex]) -> Vec<QueryTerm> {
     let mut out: Vec<QueryTerm> = Vec::new();
-    let mut push = |term: String, weight: f64, group: usize| match out.iter_mut().find(|q| q.term == term && q.group == group) {
+    let mut push = |term: String, weight: f64, group: usize| match out
+        .iter_mut()
+        .find(|q| q.term == term && q.group == group)
+    {
         Some(q) => q.weight = q.weight.max(weight),
-        None => out.push(QueryTerm { term, weight, group }),
+        None => out.push(QueryTerm {
+            term,
+            weight,
+            group,
+        }),
     };
     for (g, w) in query_words.iter().enumerate() {
         let s = text::stem(w);

@@ -11,34 +11,92 @@ use std::sync::OnceLock;
 use super::text::stem;
 
 const GROUPS: &[&[&str]] = &[
-    &["create", "make", "new", "add", "open", "insert", "generate", "build", "register", "init", "initialize"],
-    &["remove", "delete", "forget", "erase", "destroy", "drop", "discard", "clear", "unlink", "purge", "rm"],
+    &[
+        "create",
+        "make",
+        "new",
+        "add",
+        "open",
+        "insert",
+        "generate",
+        "build",
+        "register",
+        "init",
+        "initialize",
+    ],
+    &[
+        "remove", "delete", "forget", "erase", "destroy", "drop", "discard", "clear", "unlink",
+        "purge", "rm",
+    ],
     &["list", "show", "enumerate", "ls", "browse", "all", "index"],
-    &["get", "read", "fetch", "retrieve", "view", "show", "load", "cat", "display", "open", "see", "inspect", "describe", "detail"],
-    &["update", "edit", "modify", "change", "set", "patch", "alter", "adjust", "amend"],
-    &["search", "find", "query", "lookup", "look", "locate", "grep", "discover", "seek", "match", "filter"],
+    &[
+        "get", "read", "fetch", "retrieve", "view", "show", "load", "cat", "display", "open",
+        "see", "inspect", "describe", "detail",
+    ],
+    &[
+        "update", "edit", "modify", "change", "set", "patch", "alter", "adjust", "amend",
+    ],
+    &[
+        "search", "find", "query", "lookup", "look", "locate", "grep", "discover", "seek", "match",
+        "filter",
+    ],
     &["write", "save", "store", "persist", "put", "record", "dump"],
-    &["remember", "memorize", "memory", "recall", "note", "observation", "knowledge", "fact"],
+    &[
+        "remember",
+        "memorize",
+        "memory",
+        "recall",
+        "note",
+        "observation",
+        "knowledge",
+        "fact",
+    ],
     &["folder", "directory", "dir", "path"],
     &["file", "document", "doc", "content", "text"],
     &["issue", "bug", "ticket", "problem", "defect", "task"],
     &["pr", "pull", "merge"],
     &["repository", "repo", "project", "codebase"],
-    &["run", "execute", "exec", "invoke", "call", "launch", "start", "trigger"],
-    &["stop", "close", "kill", "end", "terminate", "cancel", "abort", "quit"],
-    &["send", "post", "message", "notify", "tell", "email", "chat", "dm"],
-    &["page", "website", "site", "url", "web", "webpage", "link", "html"],
+    &[
+        "run", "execute", "exec", "invoke", "call", "launch", "start", "trigger",
+    ],
+    &[
+        "stop",
+        "close",
+        "kill",
+        "end",
+        "terminate",
+        "cancel",
+        "abort",
+        "quit",
+    ],
+    &[
+        "send", "post", "message", "notify", "tell", "email", "chat", "dm",
+    ],
+    &[
+        "page", "website", "site", "url", "web", "webpage", "link", "html",
+    ],
     &["browser", "tab", "window"],
     &["navigate", "goto", "visit", "go", "open", "load", "browse"],
-    &["screenshot", "capture", "snapshot", "picture", "image", "screen"],
+    &[
+        "screenshot",
+        "capture",
+        "snapshot",
+        "picture",
+        "image",
+        "screen",
+    ],
     &["click", "press", "tap", "select", "choose"],
     &["type", "fill", "enter", "input", "form"],
-    &["time", "clock", "date", "timezone", "zone", "now", "today", "hour"],
+    &[
+        "time", "clock", "date", "timezone", "zone", "now", "today", "hour",
+    ],
     &["convert", "translate", "transform", "change"],
     &["commit", "checkin"],
     &["branch", "fork"],
     &["comment", "reply", "review", "feedback", "respond"],
-    &["user", "person", "people", "member", "account", "profile", "contact"],
+    &[
+        "user", "person", "people", "member", "account", "profile", "contact",
+    ],
     &["channel", "room", "conversation", "thread", "group"],
     &["download", "fetch", "pull", "retrieve", "get"],
     &["upload", "push", "publish", "deploy"],
@@ -47,12 +105,38 @@ const GROUPS: &[&[&str]] = &[
     &["diff", "compare", "difference", "changes", "delta"],
     &["log", "history", "timeline"],
     &["undo", "revert", "reset", "rollback", "restore"],
-    &["sum", "add", "plus", "calculate", "compute", "total", "math", "arithmetic"],
+    &[
+        "sum",
+        "add",
+        "plus",
+        "calculate",
+        "compute",
+        "total",
+        "math",
+        "arithmetic",
+    ],
     &["weather", "forecast", "temperature"],
-    &["map", "location", "place", "address", "direction", "route", "geocode", "coordinate", "nearby"],
+    &[
+        "map",
+        "location",
+        "place",
+        "address",
+        "direction",
+        "route",
+        "geocode",
+        "coordinate",
+        "nearby",
+    ],
     &["database", "db", "sql", "table", "row", "record"],
     &["entity", "node", "item", "object", "thing"],
-    &["relation", "relationship", "link", "edge", "connection", "connect"],
+    &[
+        "relation",
+        "relationship",
+        "link",
+        "edge",
+        "connection",
+        "connect",
+    ],
     &["status", "state", "health", "info", "information"],
     &["think", "reason", "plan", "step", "thought"],
     &["tree", "structure", "hierarchy", "outline"],
@@ -99,7 +183,10 @@ mod tests {
         assert!(has("folder", "directory"));
         assert!(has("bug", "issue") && has("ticket", "issue"));
         assert!(has("make", "create"));
-        assert!(has("show", "list") && has("show", "read"), "a word may sit in several groups");
+        assert!(
+            has("show", "list") && has("show", "read"),
+            "a word may sit in several groups"
+        );
         assert!(!has("create", "delete"));
         assert!(of("zzzz").is_empty());
     }

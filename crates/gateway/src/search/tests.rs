@@ -45,7 +45,8 @@ fn catalog() -> Catalog {
 fn top(query: &str) -> String {
     let cat = catalog();
     let hits = search(&cat, query, 5);
-    hits.first().map_or("-".into(), |m| format!("{}/{}", m.entry.name, m.tool.name))
+    hits.first()
+        .map_or("-".into(), |m| format!("{}/{}", m.entry.name, m.tool.name))
 }
 
 #[test]
@@ -57,7 +58,10 @@ fn ranking_cases() {
         ("creat isue", "github/create_issue"),
         ("make a PR from my branch", "github/create_pull_request"),
         ("rename a document", "files/move_file"),
-        ("remember that the user likes dark mode", "memory/add_observations"),
+        (
+            "remember that the user likes dark mode",
+            "memory/add_observations",
+        ),
         ("forget these entities", "memory/delete_entities"),
         ("erase file", "files/delete_file"),
         ("list the repository issues", "github/list_issues"),
@@ -76,7 +80,10 @@ fn scores_descend_limit_applies_and_why_names_the_matched_words() {
     assert_eq!(hits[0].tool.name, "delete_entities");
     assert_eq!(hits[0].matched, ["delete", "entities"]);
     assert!(search(&cat, "zzzz qqqq", 5).is_empty());
-    assert!(search(&cat, "the and of", 5).is_empty(), "stop words alone match nothing");
+    assert!(
+        search(&cat, "the and of", 5).is_empty(),
+        "stop words alone match nothing"
+    );
 }
 
 #[test]
@@ -87,16 +94,34 @@ fn parameter_descriptions_count() {
 #[test]
 fn unready_backends_are_not_searched() {
     use crate::upstream::{State, Status};
-    let mut e = entry("down", "", serde_json::json!([{"name": "read_file", "description": "Read a file"}]));
-    e.status = std::sync::Arc::new(Status { state: State::Failed, reason: None, init: None, transport: "stdio", connects: 0 });
+    let mut e = entry(
+        "down",
+        "",
+        serde_json::json!([{"name": "read_file", "description": "Read a file"}]),
+    );
+    e.status = std::sync::Arc::new(Status {
+        state: State::Failed,
+        reason: None,
+        init: None,
+        transport: "stdio",
+        connects: 0,
+    });
     let cat = Catalog::build(vec![e]);
     assert!(search(&cat, "read file", 5).is_empty());
 }
 
 #[test]
 fn suggestions_prefer_typos_then_containment() {
-    let names = ["read_file", "read_multiple_files", "write_file", "search_files"];
+    let names = [
+        "read_file",
+        "read_multiple_files",
+        "write_file",
+        "search_files",
+    ];
     assert_eq!(suggest("reed_file", &names)[0], "read_file");
-    assert_eq!(suggest("files", &names), ["search_files", "read_multiple_files"]);
+    assert_eq!(
+        suggest("files", &names),
+        ["search_files", "read_multiple_files"]
+    );
     assert!(suggest("kubernetes", &names).is_empty());
 }

@@ -43,10 +43,12 @@ fn flush(cur: &mut String, out: &mut Vec<String>) {
 
 /// Words that carry no meaning for finding a tool.
 const STOP_WORDS: &[&str] = &[
-    "a", "about", "all", "also", "am", "an", "and", "any", "are", "as", "at", "be", "been", "but", "by", "can", "could", "do", "does", "for", "from",
-    "have", "how", "i", "if", "in", "into", "is", "it", "its", "just", "let", "like", "me", "my", "need", "of", "on", "or", "our", "please", "should",
-    "so", "some", "that", "the", "their", "them", "then", "there", "these", "this", "those", "to", "tool", "tools", "up", "us", "use", "using", "via",
-    "want", "was", "we", "what", "when", "which", "will", "with", "would", "you", "your",
+    "a", "about", "all", "also", "am", "an", "and", "any", "are", "as", "at", "be", "been", "but",
+    "by", "can", "could", "do", "does", "for", "from", "have", "how", "i", "if", "in", "into",
+    "is", "it", "its", "just", "let", "like", "me", "my", "need", "of", "on", "or", "our",
+    "please", "should", "so", "some", "that", "the", "their", "them", "then", "there", "these",
+    "this", "those", "to", "tool", "tools", "up", "us", "use", "using", "via", "want", "was", "we",
+    "what", "when", "which", "will", "with", "would", "you", "your",
 ];
 
 pub fn is_stop_word(w: &str) -> bool {
@@ -64,7 +66,11 @@ pub fn stem(word: &str) -> String {
 
 /// Words -> stemmed terms without stop words.
 pub fn terms(text: &str) -> Vec<String> {
-    words(text).into_iter().filter(|w| !is_stop_word(w)).map(|w| stem(&w)).collect()
+    words(text)
+        .into_iter()
+        .filter(|w| !is_stop_word(w))
+        .map(|w| stem(&w))
+        .collect()
 }
 
 #[cfg(test)]
@@ -85,8 +91,14 @@ mod tests {
 
     #[test]
     fn stop_words_sorted_and_dropped_and_words_stemmed() {
-        assert!(STOP_WORDS.windows(2).all(|w| w[0] < w[1]), "binary search needs order");
-        assert_eq!(terms("Please create the issues for my repositories"), ["creat", "issu", "repositori"]);
+        assert!(
+            STOP_WORDS.windows(2).all(|w| w[0] < w[1]),
+            "binary search needs order"
+        );
+        assert_eq!(
+            terms("Please create the issues for my repositories"),
+            ["creat", "issu", "repositori"]
+        );
         assert_eq!(stem("creating"), stem("create"));
         assert_eq!(stem("directories"), stem("directory"));
     }

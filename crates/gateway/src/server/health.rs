@@ -31,7 +31,7 @@ pub async fn health(State(app): State<Arc<App>>) -> impl IntoResponse {
         let mut b = json!({
             "state": e.status.state,
             "transport": e.status.transport,
-            "tools": if e.is_ready() { e.tools.len() } else { 0 },
+            "tools": if e.is_ready() { e.visible_tools().count() } else { 0 },
             "connects": e.status.connects,
         });
         if let Some(r) = &e.status.reason {

@@ -13,8 +13,8 @@ use super::connection::{result_of, Connection, InitInfo};
 use super::peer::Peer;
 use super::{LinkOptions, UpstreamError};
 use crate::catalog::{parse_tools_page, Tool};
-use crate::search::index::DocIndex;
 use crate::config::BackendConfig;
+use crate::search::index::DocIndex;
 
 /// Most pages of tools/list followed for one backend, and most tools kept.
 const MAX_PAGES: usize = 100;
@@ -61,6 +61,8 @@ pub struct Status {
 
 pub struct Backend {
     pub config: BackendConfig,
+    /// `config.disabled_tools`, shared with every catalog snapshot.
+    pub hidden: Arc<Vec<String>>,
     status: ArcSwap<Status>,
     conn: ArcSwapOption<Connection>,
     tools: ArcSwap<Vec<Tool>>,
@@ -89,6 +91,7 @@ impl Backend {
             (true, false) => State::Starting,
         };
         Arc::new(Backend {
+            hidden: Arc::new(config.disabled_tools.clone()),
             status: ArcSwap::from_pointee(Status {
                 state,
                 reason: None,
@@ -351,7 +354,11 @@ impl Backend {
                 _ => break,
             }
         }
-        self.index.store(Arc::new(DocIndex::build(self.name(), &self.config.description, &tools)));
+        self.index.store(Arc::new(DocIndex::build(
+            self.name(),
+            &self.config.description,
+            &tools,
+        )));
         self.tools.store(Arc::new(tools));
         (self.on_change)();
         Ok(())
