@@ -472,3 +472,124 @@ async fn mcp_inspector_cli_calls_backend_tools_in_direct_mode() {
         String::from_utf8_lossy(&out.stderr)
     );
 }
+
+#[tokio::test]
+async fn sampling_elicitation_and_progress_reach_the_client_that_made_the_call() {
+    let z = zoo("").await;
+    // Meta mode: gateway_invoke to server-everything over stdio and over Streamable HTTP.
+    let invoke = |server: &str, tool: &str, args: Value| {
+        json!({"server": server, "tool": tool, "arguments": args}).to_string()
+    };
+    let (sampling_stdio, sampling_http, elicit, progress) = (
+        invoke(
+            "ev_stdio",
+            "trigger-sampling-request",
+            json!({"prompt": "hello"}),
+        ),
+        invoke(
+            "ev_http",
+            "trigger-sampling-request",
+            json!({"prompt": "hello"}),
+        ),
+        invoke("ev_stdio", "trigger-elicitation-request", json!({})),
+        invoke(
+            "ev_http",
+            "trigger-long-running-operation",
+            json!({"duration": 1, "steps": 3}),
+        ),
+    );
+    let url = z.gw.url("/mcp");
+    let (out, summary) = py_client(
+        &[
+            "--transport",
+            "http",
+            "--url",
+            &url,
+            "--sampling-reply",
+            "sampled through the gateway",
+            "--elicitation-accept",
+            r#"{"name": "Ada"}"#,
+        ],
+        &[
+            "--call",
+            "gateway_invoke",
+            &sampling_stdio,
+            "--call",
+            "gateway_invoke",
+            &sampling_http,
+            "--call",
+            "gateway_invoke",
+            &elicit,
+            "--progress",
+            "--call",
+            "gateway_invoke",
+            &progress,
+        ],
+    );
+    assert!(
+        out[0]["result"]
+            .to_string()
+            .contains("sampled through the gateway"),
+        "{}",
+        out[0]
+    );
+    assert!(
+        out[1]["result"]
+            .to_string()
+            .contains("sampled through the gateway"),
+        "{}",
+        out[1]
+    );
+    assert!(out[2]["result"].to_string().contains("Ada"), "{}", out[2]);
+    assert_eq!(summary["sampling_calls"], 2);
+    assert_eq!(summary["elicitation_calls"], 1);
+    let steps: Vec<f64> = out[3]["result"]["progress"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|p| p["progress"].as_f64().unwrap())
+        .collect();
+    assert_eq!(steps.len(), 3, "{}", out[3]);
+    assert!(
+        steps.windows(2).all(|w| w[0] < w[1]),
+        "progress increases: {steps:?}"
+    );
+
+    // Direct endpoint, same routing.
+    let direct = z.gw.url("/mcp/ev_http");
+    let (out, summary) = py_client(
+        &[
+            "--transport",
+            "http",
+            "--url",
+            &direct,
+            "--sampling-reply",
+            "direct sample",
+        ],
+        &["--call", "trigger-sampling-request", r#"{"prompt": "hi"}"#],
+    );
+    assert!(
+        out[0]["result"].to_string().contains("direct sample"),
+        "{}",
+        out[0]
+    );
+    assert_eq!(summary["sampling_calls"], 1);
+}
+
+#[tokio::test]
+async fn a_client_without_the_capability_gets_a_clear_error_not_a_hang() {
+    let z = zoo("").await;
+    let mut c = Client::connect(z.gw.url("/mcp")).await; // declares no capabilities
+    let r = c
+        .invoke(
+            "ev_stdio",
+            "trigger-sampling-request",
+            json!({"prompt": "x"}),
+        )
+        .await;
+    assert!(
+        r.to_string()
+            .contains("did not declare the sampling capability"),
+        "{r}"
+    );
+}

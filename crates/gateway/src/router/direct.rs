@@ -13,7 +13,7 @@ use serde_json::value::RawValue;
 
 use super::{GatewayError, Outcome};
 use crate::gateway::Gateway;
-use crate::upstream::UpstreamError;
+use crate::upstream::{Sink, UpstreamError};
 
 /// The initialize result for `/mcp/{backend}`: the backend's own
 /// capabilities and instructions, under the version this client negotiated.
@@ -45,7 +45,7 @@ pub async fn initialize_backend(gw: &Gateway, name: &str, version: &str) -> Outc
 /// Forward a request to one backend; its result or error comes back as is.
 /// Tools the config hides stay hidden here too: filtered out of tools/list,
 /// and calling one looks exactly like calling a missing tool.
-pub async fn forward(gw: &Gateway, name: &str, msg: &Message) -> Outcome {
+pub async fn forward(gw: &Gateway, name: &str, msg: &Message, sink: Option<Sink>) -> Outcome {
     let backend = gw
         .backend(name)
         .ok_or_else(|| GatewayError::InvalidParams(format!("unknown backend {name}")))?;
@@ -60,7 +60,11 @@ pub async fn forward(gw: &Gateway, name: &str, msg: &Message) -> Outcome {
             }
         }
     }
-    let result = unwrap_answer(backend.request(msg.method(), msg.params.clone()).await?)?;
+    let result = unwrap_answer(
+        backend
+            .request_with(msg.method(), msg.params.clone(), sink)
+            .await?,
+    )?;
     if msg.method() == "tools/list" && !hidden.is_empty() {
         return Ok(without_hidden(result, hidden));
     }
@@ -128,7 +132,7 @@ struct CallParams<'a> {
 }
 
 /// tools/call for `/mcp` in direct mode: map the exposed name back.
-pub async fn call_prefixed(gw: &Gateway, msg: &Message) -> Outcome {
+pub async fn call_prefixed(gw: &Gateway, msg: &Message, sink: Option<Sink>) -> Outcome {
     let p: CallParams = msg
         .parse_params()
         .map_err(|e| GatewayError::InvalidParams(e.to_string()))?;
@@ -143,5 +147,9 @@ pub async fn call_prefixed(gw: &Gateway, msg: &Message) -> Outcome {
         .backend(&entry.name)
         .ok_or_else(|| GatewayError::InvalidParams(format!("unknown tool: {}", p.name)))?;
     let params = super::call_params(&tool.name, p.arguments, p.meta);
-    unwrap_answer(backend.request("tools/call", Some(params)).await?)
+    unwrap_answer(
+        backend
+            .request_with("tools/call", Some(params), sink)
+            .await?,
+    )
 }

@@ -14,7 +14,7 @@ use super::{text_result, GatewayError, Outcome};
 use crate::catalog::Catalog;
 use crate::gateway::Gateway;
 use crate::search;
-use crate::upstream::State;
+use crate::upstream::{Sink, State};
 
 pub const INSTRUCTIONS: &str = "Tools of many MCP servers sit behind this gateway. Find the right one with gateway_search_tools, then call it with gateway_invoke.";
 
@@ -120,7 +120,7 @@ struct CallParams<'a> {
     meta: Option<&'a RawValue>,
 }
 
-pub async fn call(gw: &Gateway, msg: &mcp_wire::Message) -> Outcome {
+pub async fn call(gw: &Gateway, msg: &mcp_wire::Message, sink: Option<Sink>) -> Outcome {
     let p: CallParams = msg
         .parse_params()
         .map_err(|e| GatewayError::InvalidParams(e.to_string()))?;
@@ -134,10 +134,10 @@ pub async fn call(gw: &Gateway, msg: &mcp_wire::Message) -> Outcome {
             Ok(search_tools(&gw.catalog(), &a.query, a.limit))
         }),
         "gateway_invoke" => match serde_json::from_str::<InvokeArgs>(args) {
-            Ok(a) => invoke(gw, a, p.meta).await,
+            Ok(a) => invoke(gw, a, p.meta, sink).await,
             Err(e) => Ok(usage_error(&e)),
         },
-        other => call_surfaced(gw, other, p.arguments, p.meta).await,
+        other => call_surfaced(gw, other, p.arguments, p.meta, sink).await,
     }
 }
 
@@ -147,6 +147,7 @@ async fn call_surfaced(
     name: &str,
     arguments: Option<&RawValue>,
     meta: Option<&RawValue>,
+    sink: Option<Sink>,
 ) -> Outcome {
     let cat = gw.catalog();
     let unknown = || GatewayError::InvalidParams(format!("unknown tool: {name}"));
@@ -156,9 +157,10 @@ async fn call_surfaced(
         .ok_or_else(unknown)?;
     let backend = gw.backend(&entry.name).ok_or_else(unknown)?;
     let answer = backend
-        .request(
+        .request_with(
             "tools/call",
             Some(super::call_params(&tool.name, arguments, meta)),
+            sink,
         )
         .await?;
     match (answer.result, answer.error) {
@@ -311,7 +313,12 @@ struct InvokeArgs {
     arguments: Option<Box<RawValue>>,
 }
 
-async fn invoke(gw: &Gateway, a: InvokeArgs, meta: Option<&RawValue>) -> Outcome {
+async fn invoke(
+    gw: &Gateway,
+    a: InvokeArgs,
+    meta: Option<&RawValue>,
+    sink: Option<Sink>,
+) -> Outcome {
     let cat = gw.catalog();
     let Some(entry) = cat.entry(&a.server) else {
         return Ok(text_result(&unknown_server(&cat, &a.server), None, true));
@@ -332,7 +339,9 @@ async fn invoke(gw: &Gateway, a: InvokeArgs, meta: Option<&RawValue>) -> Outcome
         ));
     }
     let params = super::call_params(&a.tool, a.arguments.as_deref(), meta);
-    let answer = backend.request("tools/call", Some(params)).await?;
+    let answer = backend
+        .request_with("tools/call", Some(params), sink)
+        .await?;
     match (answer.result, answer.error) {
         (Some(result), _) => Ok(result),
         (None, Some(err)) => Err(GatewayError::Backend(err)),

@@ -9,16 +9,20 @@ mod direct;
 mod error;
 mod meta;
 
-use mcp_wire::{raw, version, Kind, Message};
+use std::sync::Arc;
+
+use mcp_wire::{codes, raw, version, ErrorObject, Kind, Message};
 use serde::Deserialize;
 use serde_json::json;
 use serde_json::value::RawValue;
+use tokio::sync::mpsc;
 
 pub use error::GatewayError;
 pub use meta::meta_tools;
 
 use crate::gateway::Gateway;
 use crate::session::{Scope, Session};
+use crate::upstream::{Related, Sink};
 
 pub type Outcome = Result<Box<RawValue>, GatewayError>;
 
@@ -71,14 +75,19 @@ pub async fn initialize(
 }
 
 /// Handle one request of an initialised session.
-pub async fn request(gw: &Gateway, session: &Session, msg: &Message) -> Outcome {
+pub async fn request(
+    gw: &Gateway,
+    session: &Session,
+    msg: &Message,
+    sink: Option<Sink>,
+) -> Outcome {
     match (&session.scope, msg.method()) {
         (_, "ping") => Ok(raw(&json!({}))),
-        (Scope::Backend(name), _) => direct::forward(gw, name, msg).await,
+        (Scope::Backend(name), _) => direct::forward(gw, name, msg, sink).await,
         (Scope::Meta, "tools/list") => Ok(meta::list(gw)),
-        (Scope::Meta, "tools/call") => meta::call(gw, msg).await,
+        (Scope::Meta, "tools/call") => meta::call(gw, msg, sink).await,
         (Scope::Direct, "tools/list") => Ok(direct::list_all(gw)),
-        (Scope::Direct, "tools/call") => direct::call_prefixed(gw, msg).await,
+        (Scope::Direct, "tools/call") => direct::call_prefixed(gw, msg, sink).await,
         (_, "initialize") => Err(GatewayError::InvalidParams(
             "the session is already initialised".into(),
         )),
@@ -139,12 +148,21 @@ pub fn text_result(
 }
 
 /// Handle one message of an initialised session: the response for a
-/// request (under the client's own id), nothing for anything else.
-pub async fn handle(gw: &Gateway, session: &Session, msg: Message) -> Option<Message> {
+/// request (under the client's own id), nothing for anything else. Messages
+/// a backend sends about the call (progress, logs, sampling, elicitation,
+/// roots) go to `out`, the call's own stream; without one they are dropped
+/// and the backend's requests get an error.
+pub async fn handle(
+    gw: &Gateway,
+    session: &Arc<Session>,
+    msg: Message,
+    out: Option<mpsc::Sender<Message>>,
+) -> Option<Message> {
     match msg.kind() {
         Kind::Request => {
             let id = msg.id.clone()?;
-            Some(match request(gw, session, &msg).await {
+            let sink = out.map(|out| relay(session.clone(), out));
+            Some(match request(gw, session, &msg, sink).await {
                 Ok(result) => Message::response(id, result),
                 Err(e) => e.into_message(id),
             })
@@ -153,7 +171,86 @@ pub async fn handle(gw: &Gateway, session: &Session, msg: Message) -> Option<Mes
             notification(gw, session, &msg).await;
             None
         }
-        // Answers to server-to-client requests: nothing is sent to clients yet.
-        Kind::Response | Kind::Error => None,
+        Kind::Response | Kind::Error => {
+            if !session.answer(msg) {
+                tracing::debug!(session = %session.id, "answer to no request of ours; dropped");
+            }
+            None
+        }
     }
+}
+
+/// How long a client gets to answer a sampling/elicitation/roots request.
+const CLIENT_ANSWER_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(300);
+
+/// Carry a call's related backend messages to the client: notifications as
+/// they are, requests under a gateway id with the answer routed back. A
+/// request needing a capability the client did not declare is refused
+/// here, so the backend gets a clear error.
+fn relay(session: Arc<Session>, out: mpsc::Sender<Message>) -> Sink {
+    let (tx, mut rx) = mpsc::channel::<Related>(64);
+    tokio::spawn(async move {
+        while let Some(related) = rx.recv().await {
+            match related {
+                Related::Notification(m) => {
+                    let _ = out.send(m).await;
+                }
+                Related::Request { msg, reply } => {
+                    let needs = match msg.method() {
+                        "sampling/createMessage" => Some("sampling"),
+                        "elicitation/create" => Some("elicitation"),
+                        "roots/list" => Some("roots"),
+                        _ => None,
+                    };
+                    if let Some(cap) = needs.filter(|c| !session.declared(c)) {
+                        let e = ErrorObject::new(codes::METHOD_NOT_FOUND, format!("the client did not declare the {cap} capability, so mcp-gateway cannot forward {}", msg.method()));
+                        let _ = reply.send(Err(e.to_raw()));
+                        continue;
+                    }
+                    let (id, answer) = session.ask();
+                    if out
+                        .send(Message {
+                            id: Some(id.clone()),
+                            ..msg
+                        })
+                        .await
+                        .is_err()
+                    {
+                        session.forget_ask(&id);
+                        let _ = reply.send(Err(ErrorObject::new(
+                            codes::INTERNAL_ERROR,
+                            "the client's stream is closed",
+                        )
+                        .to_raw()));
+                        continue;
+                    }
+                    let session = session.clone();
+                    tokio::spawn(async move {
+                        let result = match tokio::time::timeout(CLIENT_ANSWER_TIMEOUT, answer).await
+                        {
+                            Ok(Ok(a)) => match (a.result, a.error) {
+                                (Some(r), _) => Ok(r),
+                                (None, Some(e)) => Err(e),
+                                (None, None) => Err(ErrorObject::new(
+                                    codes::INTERNAL_ERROR,
+                                    "empty answer from the client",
+                                )
+                                .to_raw()),
+                            },
+                            _ => {
+                                session.forget_ask(&id);
+                                Err(ErrorObject::new(
+                                    codes::REQUEST_TIMEOUT,
+                                    "the client did not answer",
+                                )
+                                .to_raw())
+                            }
+                        };
+                        let _ = reply.send(result);
+                    });
+                }
+            }
+        }
+    });
+    tx
 }

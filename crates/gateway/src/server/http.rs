@@ -231,13 +231,10 @@ async fn post(app: Arc<App>, scope: Scope, headers: HeaderMap, body: Body) -> Re
                 Err(r) => return r.into_response(),
             };
             match msg.kind() {
-                Kind::Request => match router::handle(&app.gw, &session, msg).await {
-                    Some(answer) => json_response(&answer),
-                    None => StatusCode::ACCEPTED.into_response(),
-                },
+                Kind::Request => answer_request(&app, session, msg).await,
                 _ => {
                     let gw = app.gw.clone();
-                    tokio::spawn(async move { router::handle(&gw, &session, msg).await });
+                    tokio::spawn(async move { router::handle(&gw, &session, msg, None).await });
                     StatusCode::ACCEPTED.into_response()
                 }
             }
@@ -260,6 +257,43 @@ async fn post(app: Arc<App>, scope: Scope, headers: HeaderMap, body: Body) -> Re
             batch(&app, &session, items).await
         }
     }
+}
+
+/// Answer a request: one JSON body when the answer comes before anything
+/// else, otherwise an SSE stream carrying the call's progress, logs and
+/// server-to-client requests first and the answer last.
+async fn answer_request(app: &Arc<App>, session: Arc<Session>, msg: Message) -> Response {
+    let (tx, mut rx) = mpsc::channel::<Message>(64);
+    let gw = app.gw.clone();
+    let mut call = tokio::spawn(async move { router::handle(&gw, &session, msg, Some(tx)).await });
+    let first = tokio::select! {
+        biased;
+        done = &mut call => {
+            return match done {
+                Ok(Some(answer)) => json_response(&answer),
+                Ok(None) => StatusCode::ACCEPTED.into_response(),
+                Err(e) => http_error(StatusCode::INTERNAL_SERVER_ERROR, codes::INTERNAL_ERROR, format!("request handler failed: {e}")),
+            };
+        }
+        Some(m) = rx.recv() => m,
+    };
+    let (stream_tx, stream_rx) = mpsc::channel::<Message>(64);
+    tokio::spawn(async move {
+        if stream_tx.send(first).await.is_err() {
+            return; // the client went away; the call itself goes on (a dropped stream is not a cancel)
+        }
+        while let Some(m) = rx.recv().await {
+            if stream_tx.send(m).await.is_err() {
+                return;
+            }
+        }
+        if let Ok(Some(answer)) = call.await {
+            let _ = stream_tx.send(answer).await;
+        }
+    });
+    Sse::new(events(stream_rx))
+        .keep_alive(KeepAlive::default())
+        .into_response()
 }
 
 async fn initialize(app: &App, scope: Scope, msg: Message) -> Response {
@@ -288,7 +322,7 @@ async fn initialize(app: &App, scope: Scope, msg: Message) -> Response {
 
 async fn batch(
     app: &App,
-    session: &Session,
+    session: &Arc<Session>,
     items: Vec<Result<Message, mcp_wire::ParseError>>,
 ) -> Response {
     let answers = futures_util::future::join_all(items.into_iter().map(|item| async move {
@@ -297,7 +331,7 @@ async fn batch(
                 msg.id.clone(),
                 &mcp_wire::ErrorObject::new(codes::INVALID_REQUEST, "initialize cannot be batched"),
             )),
-            Ok(msg) => router::handle(&app.gw, session, msg).await,
+            Ok(msg) => router::handle(&app.gw, session, msg, None).await,
             Err(e) => Some(e.to_response()),
         }
     }))

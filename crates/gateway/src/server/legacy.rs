@@ -102,7 +102,7 @@ pub async fn message(
                 Err(e) => Some(e.into_message(id)),
             }
         } else {
-            router::handle(&app.gw, &session, msg).await
+            router::handle(&app.gw, &session, msg, session.stream()).await
         };
         if let Some(a) = answer {
             session.push(a);

@@ -121,7 +121,7 @@ fn spawn_handle(
                 None,
             )),
         };
-        if let Some(answer) = router::handle(&app.gw, &session, msg).await {
+        if let Some(answer) = router::handle(&app.gw, &session, msg, Some(tx.clone())).await {
             let _ = tx.send(answer).await;
         }
     });

@@ -10,8 +10,8 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, OnceLock};
 use std::time::Instant;
 
-use mcp_wire::Message;
-use tokio::sync::mpsc;
+use mcp_wire::{Id, Message};
+use tokio::sync::{mpsc, oneshot};
 
 /// Which surface a session talks to.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -34,6 +34,10 @@ pub struct Session {
     last_used: AtomicU64,
     /// The open server-to-client stream (GET /mcp, legacy /sse, stdio), if any.
     outbound: Mutex<Option<mpsc::Sender<Message>>>,
+    /// Requests sent to this client (sampling, elicitation, roots) waiting
+    /// for its answer, by the id the gateway gave them.
+    asked: Mutex<HashMap<String, oneshot::Sender<Message>>>,
+    next_ask: AtomicU64,
 }
 
 impl Session {
@@ -50,6 +54,8 @@ impl Session {
             client_capabilities,
             last_used: AtomicU64::new(now_ms()),
             outbound: Mutex::new(None),
+            asked: Mutex::new(HashMap::new()),
+            next_ask: AtomicU64::new(1),
         }
     }
 
@@ -68,6 +74,15 @@ impl Session {
         true
     }
 
+    /// The open stream for server-initiated messages, if any.
+    pub fn stream(&self) -> Option<mpsc::Sender<Message>> {
+        self.outbound
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .clone()
+            .filter(|t| !t.is_closed())
+    }
+
     /// Send a server-initiated message on the session's stream, if one is open.
     pub fn push(&self, msg: Message) -> bool {
         let tx = self
@@ -76,6 +91,54 @@ impl Session {
             .unwrap_or_else(|p| p.into_inner())
             .clone();
         tx.is_some_and(|t| t.try_send(msg).is_ok())
+    }
+}
+
+impl Session {
+    /// Whether the client declared `capability` (e.g. "sampling") at initialize.
+    pub fn declared(&self, capability: &str) -> bool {
+        let Some(caps) = &self.client_capabilities else {
+            return false;
+        };
+        serde_json::from_str::<HashMap<String, &serde_json::value::RawValue>>(caps.get())
+            .is_ok_and(|m| m.contains_key(capability))
+    }
+
+    /// A fresh id for a request to this client, and where its answer arrives.
+    pub fn ask(&self) -> (Id, oneshot::Receiver<Message>) {
+        let key = format!(
+            "mcp-gateway-{}",
+            self.next_ask.fetch_add(1, Ordering::Relaxed)
+        );
+        let (tx, rx) = oneshot::channel();
+        self.asked
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .insert(key.clone(), tx);
+        (Id::Str(key.into()), rx)
+    }
+
+    /// Deliver the client's answer to the request it answers. False when no
+    /// request of ours has that id.
+    pub fn answer(&self, msg: Message) -> bool {
+        let Some(Id::Str(key)) = &msg.id else {
+            return false;
+        };
+        let waiter = self
+            .asked
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .remove(&**key);
+        waiter.is_some_and(|w| w.send(msg).is_ok())
+    }
+
+    pub fn forget_ask(&self, id: &Id) {
+        if let Id::Str(key) = id {
+            self.asked
+                .lock()
+                .unwrap_or_else(|p| p.into_inner())
+                .remove(&**key);
+        }
     }
 }
 

@@ -7,10 +7,10 @@ use arc_swap::{ArcSwap, ArcSwapOption};
 use mcp_wire::{codes, raw, ErrorObject, Message};
 use serde_json::json;
 use serde_json::value::RawValue;
-use tokio::sync::{mpsc, watch, Notify};
+use tokio::sync::{mpsc, oneshot, watch, Notify};
 
 use super::connection::{result_of, Connection, InitInfo};
-use super::peer::Peer;
+use super::peer::{Event, Peer, Related, Sink};
 use super::{LinkOptions, UpstreamError};
 use crate::catalog::{parse_tools_page, Tool};
 use crate::config::BackendConfig;
@@ -150,8 +150,19 @@ impl Backend {
         method: &str,
         params: Option<Box<RawValue>>,
     ) -> Result<Message, UpstreamError> {
+        self.request_with(method, params, None).await
+    }
+
+    /// A request whose related messages (progress, logs, sampling, ...) go to `sink`.
+    pub async fn request_with(
+        &self,
+        method: &str,
+        params: Option<Box<RawValue>>,
+        sink: Option<Sink>,
+    ) -> Result<Message, UpstreamError> {
         let conn = self.connection().await?;
-        conn.request(method, params, self.config.timeout).await
+        conn.request_with(method, params, self.config.timeout, sink)
+            .await
     }
 
     pub async fn notify(
@@ -293,7 +304,7 @@ impl Backend {
     async fn serve(
         &self,
         conn: &Arc<Connection>,
-        mut events: mpsc::Receiver<Message>,
+        mut events: mpsc::Receiver<Event>,
         stop: &mut watch::Receiver<bool>,
     ) -> Option<String> {
         let mut ttl = tokio::time::interval(self.tool_ttl);
@@ -308,19 +319,42 @@ impl Backend {
         }
     }
 
-    async fn on_event(&self, conn: &Arc<Connection>, ev: Message) {
+    async fn on_event(&self, conn: &Arc<Connection>, (ev, sink): Event) {
+        if let (Some(id), Some(sink)) = (ev.id.clone(), sink) {
+            // A request about a client's call: the client answers it.
+            let (reply, answer) = oneshot::channel();
+            let conn = conn.clone();
+            if sink.send(Related::Request { msg: ev, reply }).await.is_ok() {
+                tokio::spawn(async move {
+                    let answer = answer.await.unwrap_or_else(|_| {
+                        Err(
+                            ErrorObject::new(codes::INTERNAL_ERROR, "the client session ended")
+                                .to_raw(),
+                        )
+                    });
+                    conn.respond(id, answer).await;
+                });
+                return;
+            }
+            let err = ErrorObject::new(
+                codes::INTERNAL_ERROR,
+                "the call this request belongs to has ended",
+            );
+            return conn.respond(id, Err(err.to_raw())).await;
+        }
         match (ev.id.clone(), ev.method()) {
             (None, "notifications/tools/list_changed") => self.refresh_logged(conn).await,
             (None, method) => {
                 tracing::debug!(backend = %self.name(), method, "backend notification")
             }
             (Some(id), "ping") => conn.respond(id, Ok(raw(&json!({})))).await,
+            (Some(id), "roots/list") => conn.respond(id, Ok(raw(&json!({"roots": []})))).await,
             (Some(id), method) => {
                 let err = ErrorObject::new(
                     codes::METHOD_NOT_FOUND,
-                    format!("mcp-gateway does not route {method} to clients"),
+                    format!("mcp-gateway cannot tell which client session this {method} is for (no call of this backend is in flight, or several are)"),
                 );
-                conn.respond(id, Err(err)).await
+                conn.respond(id, Err(err.to_raw())).await
             }
         }
     }

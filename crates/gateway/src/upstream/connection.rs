@@ -4,13 +4,13 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use mcp_wire::{raw, version, ErrorObject, Id, Message};
+use mcp_wire::{raw, version, Id, Message};
 use serde::Deserialize;
 use serde_json::json;
 use serde_json::value::RawValue;
 
 use super::http::HttpLink;
-use super::peer::Peer;
+use super::peer::{Peer, Sink};
 use super::sse::SseLink;
 use super::stdio::StdioLink;
 use super::ws::WsLink;
@@ -133,7 +133,7 @@ impl Connection {
     async fn initialize(&self, deadline: Duration) -> Result<InitInfo, UpstreamError> {
         let params = raw(&json!({
             "protocolVersion": version::LATEST,
-            "capabilities": {},
+            "capabilities": {"sampling": {}, "elicitation": {"form": {}, "url": {}}, "roots": {"listChanged": true}},
             "clientInfo": {"name": "mcp-gateway", "version": env!("CARGO_PKG_VERSION")},
         }));
         let resp = self.request("initialize", Some(params), deadline).await?;
@@ -181,7 +181,32 @@ impl Connection {
         params: Option<Box<RawValue>>,
         deadline: Duration,
     ) -> Result<Message, UpstreamError> {
+        self.request_with(method, params, deadline, None).await
+    }
+
+    /// A request whose related messages (progress, logs, server requests)
+    /// go to `sink`. The client's progress token is swapped for the upstream
+    /// id (unique on this connection) and restored on the way back.
+    pub async fn request_with(
+        &self,
+        method: &str,
+        params: Option<Box<RawValue>>,
+        deadline: Duration,
+        sink: Option<Sink>,
+    ) -> Result<Message, UpstreamError> {
         let (id, rx) = self.peer.register()?;
+        let mut params = params;
+        if let Some(sink) = sink {
+            let token = params.as_deref().and_then(progress_token);
+            if token.is_some() {
+                params = params
+                    .as_deref()
+                    .and_then(|p| with_progress_token(p, id))
+                    .or(params);
+            }
+            self.peer.attach(id, sink, token);
+        }
+        let _route = DetachOnDrop(&self.peer, id);
         let msg = Message::request(Id::Num(id), method, params);
         let exchange = async {
             self.link.send(&msg).await?;
@@ -222,10 +247,16 @@ impl Connection {
     }
 
     /// Answer a request the backend sent us.
-    pub async fn respond(&self, id: Id, answer: Result<Box<RawValue>, ErrorObject>) {
+    pub async fn respond(&self, id: Id, answer: Result<Box<RawValue>, Box<RawValue>>) {
         let msg = match answer {
             Ok(result) => Message::response(id, result),
-            Err(e) => Message::error(Some(id), &e),
+            Err(error) => Message {
+                id: Some(id),
+                method: None,
+                params: None,
+                result: None,
+                error: Some(error),
+            },
         };
         if let Err(e) = self.link.send(&msg).await {
             tracing::debug!(backend = %self.peer.backend(), "could not answer a backend request: {e}");
@@ -241,6 +272,42 @@ impl Connection {
         }
         self.peer.close("backend stopped");
     }
+}
+
+struct DetachOnDrop<'a>(&'a Peer, i64);
+
+impl Drop for DetachOnDrop<'_> {
+    fn drop(&mut self) {
+        self.0.detach(self.1);
+    }
+}
+
+fn progress_token(params: &RawValue) -> Option<Box<RawValue>> {
+    #[derive(Deserialize)]
+    struct P {
+        #[serde(rename = "_meta")]
+        meta: Option<M>,
+    }
+    #[derive(Deserialize)]
+    #[serde(rename_all = "camelCase")]
+    struct M {
+        progress_token: Option<Box<RawValue>>,
+    }
+    serde_json::from_str::<P>(params.get())
+        .ok()?
+        .meta?
+        .progress_token
+}
+
+fn with_progress_token(params: &RawValue, id: i64) -> Option<Box<RawValue>> {
+    #[derive(Deserialize)]
+    struct P<'a> {
+        #[serde(borrow, rename = "_meta")]
+        meta: &'a RawValue,
+    }
+    let p: P = serde_json::from_str(params.get()).ok()?;
+    let meta = mcp_wire::object::with_member(p.meta, "progressToken", &raw(&id))?;
+    mcp_wire::object::with_member(params, "_meta", &meta)
 }
 
 /// The result of a response, or the backend's error as a protocol failure.

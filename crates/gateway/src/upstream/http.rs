@@ -125,7 +125,7 @@ impl HttpLink {
                 _ => None,
             };
             tokio::spawn(async move {
-                let result = pump_sse(resp, max, |ev| dispatch_data(&peer, &ev.data)).await;
+                let result = pump_sse(resp, max, |ev| dispatch_data_on(&peer, id, &ev.data)).await;
                 if let Some(id) = id {
                     let reason = match result {
                         Ok(()) => {
@@ -238,12 +238,20 @@ fn content_type(resp: &Response) -> &str {
 
 /// One body or event's data: a message, or a batch of them.
 pub fn dispatch_data(peer: &Peer, data: &str) {
+    dispatch_data_on(peer, None, data)
+}
+
+/// The same, for data that arrived on the response stream of request `on`.
+fn dispatch_data_on(peer: &Peer, on: Option<i64>, data: &str) {
     if data.trim().is_empty() {
         return; // priming events carry no data
     }
     match Message::parse(data.as_bytes()) {
-        Ok(Parsed::Single(m)) => peer.dispatch(m),
-        Ok(Parsed::Batch(items)) => items.into_iter().flatten().for_each(|m| peer.dispatch(m)),
+        Ok(Parsed::Single(m)) => peer.dispatch_on(on, m),
+        Ok(Parsed::Batch(items)) => items
+            .into_iter()
+            .flatten()
+            .for_each(|m| peer.dispatch_on(on, m)),
         Err(e) => {
             tracing::warn!(backend = %peer.backend(), "ignoring invalid message from backend: {e}")
         }

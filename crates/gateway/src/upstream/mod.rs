@@ -19,7 +19,7 @@ use std::time::Duration;
 
 pub use backend::{Backend, State, Status};
 pub use connection::{Connection, InitInfo};
-pub use peer::Peer;
+pub use peer::{Peer, Related, Sink};
 
 /// Knobs every link gets.
 #[derive(Debug, Clone)]

@@ -12,28 +12,58 @@ use std::sync::atomic::{AtomicI64, Ordering};
 use std::sync::Mutex;
 
 use mcp_wire::{Id, Kind, Message};
+use serde_json::value::RawValue;
 use tokio::sync::{mpsc, oneshot, watch};
 
 use super::UpstreamError;
 
 type Waiter = oneshot::Sender<Result<Message, UpstreamError>>;
 
+/// Where a backend's messages about one in-flight call go: the relay of
+/// the client session that made the call.
+pub type Sink = mpsc::Sender<Related>;
+
+/// A backend message that belongs to a client's call.
+pub enum Related {
+    /// Progress (its token already mapped back), log messages, ...
+    Notification(Message),
+    /// sampling/createMessage, elicitation/create, roots/list, ping: the
+    /// answer (a result, or an error object) goes back to the backend.
+    Request {
+        msg: Message,
+        reply: oneshot::Sender<Result<Box<RawValue>, Box<RawValue>>>,
+    },
+}
+
+/// An event for the backend's actor; requests carry the caller's sink
+/// when the call they belong to is known.
+pub type Event = (Message, Option<Sink>);
+
+struct Route {
+    sink: Sink,
+    /// The client's own progress token, restored on the way back.
+    progress_token: Option<Box<RawValue>>,
+}
+
 pub struct Peer {
     backend: String,
     next_id: AtomicI64,
     pending: Mutex<HashMap<i64, Waiter>>,
+    /// In-flight calls whose related messages go to a client.
+    routes: Mutex<HashMap<i64, Route>>,
     /// Notifications and requests from the backend, for the backend's actor.
-    events: mpsc::Sender<Message>,
+    events: mpsc::Sender<Event>,
     /// `Some(reason)` once the link is gone.
     closed: watch::Sender<Option<String>>,
 }
 
 impl Peer {
-    pub fn new(backend: &str, events: mpsc::Sender<Message>) -> Self {
+    pub fn new(backend: &str, events: mpsc::Sender<Event>) -> Self {
         Peer {
             backend: backend.to_owned(),
             next_id: AtomicI64::new(1),
             pending: Mutex::new(HashMap::new()),
+            routes: Mutex::new(HashMap::new()),
             events,
             closed: watch::Sender::new(None),
         }
@@ -69,6 +99,12 @@ impl Peer {
 
     /// Route one inbound message.
     pub fn dispatch(&self, msg: Message) {
+        self.dispatch_on(None, msg)
+    }
+
+    /// Route one inbound message that arrived on the response stream of
+    /// request `on` (Streamable HTTP), if known.
+    pub fn dispatch_on(&self, on: Option<i64>, msg: Message) {
         match msg.kind() {
             Kind::Response | Kind::Error => {
                 let waiter = match &msg.id {
@@ -84,12 +120,76 @@ impl Peer {
                     }
                 }
             }
-            Kind::Request | Kind::Notification => {
-                if let Err(e) = self.events.try_send(msg) {
-                    tracing::warn!(backend = %self.backend, "backend event queue full; dropping {}", e.into_inner().method());
+            Kind::Notification => match self.route_of(on, &msg) {
+                Some((sink, token)) => {
+                    let msg = match token {
+                        Some(t) => restore_progress_token(msg, &t),
+                        None => msg,
+                    };
+                    let _ = sink.try_send(Related::Notification(msg));
                 }
+                None => self.to_actor(msg, None),
+            },
+            Kind::Request => {
+                let sink = self.route_of(on, &msg).map(|(s, _)| s);
+                self.to_actor(msg, sink)
             }
         }
+    }
+
+    fn to_actor(&self, msg: Message, sink: Option<Sink>) {
+        if let Err(e) = self.events.try_send((msg, sink)) {
+            tracing::warn!(backend = %self.backend, "backend event queue full; dropping {}", e.into_inner().0.method());
+        }
+    }
+
+    /// Which call a backend message belongs to: the request whose stream
+    /// carried it, the call whose progress token it names, or the only call
+    /// in flight (stdio and WebSocket carry no other association).
+    fn route_of(&self, on: Option<i64>, msg: &Message) -> Option<(Sink, Option<Box<RawValue>>)> {
+        let routes = self.routes.lock().unwrap_or_else(|p| p.into_inner());
+        let pick = |id: &i64| {
+            routes
+                .get(id)
+                .map(|r| (r.sink.clone(), r.progress_token.clone()))
+        };
+        if let Some(found) = on.as_ref().and_then(pick) {
+            return Some(found);
+        }
+        if msg.method() == "notifications/progress" {
+            #[derive(serde::Deserialize)]
+            #[serde(rename_all = "camelCase")]
+            struct P {
+                progress_token: Option<i64>,
+            }
+            let token = msg.parse_params::<P>().ok().and_then(|p| p.progress_token);
+            return token.as_ref().and_then(pick);
+        }
+        if routes.len() == 1 {
+            return routes.values().next().map(|r| (r.sink.clone(), None));
+        }
+        None
+    }
+
+    /// Send related messages of call `id` to `sink` until [`Peer::detach`].
+    pub fn attach(&self, id: i64, sink: Sink, progress_token: Option<Box<RawValue>>) {
+        self.routes
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .insert(
+                id,
+                Route {
+                    sink,
+                    progress_token,
+                },
+            );
+    }
+
+    pub fn detach(&self, id: i64) {
+        self.routes
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .remove(&id);
     }
 
     /// The link is gone: fail every waiting call now and refuse new ones.
@@ -159,7 +259,7 @@ mod tests {
         let got = waiter.await.unwrap().unwrap();
         assert_eq!(got.result.unwrap().get(), r#"{"x":1}"#);
         assert_eq!(
-            rx.recv().await.unwrap().method(),
+            rx.recv().await.unwrap().0.method(),
             "notifications/tools/list_changed"
         );
     }
@@ -174,5 +274,19 @@ mod tests {
         assert!(err.to_string().contains("exited with status 5"), "{err}");
         assert!(peer.register().is_err());
         assert_eq!(peer.closed().await, "process exited with status 5");
+    }
+}
+
+/// Put the client's own token back into a progress notification.
+fn restore_progress_token(msg: Message, token: &RawValue) -> Message {
+    let Some(params) = &msg.params else {
+        return msg;
+    };
+    match mcp_wire::object::with_member(params, "progressToken", token) {
+        Some(p) => Message {
+            params: Some(p),
+            ..msg
+        },
+        None => msg,
     }
 }
