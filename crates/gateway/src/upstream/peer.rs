@@ -237,6 +237,20 @@ impl Peer {
     }
 }
 
+/// Put the client's own token back into a progress notification.
+fn restore_progress_token(msg: Message, token: &RawValue) -> Message {
+    let Some(params) = &msg.params else {
+        return msg;
+    };
+    match mcp_wire::object::with_member(params, "progressToken", token) {
+        Some(p) => Message {
+            params: Some(p),
+            ..msg
+        },
+        None => msg,
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -274,19 +288,5 @@ mod tests {
         assert!(err.to_string().contains("exited with status 5"), "{err}");
         assert!(peer.register().is_err());
         assert_eq!(peer.closed().await, "process exited with status 5");
-    }
-}
-
-/// Put the client's own token back into a progress notification.
-fn restore_progress_token(msg: Message, token: &RawValue) -> Message {
-    let Some(params) = &msg.params else {
-        return msg;
-    };
-    match mcp_wire::object::with_member(params, "progressToken", token) {
-        Some(p) => Message {
-            params: Some(p),
-            ..msg
-        },
-        None => msg,
     }
 }
