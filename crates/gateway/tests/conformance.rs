@@ -43,12 +43,6 @@ fn suite(url: &str) -> String {
         "-o",
         out_dir.path().to_str().unwrap(),
     ]);
-    if let Some(b) = baseline {
-        cmd.args([
-            "--expected-failures",
-            &repo_root().join(b).display().to_string(),
-        ]);
-    }
     let out = cmd.output().unwrap();
     let stdout = String::from_utf8_lossy(&out.stdout).into_owned();
     let total = stdout
