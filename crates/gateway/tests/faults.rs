@@ -220,3 +220,49 @@ async fn shutdown_leaves_no_child_processes_even_when_they_ignore_sigterm() {
     let left = processes_matching(&marker);
     assert!(left.is_empty(), "orphans: {left:?}");
 }
+
+#[tokio::test]
+async fn client_cancel_reaches_the_backend_under_its_own_id_and_ends_the_call() {
+    let gw = Gateway::start(&config(""));
+    gw.wait_ready(&["good"]).await;
+    let c = Client::connect(gw.url("/mcp")).await;
+    let call = json!({"jsonrpc": "2.0", "id": "call-7", "method": "tools/call", "params": {"name": "gateway_invoke", "arguments": {"server": "good", "tool": "hang"}}});
+    let req = c
+        .http
+        .post(&c.url)
+        .header("content-type", "application/json")
+        .header("accept", "application/json, text/event-stream")
+        .header("mcp-session-id", c.session.clone().unwrap())
+        .body(call.to_string());
+    let pending = tokio::spawn(async move {
+        req.send()
+            .await
+            .unwrap()
+            .json::<serde_json::Value>()
+            .await
+            .unwrap()
+    });
+    tokio::time::sleep(Duration::from_millis(200)).await;
+    let cancel = json!({"jsonrpc": "2.0", "method": "notifications/cancelled", "params": {"requestId": "call-7", "reason": "user pressed stop"}});
+    assert_eq!(c.post(&cancel).await.status(), 202);
+    let answer = tokio::time::timeout(Duration::from_secs(5), pending)
+        .await
+        .expect("the call ends at once")
+        .unwrap();
+    assert_eq!(answer["error"]["code"], -32800, "{answer}");
+    assert!(
+        gw.log()
+            .contains("client cancelled; sent notifications/cancelled upstream"),
+        "{}",
+        gw.log()
+    );
+    // The session and backend carry on.
+    let mut c = c;
+    assert_eq!(
+        text(
+            &c.invoke("good", "echo", json!({"message": "after cancel"}))
+                .await
+        ),
+        "after cancel"
+    );
+}

@@ -15,6 +15,9 @@ pub mod codes {
     pub const CONNECTION_CLOSED: i64 = -32000;
     /// Request timeout (SDK convention).
     pub const REQUEST_TIMEOUT: i64 = -32001;
+    /// The request was cancelled by its sender (as in LSP; answered only
+    /// where a transport needs some answer, e.g. an open HTTP POST).
+    pub const REQUEST_CANCELLED: i64 = -32800;
     /// MCP: resource not found (2025-11-25).
     pub const RESOURCE_NOT_FOUND: i64 = -32002;
 }

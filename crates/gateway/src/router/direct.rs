@@ -13,7 +13,7 @@ use serde_json::value::RawValue;
 
 use super::{GatewayError, Outcome};
 use crate::gateway::Gateway;
-use crate::upstream::{Sink, UpstreamError};
+use crate::upstream::{CallContext, UpstreamError};
 
 /// The initialize result for `/mcp/{backend}`: the backend's own
 /// capabilities and instructions, under the version this client negotiated.
@@ -45,7 +45,7 @@ pub async fn initialize_backend(gw: &Gateway, name: &str, version: &str) -> Outc
 /// Forward a request to one backend; its result or error comes back as is.
 /// Tools the config hides stay hidden here too: filtered out of tools/list,
 /// and calling one looks exactly like calling a missing tool.
-pub async fn forward(gw: &Gateway, name: &str, msg: &Message, sink: Option<Sink>) -> Outcome {
+pub async fn forward(gw: &Gateway, name: &str, msg: &Message, ctx: &CallContext) -> Outcome {
     let backend = gw
         .backend(name)
         .ok_or_else(|| GatewayError::InvalidParams(format!("unknown backend {name}")))?;
@@ -62,7 +62,7 @@ pub async fn forward(gw: &Gateway, name: &str, msg: &Message, sink: Option<Sink>
     }
     let result = unwrap_answer(
         backend
-            .request_with(msg.method(), msg.params.clone(), sink)
+            .request_with(msg.method(), msg.params.clone(), ctx)
             .await?,
     )?;
     if msg.method() == "tools/list" && !hidden.is_empty() {
@@ -132,7 +132,7 @@ struct CallParams<'a> {
 }
 
 /// tools/call for `/mcp` in direct mode: map the exposed name back.
-pub async fn call_prefixed(gw: &Gateway, msg: &Message, sink: Option<Sink>) -> Outcome {
+pub async fn call_prefixed(gw: &Gateway, msg: &Message, ctx: &CallContext) -> Outcome {
     let p: CallParams = msg
         .parse_params()
         .map_err(|e| GatewayError::InvalidParams(e.to_string()))?;
@@ -149,7 +149,7 @@ pub async fn call_prefixed(gw: &Gateway, msg: &Message, sink: Option<Sink>) -> O
     let params = super::call_params(&tool.name, p.arguments, p.meta);
     unwrap_answer(
         backend
-            .request_with("tools/call", Some(params), sink)
+            .request_with("tools/call", Some(params), ctx)
             .await?,
     )
 }

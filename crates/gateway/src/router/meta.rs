@@ -14,7 +14,7 @@ use super::{text_result, GatewayError, Outcome};
 use crate::catalog::Catalog;
 use crate::gateway::Gateway;
 use crate::search;
-use crate::upstream::{Sink, State};
+use crate::upstream::{CallContext, State};
 
 pub const INSTRUCTIONS: &str = "Tools of many MCP servers sit behind this gateway. Find the right one with gateway_search_tools, then call it with gateway_invoke.";
 
@@ -120,7 +120,7 @@ struct CallParams<'a> {
     meta: Option<&'a RawValue>,
 }
 
-pub async fn call(gw: &Gateway, msg: &mcp_wire::Message, sink: Option<Sink>) -> Outcome {
+pub async fn call(gw: &Gateway, msg: &mcp_wire::Message, ctx: &CallContext) -> Outcome {
     let p: CallParams = msg
         .parse_params()
         .map_err(|e| GatewayError::InvalidParams(e.to_string()))?;
@@ -134,10 +134,10 @@ pub async fn call(gw: &Gateway, msg: &mcp_wire::Message, sink: Option<Sink>) -> 
             Ok(search_tools(&gw.catalog(), &a.query, a.limit))
         }),
         "gateway_invoke" => match serde_json::from_str::<InvokeArgs>(args) {
-            Ok(a) => invoke(gw, a, p.meta, sink).await,
+            Ok(a) => invoke(gw, a, p.meta, ctx).await,
             Err(e) => Ok(usage_error(&e)),
         },
-        other => call_surfaced(gw, other, p.arguments, p.meta, sink).await,
+        other => call_surfaced(gw, other, p.arguments, p.meta, ctx).await,
     }
 }
 
@@ -147,7 +147,7 @@ async fn call_surfaced(
     name: &str,
     arguments: Option<&RawValue>,
     meta: Option<&RawValue>,
-    sink: Option<Sink>,
+    ctx: &CallContext,
 ) -> Outcome {
     let cat = gw.catalog();
     let unknown = || GatewayError::InvalidParams(format!("unknown tool: {name}"));
@@ -160,7 +160,7 @@ async fn call_surfaced(
         .request_with(
             "tools/call",
             Some(super::call_params(&tool.name, arguments, meta)),
-            sink,
+            ctx,
         )
         .await?;
     match (answer.result, answer.error) {
@@ -317,7 +317,7 @@ async fn invoke(
     gw: &Gateway,
     a: InvokeArgs,
     meta: Option<&RawValue>,
-    sink: Option<Sink>,
+    ctx: &CallContext,
 ) -> Outcome {
     let cat = gw.catalog();
     let Some(entry) = cat.entry(&a.server) else {
@@ -340,7 +340,7 @@ async fn invoke(
     }
     let params = super::call_params(&a.tool, a.arguments.as_deref(), meta);
     let answer = backend
-        .request_with("tools/call", Some(params), sink)
+        .request_with("tools/call", Some(params), ctx)
         .await?;
     match (answer.result, answer.error) {
         (Some(result), _) => Ok(result),

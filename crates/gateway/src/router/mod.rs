@@ -22,7 +22,7 @@ pub use meta::meta_tools;
 
 use crate::gateway::Gateway;
 use crate::session::{Scope, Session};
-use crate::upstream::{Related, Sink};
+use crate::upstream::{CallContext, Related, Sink};
 
 pub type Outcome = Result<Box<RawValue>, GatewayError>;
 
@@ -75,19 +75,14 @@ pub async fn initialize(
 }
 
 /// Handle one request of an initialised session.
-pub async fn request(
-    gw: &Gateway,
-    session: &Session,
-    msg: &Message,
-    sink: Option<Sink>,
-) -> Outcome {
+pub async fn request(gw: &Gateway, session: &Session, msg: &Message, ctx: &CallContext) -> Outcome {
     match (&session.scope, msg.method()) {
         (_, "ping") => Ok(raw(&json!({}))),
-        (Scope::Backend(name), _) => direct::forward(gw, name, msg, sink).await,
+        (Scope::Backend(name), _) => direct::forward(gw, name, msg, ctx).await,
         (Scope::Meta, "tools/list") => Ok(meta::list(gw)),
-        (Scope::Meta, "tools/call") => meta::call(gw, msg, sink).await,
+        (Scope::Meta, "tools/call") => meta::call(gw, msg, ctx).await,
         (Scope::Direct, "tools/list") => Ok(direct::list_all(gw)),
-        (Scope::Direct, "tools/call") => direct::call_prefixed(gw, msg, sink).await,
+        (Scope::Direct, "tools/call") => direct::call_prefixed(gw, msg, ctx).await,
         (_, "initialize") => Err(GatewayError::InvalidParams(
             "the session is already initialised".into(),
         )),
@@ -99,7 +94,22 @@ pub async fn request(
 pub async fn notification(gw: &Gateway, session: &Session, msg: &Message) {
     match (&session.scope, msg.method()) {
         (_, "notifications/initialized") => {}
-        // Forwarding cancellations needs the id map of the protocol-fidelity work.
+        // The call's own future sends the backend a cancel under its upstream id.
+        (_, "notifications/cancelled") => {
+            #[derive(Deserialize)]
+            #[serde(rename_all = "camelCase")]
+            struct Cancelled {
+                request_id: mcp_wire::Id,
+                #[serde(default)]
+                reason: Option<String>,
+            }
+            if let Ok(c) = msg.parse_params::<Cancelled>() {
+                let reason = c.reason.unwrap_or_else(|| "cancelled by the client".into());
+                if !session.cancel(&c.request_id, reason) {
+                    tracing::debug!(session = %session.id, id = %c.request_id, "cancel for no call in flight");
+                }
+            }
+        }
         (Scope::Backend(name), m @ "notifications/roots/list_changed") => {
             if let Some(b) = gw.backend(name) {
                 let _ = b.notify(m, msg.params.clone()).await;
@@ -161,8 +171,13 @@ pub async fn handle(
     match msg.kind() {
         Kind::Request => {
             let id = msg.id.clone()?;
-            let sink = out.map(|out| relay(session.clone(), out));
-            Some(match request(gw, session, &msg, sink).await {
+            let ctx = CallContext {
+                sink: out.map(|out| relay(session.clone(), out)),
+                cancelled: Some(session.begin_call(&id)),
+            };
+            let outcome = request(gw, session, &msg, &ctx).await;
+            session.end_call(&id);
+            Some(match outcome {
                 Ok(result) => Message::response(id, result),
                 Err(e) => e.into_message(id),
             })

@@ -23,6 +23,9 @@ impl GatewayError {
             GatewayError::InvalidParams(m) => {
                 ErrorObject::new(codes::INVALID_PARAMS, format!("Invalid params: {m}"))
             }
+            GatewayError::Upstream(e @ UpstreamError::Cancelled) => {
+                ErrorObject::new(codes::REQUEST_CANCELLED, e.to_string())
+            }
             GatewayError::Upstream(e @ UpstreamError::Timeout { .. }) => {
                 ErrorObject::new(codes::REQUEST_TIMEOUT, e.to_string())
             }

@@ -11,7 +11,7 @@ use std::sync::{Arc, Mutex, OnceLock};
 use std::time::Instant;
 
 use mcp_wire::{Id, Message};
-use tokio::sync::{mpsc, oneshot};
+use tokio::sync::{mpsc, oneshot, watch};
 
 /// Which surface a session talks to.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -38,6 +38,8 @@ pub struct Session {
     /// for its answer, by the id the gateway gave them.
     asked: Mutex<HashMap<String, oneshot::Sender<Message>>>,
     next_ask: AtomicU64,
+    /// Calls in flight, by the client's request id: firing one cancels it.
+    inflight: Mutex<HashMap<Id, watch::Sender<Option<String>>>>,
 }
 
 impl Session {
@@ -56,6 +58,7 @@ impl Session {
             outbound: Mutex::new(None),
             asked: Mutex::new(HashMap::new()),
             next_ask: AtomicU64::new(1),
+            inflight: Mutex::new(HashMap::new()),
         }
     }
 
@@ -130,6 +133,33 @@ impl Session {
             .unwrap_or_else(|p| p.into_inner())
             .remove(&**key);
         waiter.is_some_and(|w| w.send(msg).is_ok())
+    }
+
+    /// A call starts: the receiver fires if the client cancels it.
+    pub fn begin_call(&self, id: &Id) -> watch::Receiver<Option<String>> {
+        let (tx, rx) = watch::channel(None);
+        self.inflight
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .insert(id.clone(), tx);
+        rx
+    }
+
+    pub fn end_call(&self, id: &Id) {
+        self.inflight
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .remove(id);
+    }
+
+    /// The client cancelled request `id`. False when no such call is in flight.
+    pub fn cancel(&self, id: &Id, reason: String) -> bool {
+        let tx = self
+            .inflight
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .remove(id);
+        tx.is_some_and(|t| t.send(Some(reason)).is_ok())
     }
 
     pub fn forget_ask(&self, id: &Id) {

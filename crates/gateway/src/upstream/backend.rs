@@ -10,7 +10,7 @@ use serde_json::value::RawValue;
 use tokio::sync::{mpsc, oneshot, watch, Notify};
 
 use super::connection::{result_of, Connection, InitInfo};
-use super::peer::{Event, Peer, Related, Sink};
+use super::peer::{CallContext, Event, Peer, Related};
 use super::{LinkOptions, UpstreamError};
 use crate::catalog::{parse_tools_page, Tool};
 use crate::config::BackendConfig;
@@ -150,7 +150,8 @@ impl Backend {
         method: &str,
         params: Option<Box<RawValue>>,
     ) -> Result<Message, UpstreamError> {
-        self.request_with(method, params, None).await
+        self.request_with(method, params, &CallContext::default())
+            .await
     }
 
     /// A request whose related messages (progress, logs, sampling, ...) go to `sink`.
@@ -158,10 +159,10 @@ impl Backend {
         &self,
         method: &str,
         params: Option<Box<RawValue>>,
-        sink: Option<Sink>,
+        ctx: &CallContext,
     ) -> Result<Message, UpstreamError> {
         let conn = self.connection().await?;
-        conn.request_with(method, params, self.config.timeout, sink)
+        conn.request_with(method, params, self.config.timeout, ctx.clone())
             .await
     }
 

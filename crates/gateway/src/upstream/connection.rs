@@ -10,7 +10,7 @@ use serde_json::json;
 use serde_json::value::RawValue;
 
 use super::http::HttpLink;
-use super::peer::{Peer, Sink};
+use super::peer::{CallContext, Peer};
 use super::sse::SseLink;
 use super::stdio::StdioLink;
 use super::ws::WsLink;
@@ -181,7 +181,8 @@ impl Connection {
         params: Option<Box<RawValue>>,
         deadline: Duration,
     ) -> Result<Message, UpstreamError> {
-        self.request_with(method, params, deadline, None).await
+        self.request_with(method, params, deadline, CallContext::default())
+            .await
     }
 
     /// A request whose related messages (progress, logs, server requests)
@@ -192,11 +193,11 @@ impl Connection {
         method: &str,
         params: Option<Box<RawValue>>,
         deadline: Duration,
-        sink: Option<Sink>,
+        ctx: CallContext,
     ) -> Result<Message, UpstreamError> {
         let (id, rx) = self.peer.register()?;
         let mut params = params;
-        if let Some(sink) = sink {
+        if let Some(sink) = ctx.sink {
             let token = params.as_deref().and_then(progress_token);
             if token.is_some() {
                 params = params
@@ -217,7 +218,28 @@ impl Connection {
                 })
             })
         };
-        match tokio::time::timeout(deadline, exchange).await {
+        let cancelled = async {
+            let Some(mut rx) = ctx.cancelled else {
+                return std::future::pending::<String>().await;
+            };
+            let fired = rx.wait_for(Option::is_some).await.is_ok();
+            if !fired {
+                return std::future::pending().await;
+            }
+            let reason = rx.borrow().clone().unwrap_or_default();
+            reason
+        };
+        let outcome = tokio::select! {
+            r = tokio::time::timeout(deadline, exchange) => r,
+            reason = cancelled => {
+                self.peer.forget(id);
+                let cancel = raw(&json!({"requestId": id, "reason": reason}));
+                let _ = self.notify("notifications/cancelled", Some(cancel)).await;
+                tracing::debug!(backend = %self.peer.backend(), upstream_id = id, "client cancelled; sent notifications/cancelled upstream");
+                return Err(UpstreamError::Cancelled);
+            }
+        };
+        match outcome {
             Ok(Ok(answer)) => Ok(answer),
             Ok(Err(e)) => {
                 self.peer.forget(id);

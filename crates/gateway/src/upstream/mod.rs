@@ -19,7 +19,7 @@ use std::time::Duration;
 
 pub use backend::{Backend, State, Status};
 pub use connection::{Connection, InitInfo};
-pub use peer::{Peer, Related, Sink};
+pub use peer::{CallContext, Peer, Related, Sink};
 
 /// Knobs every link gets.
 #[derive(Debug, Clone)]
@@ -44,6 +44,8 @@ pub enum UpstreamError {
     Send(String),
     #[error("backend answered HTTP {status}: {body}")]
     Http { status: u16, body: String },
+    #[error("the client cancelled the request")]
+    Cancelled,
     #[error("backend session expired")]
     SessionExpired,
     #[error("backend message larger than {limit} bytes")]

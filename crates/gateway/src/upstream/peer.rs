@@ -35,6 +35,15 @@ pub enum Related {
     },
 }
 
+/// What a client's call brings along upstream.
+#[derive(Clone, Default)]
+pub struct CallContext {
+    /// Where the backend's messages about the call go.
+    pub sink: Option<Sink>,
+    /// Becomes `Some(reason)` when the client cancels the call.
+    pub cancelled: Option<watch::Receiver<Option<String>>>,
+}
+
 /// An event for the backend's actor; requests carry the caller's sink
 /// when the call they belong to is known.
 pub type Event = (Message, Option<Sink>);
