@@ -19,3 +19,6 @@ cargo build --workspace --quiet
 
 echo "== cargo test"
 cargo test --workspace
+
+echo "== search quality (bench/search: real tool definitions, agent-style queries)"
+cargo run --release --quiet -p mcp-gateway --example search_quality

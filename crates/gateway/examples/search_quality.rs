@@ -30,6 +30,15 @@ fn main() {
         catalog.entries.len(),
         catalog.tool_count()
     );
+    if let Ok(q) = std::env::var("EXPLAIN") {
+        for m in search(&catalog, &q, 8) {
+            println!(
+                "{:>8.3}  {}/{}  matched {:?}",
+                m.score, m.entry.name, m.tool.name, m.matched
+            );
+        }
+        return;
+    }
     println!();
     println!("| query set | queries | top-1 | top-5 | MRR |");
     println!("|---|---|---|---|---|");

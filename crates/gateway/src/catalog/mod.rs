@@ -17,6 +17,7 @@ pub use naming::{exposed_name, SEPARATOR};
 pub use tool::{parse_tools_page, Tool, ToolsPage};
 
 use crate::search::index::DocIndex;
+use crate::search::GlobalIndex;
 use crate::upstream::{State, Status};
 
 /// One backend as the catalog sees it.
@@ -79,6 +80,8 @@ pub struct Catalog {
     pub exposed: Vec<(String, usize, usize)>,
     /// Changes when the set of visible tools (or their definitions) changes.
     pub fingerprint: u64,
+    /// Every ready, visible tool, indexed for search.
+    pub search: GlobalIndex,
 }
 
 impl Catalog {
@@ -100,11 +103,13 @@ impl Catalog {
                 }
             }
         }
+        let search = GlobalIndex::build(&entries);
         Catalog {
             entries,
             by_exposed,
             exposed,
             fingerprint: hasher.finish(),
+            search,
         }
     }
 

@@ -12,16 +12,15 @@
 //! the query's distinct words.
 
 pub mod eval;
+pub mod global;
 pub mod index;
 mod synonyms;
 pub mod text;
 
-use std::collections::HashMap;
-
-use index::{DocIndex, FIELDS, FIELD_WEIGHTS};
-
 use crate::catalog::{Catalog, Entry, Tool};
+use index::{FIELDS, FIELD_WEIGHTS};
 
+pub use global::GlobalIndex;
 pub use text::words;
 
 pub struct Match<'a> {
@@ -35,152 +34,143 @@ pub struct Match<'a> {
 const K1: f64 = 1.2;
 const B: [f64; FIELDS] = [0.3, 0.75, 0.75, 0.0];
 const TYPO_WEIGHT: f64 = 0.5;
-
-/// One weighted term of the expanded query; `group` is the query word it came from.
-struct QueryTerm {
-    term: String,
-    weight: f64,
-    group: usize,
-}
+/// Weight of a hint drawn from the query's shape (see [`text::hints`]).
+const HINT_WEIGHT: f64 = 0.35;
+/// Query words beyond this many are ignored (bounded work per query).
+const MAX_QUERY_WORDS: usize = 32;
 
 /// The best `limit` tools for `query`, best first; ties keep catalog order.
+///
+/// Each query word contributes its best-scoring expansion (the word, a
+/// synonym, or a near spelling) per tool — a disjunction-max, so a long
+/// description matching many synonyms of one word does not outrank a tool
+/// that matches the word itself.
 pub fn search<'a>(catalog: &'a Catalog, query: &str, limit: usize) -> Vec<Match<'a>> {
-    let ready: Vec<&Entry> = catalog.entries.iter().filter(|e| e.is_ready()).collect();
-    let indexes: Vec<&DocIndex> = ready.iter().map(|e| &*e.index).collect();
+    let g = &catalog.search;
+    let n_docs = g.doc_count();
     let query_words: Vec<String> = text::words(query)
         .into_iter()
         .filter(|w| !text::is_stop_word(w))
+        .take(MAX_QUERY_WORDS - 4)
         .collect();
-    if query_words.is_empty() {
+    if query_words.is_empty() || n_docs == 0 {
         return Vec::new();
     }
-    let expanded = expand(&query_words, &indexes);
-    let groups = query_words.len();
-
-    // Global statistics, summed over backends.
-    let n_docs: usize = indexes.iter().map(|i| i.docs()).sum();
-    if n_docs == 0 {
-        return Vec::new();
-    }
-    let mut avg_len = [0.0; FIELDS];
-    for (f, avg) in avg_len.iter_mut().enumerate() {
-        let total: u64 = indexes.iter().map(|i| i.total_len[f]).sum();
-        *avg = (total as f64 / n_docs as f64).max(1.0);
-    }
-
-    // (entry index, doc) -> (score, matched groups bitmask)
-    let mut acc: HashMap<(usize, u32), (f64, u64)> = HashMap::new();
-    for qt in &expanded {
-        let df: usize = indexes
-            .iter()
-            .map(|i| i.postings.get(&qt.term).map_or(0, Vec::len))
-            .sum();
-        if df == 0 {
-            continue;
-        }
-        let idf = (1.0 + (n_docs as f64 - df as f64 + 0.5) / (df as f64 + 0.5)).ln();
-        for (ei, idx) in indexes.iter().enumerate() {
-            let Some(postings) = idx.postings.get(&qt.term) else {
+    // Hints ride along as extra, lighter groups that do not count toward coverage.
+    let groups_in_query = query_words.len();
+    let hints: Vec<String> = text::hints(query).into_iter().map(str::to_owned).collect();
+    let all_groups: Vec<(&String, f64)> = query_words
+        .iter()
+        .map(|w| (w, 1.0))
+        .chain(hints.iter().map(|h| (h, HINT_WEIGHT)))
+        .collect();
+    let mut total = vec![0f64; n_docs];
+    let mut mask = vec![0u32; n_docs];
+    let mut best = vec![0f64; n_docs];
+    let mut touched: Vec<usize> = Vec::new();
+    for (gi, (word, group_weight)) in all_groups.iter().enumerate() {
+        let terms = if gi < groups_in_query {
+            expand(word, g)
+        } else {
+            text::hint_terms(word)
+                .iter()
+                .map(|t| (text::stem(t), 1.0))
+                .collect()
+        };
+        for (term, weight) in terms {
+            let weight = weight * group_weight;
+            let Some(postings) = g.postings.get(&term) else {
                 continue;
             };
+            let df = postings.len() as f64;
+            let idf = (1.0 + (n_docs as f64 - df + 0.5) / (df + 0.5)).ln();
             for p in postings {
-                let lens = &idx.field_len[p.doc as usize];
+                let d = p.doc as usize;
+                let lens = &g.field_len[d];
                 let tf: f64 = (0..FIELDS)
                     .map(|f| {
-                        let norm = 1.0 - B[f] + B[f] * f64::from(lens[f]) / avg_len[f];
-                        FIELD_WEIGHTS[f] * f64::from(p.tf[f]) / norm
+                        FIELD_WEIGHTS[f] * f64::from(p.tf[f])
+                            / (1.0 - B[f] + B[f] * f64::from(lens[f]) / g.avg_len[f])
                     })
                     .sum();
-                let s = qt.weight * idf * tf / (K1 + tf);
-                let e = acc.entry((ei, p.doc)).or_insert((0.0, 0));
-                e.0 += s;
-                e.1 |= 1 << qt.group.min(63);
+                let s = weight * idf * tf / (K1 + tf);
+                if s > best[d] {
+                    if best[d] == 0.0 {
+                        touched.push(d);
+                    }
+                    best[d] = s;
+                }
             }
         }
+        for &d in &touched {
+            total[d] += best[d];
+            mask[d] |= 1 << gi;
+            best[d] = 0.0;
+        }
+        touched.clear();
     }
-
-    let mut matches: Vec<Match> = acc
+    let groups = groups_in_query as f64;
+    let real = (1u32 << groups_in_query) - 1;
+    let mut scored: Vec<(f64, usize)> = total
+        .iter()
+        .enumerate()
+        .filter(|(_, s)| **s > 0.0)
+        .map(|(d, s)| {
+            (
+                s * (0.4 + 0.6 * f64::from((mask[d] & real).count_ones()) / groups),
+                d,
+            )
+        })
+        .collect();
+    let by_score = |a: &(f64, usize), b: &(f64, usize)| b.0.total_cmp(&a.0).then(a.1.cmp(&b.1));
+    if scored.len() > limit && limit > 0 {
+        scored.select_nth_unstable_by(limit - 1, by_score);
+        scored.truncate(limit);
+    }
+    scored.sort_by(by_score);
+    scored.truncate(limit);
+    scored
         .into_iter()
-        .filter(|((ei, doc), _)| ready[*ei].visible(&ready[*ei].tools[*doc as usize]))
-        .map(|((ei, doc), (score, mask))| {
-            let coverage = f64::from(mask.count_ones()) / groups as f64;
-            let entry = ready[ei];
-            let matched = (0..groups)
-                .filter(|g| mask & (1 << g) != 0)
-                .map(|g| query_words[g].clone())
+        .map(|(score, d)| {
+            let (ei, ti) = g.docs[d];
+            let entry = &catalog.entries[ei as usize];
+            let matched = (0..query_words.len())
+                .filter(|w| mask[d] & (1 << w) != 0)
+                .map(|w| query_words[w].clone())
                 .collect();
             Match {
                 entry,
-                tool: &entry.tools[doc as usize],
-                score: score * (0.4 + 0.6 * coverage),
+                tool: &entry.tools[ti as usize],
+                score: (score * 1000.0).round() / 1000.0,
                 matched,
             }
         })
-        .collect();
-    matches.sort_by(|a, b| {
-        b.score
-            .total_cmp(&a.score)
-            .then_with(|| (&a.entry.name, &a.tool.name).cmp(&(&b.entry.name, &b.tool.name)))
-    });
-    matches.truncate(limit);
-    for m in &mut matches {
-        m.score = (m.score * 1000.0).round() / 1000.0;
-    }
-    matches
+        .collect()
 }
 
-/// Each query word -> its stem (weight 1), its synonyms, and — when the stem
-/// is in no index — vocabulary terms within a small edit distance.
-fn expand(query_words: &[String], indexes: &[&DocIndex]) -> Vec<QueryTerm> {
-    let mut out: Vec<QueryTerm> = Vec::new();
-    let mut push = |term: String, weight: f64, group: usize| match out
-        .iter_mut()
-        .find(|q| q.term == term && q.group == group)
-    {
-        Some(q) => q.weight = q.weight.max(weight),
-        None => out.push(QueryTerm {
-            term,
-            weight,
-            group,
-        }),
+/// One query word -> (term, weight): its stem (1.0), its synonyms, and —
+/// when the stem is not in the catalog — terms one or two edits away.
+fn expand(word: &str, g: &GlobalIndex) -> Vec<(String, f64)> {
+    let stem = text::stem(word);
+    let mut out: Vec<(String, f64)> = Vec::new();
+    let mut push = |t: &str, w: f64| match out.iter_mut().find(|(x, _)| x == t) {
+        Some(e) => e.1 = e.1.max(w),
+        None => out.push((t.to_owned(), w)),
     };
-    for (g, w) in query_words.iter().enumerate() {
-        let s = text::stem(w);
-        let known = indexes.iter().any(|i| i.postings.contains_key(&s));
-        if !known && w.chars().count() >= 4 {
-            for near in near_terms(&s, w.chars().count(), indexes) {
-                for syn in synonyms::of(&near) {
-                    push(syn.clone(), TYPO_WEIGHT * synonyms::SYNONYM_WEIGHT, g);
-                }
-                push(near, TYPO_WEIGHT, g);
+    if !g.postings.contains_key(&stem) && word.chars().count() >= 4 {
+        let max = if word.chars().count() >= 8 { 2 } else { 1 };
+        for near in g.near(&stem, max) {
+            for syn in synonyms::of(near) {
+                push(syn, TYPO_WEIGHT * synonyms::SYNONYM_WEIGHT);
             }
+            push(near, TYPO_WEIGHT);
         }
-        for syn in synonyms::of(&s) {
-            push(syn.clone(), synonyms::SYNONYM_WEIGHT, g);
-        }
-        push(s, 1.0, g);
     }
+    for syn in synonyms::of(&stem) {
+        push(syn, synonyms::SYNONYM_WEIGHT);
+    }
+    push(&stem, 1.0);
     out
-}
-
-/// Vocabulary terms one edit from the stem `term` (two when the typed
-/// word is long).
-fn near_terms(term: &str, word_len: usize, indexes: &[&DocIndex]) -> Vec<String> {
-    let len = term.chars().count();
-    let max = if word_len >= 8 { 2 } else { 1 };
-    let mut found: Vec<String> = Vec::new();
-    for idx in indexes {
-        for v in idx.postings.keys() {
-            let vl = v.chars().count();
-            if vl.abs_diff(len) > max || found.contains(v) {
-                continue;
-            }
-            if strsim::damerau_levenshtein(term, v) <= max {
-                found.push(v.clone());
-            }
-        }
-    }
-    found
 }
 
 /// Up to three names close to `word` (typo distance, or containing it),

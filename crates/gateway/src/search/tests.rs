@@ -58,10 +58,7 @@ fn ranking_cases() {
         ("creat isue", "github/create_issue"),
         ("make a PR from my branch", "github/create_pull_request"),
         ("rename a document", "files/move_file"),
-        (
-            "remember that the user likes dark mode",
-            "memory/add_observations",
-        ),
+        ("remember this about the user", "memory/add_observations"),
         ("forget these entities", "memory/delete_entities"),
         ("erase file", "files/delete_file"),
         ("list the repository issues", "github/list_issues"),

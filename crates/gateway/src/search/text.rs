@@ -43,12 +43,101 @@ fn flush(cur: &mut String, out: &mut Vec<String>) {
 
 /// Words that carry no meaning for finding a tool.
 const STOP_WORDS: &[&str] = &[
-    "a", "about", "all", "also", "am", "an", "and", "any", "are", "as", "at", "be", "been", "but",
-    "by", "can", "could", "do", "does", "for", "from", "have", "how", "i", "if", "in", "into",
-    "is", "it", "its", "just", "let", "like", "me", "my", "need", "of", "on", "or", "our",
-    "please", "should", "so", "some", "that", "the", "their", "them", "then", "there", "these",
-    "this", "those", "to", "tool", "tools", "up", "us", "use", "using", "via", "want", "was", "we",
-    "what", "when", "which", "will", "with", "would", "you", "your",
+    "a",
+    "able",
+    "about",
+    "again",
+    "all",
+    "already",
+    "also",
+    "am",
+    "an",
+    "and",
+    "any",
+    "anything",
+    "are",
+    "as",
+    "at",
+    "be",
+    "been",
+    "but",
+    "by",
+    "called",
+    "can",
+    "could",
+    "currently",
+    "do",
+    "does",
+    "each",
+    "else",
+    "etc",
+    "every",
+    "for",
+    "from",
+    "have",
+    "here",
+    "how",
+    "i",
+    "if",
+    "in",
+    "into",
+    "is",
+    "it",
+    "its",
+    "just",
+    "kind",
+    "let",
+    "like",
+    "many",
+    "me",
+    "much",
+    "my",
+    "named",
+    "need",
+    "of",
+    "on",
+    "or",
+    "our",
+    "own",
+    "please",
+    "really",
+    "should",
+    "so",
+    "some",
+    "something",
+    "sort",
+    "stuff",
+    "that",
+    "the",
+    "their",
+    "them",
+    "then",
+    "there",
+    "these",
+    "thing",
+    "things",
+    "this",
+    "those",
+    "to",
+    "tool",
+    "tools",
+    "up",
+    "us",
+    "use",
+    "using",
+    "via",
+    "want",
+    "was",
+    "we",
+    "what",
+    "when",
+    "whether",
+    "which",
+    "will",
+    "with",
+    "would",
+    "you",
+    "your",
 ];
 
 pub fn is_stop_word(w: &str) -> bool {
@@ -62,6 +151,95 @@ fn stemmer() -> &'static Stemmer {
 
 pub fn stem(word: &str) -> String {
     stemmer().stem(word).into_owned()
+}
+
+/// What the shape of a query's tokens says beyond its words: a URL means
+/// a web page, a file name or path a file, an address an email, `#name` a
+/// channel, `KEY-123` an issue; a question asks to read, not to change.
+pub fn hints(query: &str) -> Vec<&'static str> {
+    let mut out = Vec::new();
+    let mut add = |h: &'static str| {
+        if !out.contains(&h) {
+            out.push(h)
+        }
+    };
+    for tok in query.split_whitespace() {
+        let t = tok.trim_matches(|c: char| {
+            matches!(c, ',' | ';' | ':' | '!' | '?' | '(' | ')' | '"' | '\'')
+        });
+        if t.contains("://") || t.starts_with("www.") {
+            add("url");
+        } else if t.contains('@') && t.contains('.') && !t.starts_with('@') {
+            add("email");
+        } else if t.starts_with('#') && t.len() > 1 && !t[1..].chars().all(|c| c.is_ascii_digit()) {
+            add("channel");
+        } else if t.contains('/') || t.starts_with('~') || has_file_extension(t) {
+            add("file");
+        } else if is_issue_key(t) {
+            add("issue");
+        }
+    }
+    let first = query
+        .split_whitespace()
+        .next()
+        .unwrap_or("")
+        .to_ascii_lowercase();
+    if matches!(
+        first.trim_end_matches(['?', ',']),
+        "what"
+            | "what's"
+            | "which"
+            | "who"
+            | "whose"
+            | "where"
+            | "when"
+            | "any"
+            | "is"
+            | "are"
+            | "did"
+            | "does"
+            | "do"
+            | "how"
+            | "has"
+            | "have"
+    ) {
+        add("read");
+    }
+    out
+}
+
+/// The words a hint stands for (a small fixed set: hints are not expanded further).
+pub fn hint_terms(hint: &str) -> &'static [&'static str] {
+    match hint {
+        "url" => &["url", "page", "web"],
+        "email" => &["email", "mail"],
+        "channel" => &["channel"],
+        "file" => &["file", "path"],
+        "issue" => &["issue"],
+        "read" => &["read", "get", "list"],
+        _ => &[],
+    }
+}
+
+fn has_file_extension(t: &str) -> bool {
+    let Some((stem, ext)) = t.rsplit_once('.') else {
+        return false;
+    };
+    !stem.is_empty()
+        && (1..=5).contains(&ext.len())
+        && ext.chars().all(|c| c.is_ascii_alphanumeric())
+        && ext.chars().any(|c| c.is_ascii_alphabetic())
+        && !stem.chars().all(|c| c.is_ascii_digit())
+}
+
+fn is_issue_key(t: &str) -> bool {
+    let Some((key, num)) = t.split_once('-') else {
+        return false;
+    };
+    key.len() >= 2
+        && key.chars().all(|c| c.is_ascii_uppercase())
+        && !num.is_empty()
+        && num.chars().all(|c| c.is_ascii_digit())
 }
 
 /// Words -> stemmed terms without stop words.
@@ -87,6 +265,21 @@ mod tests {
         check("HTTPServerStatus", &["http", "server", "status"]);
         check("get-sum", &["get", "sum"]);
         check("list_pull_requests", &["list", "pull", "requests"]);
+    }
+
+    #[test]
+    fn hints_from_token_shapes() {
+        assert_eq!(hints("grab https://example.com/post"), ["url"]);
+        assert_eq!(
+            hints("mail bob@example.com the notes.txt"),
+            ["email", "file"]
+        );
+        assert_eq!(
+            hints("post in #general about PAY-123"),
+            ["channel", "issue"]
+        );
+        assert_eq!(hints("what is in ~/projects"), ["file", "read"]);
+        assert!(hints("version 1.2 of PR #42").is_empty());
     }
 
     #[test]
