@@ -7,6 +7,7 @@
 //! itself, inline, or through `include_mcp_servers`.
 
 mod expand;
+mod failsafe;
 mod model;
 mod raw;
 
@@ -15,6 +16,7 @@ use std::path::{Path, PathBuf};
 use serde::de::DeserializeOwned;
 use serde_yaml_ng::{Mapping, Value};
 
+pub use failsafe::{BreakerConfig, Failsafe, RateLimitConfig, RetryConfig};
 pub use model::{
     parse_duration, BackendConfig, Config, MetaConfig, ServerConfig, ToolRef, Transport,
     DEFAULT_PORT,

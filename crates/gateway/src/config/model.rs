@@ -68,6 +68,8 @@ pub struct BackendConfig {
     pub lazy: bool,
     /// Tools of this backend that clients never see (not listed, searched or callable).
     pub disabled_tools: Vec<String>,
+    /// Circuit breaker, retries and rate limit (`failsafe:` merged with this backend's overrides).
+    pub failsafe: super::failsafe::Failsafe,
     pub transport: Transport,
 }
 
@@ -121,6 +123,10 @@ fn redact_map<S: serde::Serializer>(
         m.serialize_entry(k, "<redacted>")?;
     }
     m.end()
+}
+
+pub fn serialize_duration<S: serde::Serializer>(d: &Duration, s: S) -> Result<S::Ok, S::Error> {
+    s.serialize_str(&humantime::format_duration(*d).to_string())
 }
 
 mod humantime_serde_like {
@@ -189,6 +195,9 @@ pub fn validate(
         return Err(invalid("server.max_sessions", "must be at least 1"));
     }
     let surfaced = raw.meta_mcp.surfaced_tools.unwrap_or_default();
+    let raw_failsafe = raw.failsafe;
+    // Validate the defaults even when no backend uses them.
+    super::failsafe::resolve(&raw_failsafe, (&None, &None, &None), "failsafe")?;
     let meta_mcp = MetaConfig {
         enabled: raw.meta_mcp.enabled.unwrap_or(true),
         tool_cache_ttl: opt_duration(
@@ -202,7 +211,7 @@ pub fn validate(
     let mut backends = BTreeMap::new();
     for (name, b) in raw.backends {
         let path = format!("backends.{name}");
-        let backend = backend(&path, &name, b, request_timeout)?;
+        let backend = backend(&path, &name, b, request_timeout, &raw_failsafe)?;
         backends.insert(name, backend);
     }
     for (name, m) in imported {
@@ -216,7 +225,10 @@ pub fn validate(
             ));
         }
         let b = from_mcp_server(&path, m)?;
-        backends.insert(name.clone(), backend(&path, &name, b, request_timeout)?);
+        backends.insert(
+            name.clone(),
+            backend(&path, &name, b, request_timeout, &raw_failsafe)?,
+        );
     }
     let mut meta_mcp = meta_mcp;
     for (i, r) in surfaced.into_iter().enumerate() {
@@ -261,6 +273,7 @@ fn backend(
     name: &str,
     b: RawBackend,
     default_timeout: Duration,
+    failsafe: &super::raw::RawFailsafe,
 ) -> Result<BackendConfig, ConfigError> {
     check_name(path, name)?;
     let transport = transport(path, &b)?;
@@ -271,6 +284,11 @@ fn backend(
         timeout: opt_duration(&format!("{path}.timeout"), &b.timeout, default_timeout)?,
         lazy: b.lazy.unwrap_or(false),
         disabled_tools: b.disabled_tools.clone().unwrap_or_default(),
+        failsafe: super::failsafe::resolve(
+            failsafe,
+            (&b.circuit_breaker, &b.retry, &b.rate_limit),
+            path,
+        )?,
         transport,
     })
 }

@@ -16,6 +16,8 @@ pub struct RawConfig {
     #[serde(default)]
     pub meta_mcp: RawMeta,
     #[serde(default)]
+    pub failsafe: RawFailsafe,
+    #[serde(default)]
     pub backends: BTreeMap<String, RawBackend>,
     /// The `mcpServers` block of Claude Desktop / Claude Code / Cursor, inline.
     #[serde(default, rename = "mcpServers")]
@@ -62,6 +64,10 @@ pub struct RawBackend {
     pub lazy: Option<bool>,
     pub disabled_tools: Option<Vec<String>>,
     pub transport: Option<String>,
+    // failsafe overrides, field by field over `failsafe:`
+    pub circuit_breaker: Option<RawBreaker>,
+    pub retry: Option<RawRetry>,
+    pub rate_limit: Option<RawRateLimit>,
     // stdio
     pub command: Option<String>,
     pub args: Option<Vec<String>>,
@@ -71,6 +77,42 @@ pub struct RawBackend {
     pub http_url: Option<String>,
     pub ws_url: Option<String>,
     pub headers: Option<BTreeMap<String, String>>,
+}
+
+/// `failsafe:` — defaults for every backend (each backend may override any field).
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawFailsafe {
+    pub circuit_breaker: Option<RawBreaker>,
+    pub retry: Option<RawRetry>,
+    pub rate_limit: Option<RawRateLimit>,
+}
+
+#[derive(Debug, Default, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawBreaker {
+    pub enabled: Option<bool>,
+    pub failure_threshold: Option<u32>,
+    pub success_threshold: Option<u32>,
+    pub reset_timeout: Option<String>,
+}
+
+#[derive(Debug, Default, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawRetry {
+    pub enabled: Option<bool>,
+    pub max_attempts: Option<u32>,
+    pub initial_backoff: Option<String>,
+    pub max_backoff: Option<String>,
+    pub multiplier: Option<f64>,
+}
+
+#[derive(Debug, Default, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawRateLimit {
+    pub enabled: Option<bool>,
+    pub requests_per_second: Option<f64>,
+    pub burst_size: Option<u32>,
 }
 
 /// One entry of an `mcpServers` block, in the clients' own spelling.

@@ -321,3 +321,71 @@ fn surfaced_tools_and_disabled_tools() {
         "meta_mcp.surfaced_tools.0.server: no backend named \"flies\" (did you mean `files`?)"
     );
 }
+
+#[test]
+fn failsafe_defaults_and_per_backend_overrides() {
+    let c = load_str(
+        "failsafe:\n  circuit_breaker: {failure_threshold: 3, reset_timeout: 10s}\n  retry: {max_attempts: 2}\n  rate_limit: {enabled: true, requests_per_second: 50}\nbackends:\n  a: {command: x}\n  b:\n    command: y\n    retry: {enabled: false}\n    circuit_breaker: {reset_timeout: 500ms}\n",
+    )
+    .unwrap()
+    .config;
+    let (a, b) = (&c.backends["a"].failsafe, &c.backends["b"].failsafe);
+    assert_eq!(
+        (
+            a.circuit_breaker.failure_threshold,
+            a.circuit_breaker.reset_timeout
+        ),
+        (3, Duration::from_secs(10))
+    );
+    assert_eq!((a.retry.enabled, a.retry.max_attempts), (true, 2));
+    assert_eq!(
+        (
+            a.rate_limit.enabled,
+            a.rate_limit.requests_per_second,
+            a.rate_limit.burst_size
+        ),
+        (true, 50.0, 100)
+    );
+    assert_eq!(
+        (
+            b.circuit_breaker.failure_threshold,
+            b.circuit_breaker.reset_timeout
+        ),
+        (3, Duration::from_millis(500)),
+        "field-by-field override"
+    );
+    assert!(!b.retry.enabled);
+    let d = &load_str("backends:\n  a: {command: x}\n")
+        .unwrap()
+        .config
+        .backends["a"]
+        .failsafe;
+    assert!(
+        d.circuit_breaker.enabled && d.retry.enabled && !d.rate_limit.enabled,
+        "documented defaults"
+    );
+    for (input, want) in [
+        (
+            "failsafe:\n  retry: {max_attempts: 0}\n",
+            "failsafe.retry.max_attempts: must be 1 to 10",
+        ),
+        (
+            "backends:\n  a:\n    command: x\n    rate_limit: {requests_per_second: 0}\n",
+            "backends.a.rate_limit: requests_per_second must be above 0",
+        ),
+        (
+            "failsafe:\n  circuit_breaker: {reset_timeout: 30}\n",
+            "failsafe.circuit_breaker.reset_timeout: invalid type",
+        ),
+        ("failsafe:\n  health_check: {enabled: true}\n", ""),
+    ] {
+        match load_str(input) {
+            Err(e) => assert!(e.to_string().starts_with(want), "{input}: {e}"),
+            Ok(l) => assert!(
+                want.is_empty() && l.warnings[0].contains("failsafe.health_check"),
+                "{input}: {:?}",
+                l.warnings
+            ),
+        }
+    }
+}

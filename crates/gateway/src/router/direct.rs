@@ -60,6 +60,16 @@ pub async fn forward(gw: &Gateway, name: &str, msg: &Message, ctx: &CallContext)
             }
         }
     }
+    let repeatable = msg.method() == "tools/call"
+        && msg.parse_params::<Named>().is_ok_and(|n| {
+            gw.catalog()
+                .tool(name, &n.name)
+                .is_some_and(|(_, t)| t.read_only || t.idempotent)
+        });
+    let ctx = &CallContext {
+        repeatable,
+        ..ctx.clone()
+    };
     let result = unwrap_answer(
         backend
             .request_with(msg.method(), msg.params.clone(), ctx)
@@ -147,6 +157,10 @@ pub async fn call_prefixed(gw: &Gateway, msg: &Message, ctx: &CallContext) -> Ou
         .backend(&entry.name)
         .ok_or_else(|| GatewayError::InvalidParams(format!("unknown tool: {}", p.name)))?;
     let params = super::call_params(&tool.name, p.arguments, p.meta);
+    let ctx = &CallContext {
+        repeatable: tool.read_only || tool.idempotent,
+        ..ctx.clone()
+    };
     unwrap_answer(
         backend
             .request_with("tools/call", Some(params), ctx)

@@ -126,7 +126,7 @@ pub async fn call(gw: &Gateway, msg: &mcp_wire::Message, ctx: &CallContext) -> O
         .map_err(|e| GatewayError::InvalidParams(e.to_string()))?;
     let args = p.arguments.map_or("{}", RawValue::get);
     match p.name.as_str() {
-        "gateway_list_servers" => Ok(list_servers(&gw.catalog())),
+        "gateway_list_servers" => Ok(list_servers(gw, &gw.catalog())),
         "gateway_list_tools" => with_args(args, |a: ListToolsArgs| {
             Ok(list_tools(&gw.catalog(), a.server.as_deref()))
         }),
@@ -156,6 +156,10 @@ async fn call_surfaced(
         .find(|(n, _, _)| n == name)
         .ok_or_else(unknown)?;
     let backend = gw.backend(&entry.name).ok_or_else(unknown)?;
+    let ctx = &CallContext {
+        repeatable: tool.read_only || tool.idempotent,
+        ..ctx.clone()
+    };
     let answer = backend
         .request_with(
             "tools/call",
@@ -192,7 +196,7 @@ fn structured(value: &impl Serialize) -> Box<RawValue> {
     .expect("built from valid JSON")
 }
 
-fn list_servers(cat: &Catalog) -> Box<RawValue> {
+fn list_servers(gw: &Gateway, cat: &Catalog) -> Box<RawValue> {
     let servers: Vec<_> = cat
         .entries
         .iter()
@@ -206,6 +210,9 @@ fn list_servers(cat: &Catalog) -> Box<RawValue> {
             });
             if let Some(r) = &e.status.reason {
                 s["reason"] = json!(r);
+            }
+            if let Some(b) = gw.backend(&e.name) {
+                s["circuit"] = json!(b.circuit());
             }
             s
         })
@@ -339,6 +346,13 @@ async fn invoke(
         ));
     }
     let params = super::call_params(&a.tool, a.arguments.as_deref(), meta);
+    let repeatable = entry
+        .visible_tools()
+        .any(|t| t.name == a.tool && (t.read_only || t.idempotent));
+    let ctx = &CallContext {
+        repeatable,
+        ..ctx.clone()
+    };
     let answer = backend
         .request_with("tools/call", Some(params), ctx)
         .await?;

@@ -174,6 +174,7 @@ pub async fn handle(
             let ctx = CallContext {
                 sink: out.map(|out| relay(session.clone(), out)),
                 cancelled: Some(session.begin_call(&id)),
+                repeatable: false,
             };
             let outcome = request(gw, session, &msg, &ctx).await;
             session.end_call(&id);

@@ -23,6 +23,13 @@ impl GatewayError {
             GatewayError::InvalidParams(m) => {
                 ErrorObject::new(codes::INVALID_PARAMS, format!("Invalid params: {m}"))
             }
+            GatewayError::Upstream(
+                e @ (UpstreamError::RateLimited {
+                    retry_after: wait, ..
+                }
+                | UpstreamError::CircuitOpen { retry_in: wait, .. }),
+            ) => ErrorObject::new(codes::CONNECTION_CLOSED, e.to_string())
+                .with_data(&serde_json::json!({ "retryAfterMs": wait.as_millis() as u64 })),
             GatewayError::Upstream(e @ UpstreamError::Cancelled) => {
                 ErrorObject::new(codes::REQUEST_CANCELLED, e.to_string())
             }

@@ -33,6 +33,7 @@ pub async fn health(State(app): State<Arc<App>>) -> impl IntoResponse {
             "transport": e.status.transport,
             "tools": if e.is_ready() { e.visible_tools().count() } else { 0 },
             "connects": e.status.connects,
+            "circuit": app.gw.backend(&e.name).map_or("closed", |b| b.circuit()),
         });
         if let Some(r) = &e.status.reason {
             b["reason"] = json!(r);

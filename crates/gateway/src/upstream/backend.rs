@@ -10,6 +10,7 @@ use serde_json::value::RawValue;
 use tokio::sync::{mpsc, oneshot, watch, Notify};
 
 use super::connection::{result_of, Connection, InitInfo};
+use super::failsafe::{backoff, is_read_method, unit_random, Breaker, TokenBucket};
 use super::peer::{CallContext, Event, Peer, Related};
 use super::{LinkOptions, UpstreamError};
 use crate::catalog::{parse_tools_page, Tool};
@@ -74,6 +75,8 @@ pub struct Backend {
     on_change: Arc<dyn Fn() + Send + Sync>,
     client: reqwest::Client,
     opts: LinkOptions,
+    breaker: std::sync::Mutex<Breaker>,
+    bucket: std::sync::Mutex<TokenBucket>,
     tool_ttl: Duration,
 }
 
@@ -90,6 +93,8 @@ impl Backend {
             (true, true) => State::Idle,
             (true, false) => State::Starting,
         };
+        let breaker = Breaker::new(config.failsafe.circuit_breaker.clone());
+        let bucket = TokenBucket::new(config.failsafe.rate_limit.clone(), Instant::now());
         Arc::new(Backend {
             hidden: Arc::new(config.disabled_tools.clone()),
             status: ArcSwap::from_pointee(Status {
@@ -106,6 +111,8 @@ impl Backend {
             demand: Notify::new(),
             stop: watch::Sender::new(false),
             on_change,
+            breaker: std::sync::Mutex::new(breaker),
+            bucket: std::sync::Mutex::new(bucket),
             client,
             opts,
             tool_ttl,
@@ -154,16 +161,88 @@ impl Backend {
             .await
     }
 
-    /// A request whose related messages (progress, logs, sampling, ...) go to `sink`.
+    /// A request on behalf of a client call: rate limit, circuit breaker,
+    /// then the call, retried with backoff only when that is safe — a read,
+    /// a tool the backend marks read-only or idempotent, or a failure before
+    /// the request left the gateway. A call with side effects is never sent twice.
     pub async fn request_with(
         &self,
         method: &str,
         params: Option<Box<RawValue>>,
         ctx: &CallContext,
     ) -> Result<Message, UpstreamError> {
-        let conn = self.connection().await?;
-        conn.request_with(method, params, self.config.timeout, ctx.clone())
-            .await
+        let fs = &self.config.failsafe;
+        if let Err(retry_after) = lock(&self.bucket).take(Instant::now()) {
+            return Err(UpstreamError::RateLimited {
+                backend: self.name().into(),
+                retry_after,
+            });
+        }
+        let repeatable = is_read_method(method) || (method == "tools/call" && ctx.repeatable);
+        let attempts = if fs.retry.enabled {
+            fs.retry.max_attempts
+        } else {
+            1
+        };
+        let mut attempt = 1;
+        loop {
+            if let Err(retry_in) = lock(&self.breaker).admit(Instant::now()) {
+                return Err(UpstreamError::CircuitOpen {
+                    backend: self.name().into(),
+                    retry_in,
+                });
+            }
+            let result = match self.connection().await {
+                Ok(conn) => {
+                    conn.request_with(method, params.clone(), self.config.timeout, ctx.clone())
+                        .await
+                }
+                Err(e) => Err(e),
+            };
+            let failure = result.as_ref().err().filter(|e| e.is_backend_failure());
+            lock(&self.breaker).record(failure.is_none(), Instant::now());
+            let never_sent = matches!(failure, Some(UpstreamError::Unavailable { .. }));
+            if failure.is_some() && attempt < attempts && (repeatable || never_sent) {
+                let pause = backoff(&fs.retry, attempt, unit_random());
+                tracing::debug!(backend = %self.name(), method, attempt, ?pause, "retrying a safe call");
+                tokio::time::sleep(pause).await;
+                attempt += 1;
+                continue;
+            }
+            return result;
+        }
+    }
+
+    /// A read on a given connection (before it is published), retried per
+    /// the retry settings: reads are always safe to repeat.
+    async fn read_with_retries(
+        &self,
+        conn: &Connection,
+        method: &str,
+        params: Option<Box<RawValue>>,
+    ) -> Result<Message, UpstreamError> {
+        let retry = &self.config.failsafe.retry;
+        let attempts = if retry.enabled { retry.max_attempts } else { 1 };
+        let mut attempt = 1;
+        loop {
+            match conn
+                .request(method, params.clone(), self.config.timeout)
+                .await
+            {
+                Err(e)
+                    if e.is_backend_failure() && attempt < attempts && !conn.peer.is_closed() =>
+                {
+                    tokio::time::sleep(backoff(retry, attempt, unit_random())).await;
+                    attempt += 1;
+                }
+                other => return other,
+            }
+        }
+    }
+
+    /// The circuit breaker's state, for /health and gateway_list_servers.
+    pub fn circuit(&self) -> &'static str {
+        lock(&self.breaker).state.name()
     }
 
     pub async fn notify(
@@ -372,10 +451,7 @@ impl Backend {
         let mut cursor: Option<String> = None;
         for _ in 0..MAX_PAGES {
             let params = cursor.as_ref().map(|c| raw(&json!({ "cursor": c })));
-            let result = result_of(
-                conn.request("tools/list", params, self.config.timeout)
-                    .await?,
-            )?;
+            let result = result_of(self.read_with_retries(conn, "tools/list", params).await?)?;
             let page = parse_tools_page(&result)
                 .map_err(|e| UpstreamError::Protocol(format!("bad tools/list result: {e}")))?;
             tools.extend(page.tools);
@@ -398,6 +474,10 @@ impl Backend {
         (self.on_change)();
         Ok(())
     }
+}
+
+fn lock<T>(m: &std::sync::Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+    m.lock().unwrap_or_else(|p| p.into_inner())
 }
 
 /// Resolves once the backend is told to stop.

@@ -9,6 +9,7 @@
 
 mod backend;
 mod connection;
+pub mod failsafe;
 mod http;
 mod peer;
 mod sse;
@@ -30,6 +31,20 @@ pub struct LinkOptions {
     pub connect_timeout: Duration,
 }
 
+impl UpstreamError {
+    /// Whether this outcome says the backend is unhealthy (for the breaker).
+    /// A JSON-RPC error answer is not a failure: the backend is alive.
+    pub fn is_backend_failure(&self) -> bool {
+        match self {
+            UpstreamError::Http { status, .. } => *status >= 500,
+            UpstreamError::Cancelled
+            | UpstreamError::RateLimited { .. }
+            | UpstreamError::CircuitOpen { .. } => false,
+            _ => true,
+        }
+    }
+}
+
 #[derive(Debug, Clone, thiserror::Error)]
 pub enum UpstreamError {
     #[error("backend {backend} could not start: {reason}")]
@@ -46,6 +61,13 @@ pub enum UpstreamError {
     Http { status: u16, body: String },
     #[error("the client cancelled the request")]
     Cancelled,
+    #[error("backend {backend} is rate limited (failsafe.rate_limit); retry after {} ms", retry_after.as_millis())]
+    RateLimited {
+        backend: String,
+        retry_after: Duration,
+    },
+    #[error("backend {backend} is failing: its circuit breaker is open; next try in {} ms", retry_in.as_millis())]
+    CircuitOpen { backend: String, retry_in: Duration },
     #[error("backend session expired")]
     SessionExpired,
     #[error("backend message larger than {limit} bytes")]

@@ -42,6 +42,9 @@ pub struct CallContext {
     pub sink: Option<Sink>,
     /// Becomes `Some(reason)` when the client cancels the call.
     pub cancelled: Option<watch::Receiver<Option<String>>>,
+    /// The tool says it is read-only or idempotent, so a failed call may be
+    /// sent again (reads are always safe; other calls never are).
+    pub repeatable: bool,
 }
 
 /// An event for the backend's actor; requests carry the caller's sink

@@ -1,0 +1,196 @@
+//! Failsafes from outside: circuit breaker, safe retries (no unsafe call
+//! ever runs twice, counted by the fixture), rate limits.
+
+mod common;
+
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use common::*;
+use serde_json::json;
+
+struct Server(Child);
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+#[tokio::test]
+async fn circuit_opens_after_failures_fails_fast_then_recovers() {
+    let f = fault_fixture();
+    let gw = Gateway::start(&format!(
+        "failsafe:\n  circuit_breaker: {{failure_threshold: 2, reset_timeout: 800ms}}\nbackends:\n  flaky:\n    command: {f}\n    timeout: 200ms\n  steady:\n    command: {f}\n"
+    ));
+    gw.wait_ready(&["flaky", "steady"]).await;
+    let mut c = Client::connect(gw.url("/mcp")).await;
+    for _ in 0..2 {
+        let v = c
+            .request(
+                "tools/call",
+                json!({"name": "gateway_invoke", "arguments": {"server": "flaky", "tool": "hang"}}),
+            )
+            .await;
+        assert_eq!(v["error"]["code"], -32001, "{v}");
+    }
+    let start = Instant::now();
+    let v = c.request("tools/call", json!({"name": "gateway_invoke", "arguments": {"server": "flaky", "tool": "echo", "arguments": {"message": "x"}}})).await;
+    assert!(start.elapsed() < Duration::from_millis(100), "fails fast");
+    assert!(
+        v["error"]["message"]
+            .as_str()
+            .unwrap()
+            .contains("circuit breaker is open"),
+        "{v}"
+    );
+    assert!(
+        v["error"]["data"]["retryAfterMs"].as_u64().unwrap() <= 800,
+        "{v}"
+    );
+    let (_, h) = gw.health().await;
+    assert_eq!(h["backends"]["flaky"]["circuit"], "open");
+    let servers = c.call("gateway_list_servers", json!({})).await;
+    assert!(
+        servers["structuredContent"]
+            .to_string()
+            .contains(r#""circuit":"open""#),
+        "{servers}"
+    );
+    // Other backends are untouched.
+    assert_eq!(
+        text(&c.invoke("steady", "echo", json!({"message": "fine"})).await),
+        "fine"
+    );
+    // After reset_timeout a trial call goes through and closes the circuit.
+    tokio::time::sleep(Duration::from_millis(850)).await;
+    assert_eq!(
+        text(&c.invoke("flaky", "echo", json!({"message": "back"})).await),
+        "back"
+    );
+    assert_eq!(
+        gw.health().await.1["backends"]["flaky"]["circuit"],
+        "closed"
+    );
+}
+
+#[tokio::test]
+async fn only_safe_calls_are_retried_and_no_side_effect_runs_twice() {
+    let port = free_port();
+    let dir = tempfile::tempdir().unwrap();
+    let count = dir.path().join("calls.txt");
+    let _fx = Server(
+        Command::new(fault_fixture())
+            .args([
+                "--http",
+                "--port",
+                &port.to_string(),
+                "--http-fail-every",
+                "3",
+                "--count-file",
+                count.to_str().unwrap(),
+            ])
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap(),
+    );
+    let gw = Gateway::start(&format!(
+        "failsafe:\n  circuit_breaker: {{enabled: false}}\n  retry: {{max_attempts: 3, initial_backoff: 10ms}}\nbackends:\n  h:\n    http_url: http://127.0.0.1:{port}/mcp\n"
+    ));
+    gw.wait_ready(&["h"]).await;
+    let mut c = Client::connect(gw.url("/mcp")).await;
+    for i in 0..10 {
+        let r = c.invoke("h", "add", json!({"a": i, "b": 1})).await;
+        assert_eq!(
+            r["structuredContent"]["sum"],
+            i + 1,
+            "idempotent add is retried past the 500s: {r}"
+        );
+    }
+    let (mut ok, mut failed) = (0, 0);
+    for i in 0..10 {
+        let v = c.request("tools/call", json!({"name": "gateway_invoke", "arguments": {"server": "h", "tool": "side_effect", "arguments": {"note": format!("n{i}")}}})).await;
+        if v.get("error").is_some() {
+            assert!(
+                v["error"]["message"].as_str().unwrap().contains("HTTP 500"),
+                "{v}"
+            );
+            failed += 1;
+        } else {
+            ok += 1;
+        }
+    }
+    assert!(
+        failed > 0,
+        "some side_effect calls met a 500 and were not retried"
+    );
+    let log = std::fs::read_to_string(&count).unwrap();
+    let ran: Vec<&str> = log
+        .lines()
+        .filter(|l| l.starts_with("side_effect "))
+        .collect();
+    assert_eq!(
+        ran.len(),
+        ok,
+        "each successful side_effect ran exactly once, failed ones never re-sent"
+    );
+    let mut notes: Vec<&str> = ran
+        .iter()
+        .map(|l| l.split('"').nth(3).unwrap_or(""))
+        .collect();
+    notes.dedup();
+    assert_eq!(notes.len(), ran.len(), "no note twice: {log}");
+}
+
+#[tokio::test]
+async fn a_burst_at_ten_times_the_rate_gets_only_rate_limit_errors_then_full_service() {
+    let f = fault_fixture();
+    let gw = Gateway::start(&format!("backends:\n  capped:\n    command: {f}\n    rate_limit: {{enabled: true, requests_per_second: 5, burst_size: 5}}\n"));
+    gw.wait_ready(&["capped"]).await;
+    let url = gw.url("/mcp");
+    let burst = (0..50).map(|i| {
+        let url = url.clone();
+        tokio::spawn(async move {
+            let mut c = Client::connect(url).await;
+            c.request("tools/call", json!({"name": "gateway_invoke", "arguments": {"server": "capped", "tool": "echo", "arguments": {"message": format!("m{i}")}}})).await
+        })
+    });
+    let results = futures_util::future::join_all(burst).await;
+    let (mut ok, mut limited) = (0, 0);
+    for r in results {
+        let v = r.unwrap();
+        match v.get("error") {
+            None => ok += 1,
+            Some(e) => {
+                assert!(
+                    e["message"].as_str().unwrap().contains("rate limited")
+                        && e["data"]["retryAfterMs"].is_u64(),
+                    "{v}"
+                );
+                limited += 1;
+            }
+        }
+    }
+    assert!(
+        (5..=10).contains(&ok),
+        "about the burst size got through: {ok}"
+    );
+    assert_eq!(ok + limited, 50);
+    tokio::time::sleep(Duration::from_millis(1100)).await;
+    let mut c = Client::connect(gw.url("/mcp")).await;
+    for i in 0..5 {
+        assert_eq!(
+            text(
+                &c.invoke("capped", "echo", json!({"message": format!("after {i}")}))
+                    .await
+            ),
+            format!("after {i}")
+        );
+    }
+    assert_eq!(
+        gw.health().await.1["backends"]["capped"]["state"],
+        "ready",
+        "a limit never disables a backend"
+    );
+}
