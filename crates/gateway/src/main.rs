@@ -176,7 +176,24 @@ async fn run(config: Config, stdio: bool) -> anyhow::Result<()> {
             "listening on http://{local}/mcp ({} backends)",
             gw.backend_names().len()
         );
-        server::serve(listener, app, shutdown_signal()).await?;
+        // Stop accepting on the signal; let in-flight requests finish, but
+        // never wait past shutdown_timeout (open SSE streams would hold on).
+        let signalled = std::sync::Arc::new(tokio::sync::Notify::new());
+        let notify = signalled.clone();
+        let serve = server::serve(listener, app, async move {
+            shutdown_signal().await;
+            notify.notify_one();
+        });
+        tokio::pin!(serve);
+        let deadline = gw.config.server.shutdown_timeout;
+        tokio::select! {
+            r = &mut serve => r?,
+            _ = signalled.notified() => {
+                if tokio::time::timeout(deadline, &mut serve).await.is_err() {
+                    tracing::warn!("in-flight requests and streams still open after {deadline:?}; closing them");
+                }
+            }
+        }
     }
     tracing::info!("shutting down: stopping backends");
     let deadline = gw.config.server.shutdown_timeout;
