@@ -270,7 +270,9 @@ async fn client_cancel_reaches_the_backend_under_its_own_id_and_ends_the_call() 
 #[tokio::test]
 async fn shutdown_finishes_in_flight_calls_and_does_not_wait_forever_on_streams() {
     let f = fault_fixture();
-    let mut gw = Gateway::start(&format!("server:\n  shutdown_timeout: 2s\nbackends:\n  fx:\n    command: {f}\n"));
+    let mut gw = Gateway::start(&format!(
+        "server:\n  shutdown_timeout: 2s\nbackends:\n  fx:\n    command: {f}\n"
+    ));
     gw.wait_ready(&["fx"]).await;
     let c = Client::connect(gw.url("/mcp")).await;
     // An idle GET stream that would otherwise keep the server open forever.
@@ -289,7 +291,14 @@ async fn shutdown_finishes_in_flight_calls_and_does_not_wait_forever_on_streams(
         .header("accept", "application/json, text/event-stream")
         .header("mcp-session-id", c.session.clone().unwrap())
         .body(json!({"jsonrpc": "2.0", "id": 1, "method": "tools/call", "params": {"name": "gateway_invoke", "arguments": {"server": "fx", "tool": "slow", "arguments": {"ms": 700}}}}).to_string());
-    let in_flight = tokio::spawn(async move { slow.send().await.unwrap().json::<serde_json::Value>().await.unwrap() });
+    let in_flight = tokio::spawn(async move {
+        slow.send()
+            .await
+            .unwrap()
+            .json::<serde_json::Value>()
+            .await
+            .unwrap()
+    });
     tokio::time::sleep(Duration::from_millis(200)).await;
     let start = Instant::now();
     let status = tokio::task::spawn_blocking(move || {
@@ -299,7 +308,14 @@ async fn shutdown_finishes_in_flight_calls_and_does_not_wait_forever_on_streams(
     .await
     .unwrap();
     assert!(status.0.success());
-    assert!(start.elapsed() < Duration::from_secs(6), "bounded by shutdown_timeout: {:?}", start.elapsed());
+    assert!(
+        start.elapsed() < Duration::from_secs(6),
+        "bounded by shutdown_timeout: {:?}",
+        start.elapsed()
+    );
     let answer = in_flight.await.unwrap();
-    assert_eq!(answer["result"]["content"][0]["text"], "slept 700ms", "the in-flight call finished: {answer}");
+    assert_eq!(
+        answer["result"]["content"][0]["text"], "slept 700ms",
+        "the in-flight call finished: {answer}"
+    );
 }

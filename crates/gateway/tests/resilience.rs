@@ -194,3 +194,56 @@ async fn a_burst_at_ten_times_the_rate_gets_only_rate_limit_errors_then_full_ser
         "a limit never disables a backend"
     );
 }
+
+#[tokio::test]
+async fn an_expired_backend_session_is_renewed_and_the_call_sent_once_more() {
+    let port = free_port();
+    let dir = tempfile::tempdir().unwrap();
+    let count = dir.path().join("calls.txt");
+    let _fx = Server(
+        Command::new(fault_fixture())
+            .args([
+                "--http",
+                "--port",
+                &port.to_string(),
+                "--http-expire-sessions-after",
+                "4",
+                "--count-file",
+                count.to_str().unwrap(),
+            ])
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap(),
+    );
+    let gw = Gateway::start(&format!(
+        "backends:\n  h:\n    http_url: http://127.0.0.1:{port}/mcp\n"
+    ));
+    gw.wait_ready(&["h"]).await;
+    let mut c = Client::connect(gw.url("/mcp")).await;
+    for i in 0..8 {
+        let r = c
+            .invoke("h", "side_effect", json!({"note": format!("n{i}")}))
+            .await;
+        assert_eq!(text(&r), "done", "call {i}: {r}");
+    }
+    let log = std::fs::read_to_string(&count).unwrap();
+    assert_eq!(
+        log.lines()
+            .filter(|l| l.starts_with("side_effect "))
+            .count(),
+        8,
+        "each ran once: {log}"
+    );
+    assert!(
+        gw.log()
+            .contains("backend session expired; re-initialising"),
+        "{}",
+        gw.log()
+    );
+    assert!(
+        gw.health().await.1["backends"]["h"]["connects"]
+            .as_u64()
+            .unwrap()
+            >= 2
+    );
+}

@@ -17,6 +17,9 @@ use crate::catalog::{parse_tools_page, Tool};
 use crate::config::BackendConfig;
 use crate::search::index::DocIndex;
 
+/// The close reason that makes the actor start a new session at once.
+const SESSION_EXPIRED: &str = "backend session expired";
+
 /// Most pages of tools/list followed for one backend, and most tools kept.
 const MAX_PAGES: usize = 100;
 const MAX_TOOLS: usize = 10_000;
@@ -185,6 +188,7 @@ impl Backend {
             1
         };
         let mut attempt = 1;
+        let mut resent = false;
         loop {
             if let Err(retry_in) = lock(&self.breaker).admit(Instant::now()) {
                 return Err(UpstreamError::CircuitOpen {
@@ -193,10 +197,19 @@ impl Backend {
                 });
             }
             let result = match self.connection().await {
-                Ok(conn) => {
-                    conn.request_with(method, params.clone(), self.config.timeout, ctx.clone())
-                        .await
-                }
+                Ok(conn) => match conn
+                    .request_with(method, params.clone(), self.config.timeout, ctx.clone())
+                    .await
+                {
+                    // 404 for our session: the request never reached a tool. Start a
+                    // new session and send it again, once.
+                    Err(UpstreamError::SessionExpired) if !resent => {
+                        resent = true;
+                        conn.peer.close(SESSION_EXPIRED);
+                        continue;
+                    }
+                    other => other,
+                },
                 Err(e) => Err(e),
             };
             let failure = result.as_ref().err().filter(|e| e.is_backend_failure());
@@ -261,19 +274,21 @@ impl Backend {
             }
         }
         let status = self.status();
-        match status.state {
-            State::Idle | State::Starting => {}
-            _ => return Err(self.unavailable(&status)),
+        // Ready with a dead link: the actor is about to notice and reconnect.
+        let reconnecting =
+            |s: &Status| matches!(s.state, State::Idle | State::Starting | State::Ready);
+        if !reconnecting(&status) {
+            return Err(self.unavailable(&status));
         }
         self.demand.notify_one();
         let deadline = Instant::now() + self.opts.connect_timeout;
         // Poll briefly: start-up is rare and bounded by connect_timeout.
         while Instant::now() < deadline {
-            if let Some(c) = self.conn.load_full() {
+            if let Some(c) = self.conn.load_full().filter(|c| !c.peer.is_closed()) {
                 return Ok(c);
             }
             let s = self.status();
-            if !matches!(s.state, State::Idle | State::Starting) {
+            if !reconnecting(&s) {
                 return Err(self.unavailable(&s));
             }
             tokio::time::sleep(Duration::from_millis(10)).await;
@@ -354,6 +369,13 @@ impl Backend {
                             self.conn.store(None);
                             match reason {
                                 None => return, // stopping
+                                // The server forgot our session: start a new one at once.
+                                Some(r) if r == SESSION_EXPIRED => {
+                                    tracing::info!(backend = %self.name(), "backend session expired; re-initialising");
+                                    conn.shutdown().await;
+                                    self.set_status(State::Starting, Some(r), None);
+                                    continue;
+                                }
                                 Some(r) => self.set_status(State::Failed, Some(r), None),
                             }
                         }
