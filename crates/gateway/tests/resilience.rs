@@ -247,3 +247,86 @@ async fn an_expired_backend_session_is_renewed_and_the_call_sent_once_more() {
             >= 2
     );
 }
+
+fn pid_of(marker: &str) -> i32 {
+    for entry in std::fs::read_dir("/proc").unwrap().flatten() {
+        let cmd = std::fs::read(entry.path().join("cmdline")).unwrap_or_default();
+        if String::from_utf8_lossy(&cmd)
+            .replace('\0', " ")
+            .contains(marker)
+        {
+            if let Ok(pid) = entry.file_name().to_string_lossy().parse() {
+                return pid;
+            }
+        }
+    }
+    panic!("no process with {marker}");
+}
+
+#[tokio::test]
+async fn a_backend_that_stops_answering_is_detected_killed_and_restarted() {
+    let f = fault_fixture();
+    let marker = format!("frozen-{}", std::process::id());
+    let gw = Gateway::start(&format!(
+        "failsafe:\n  health_check: {{interval: 150ms, timeout: 100ms}}\nbackends:\n  ice:\n    command: {f} --name {marker}\n"
+    ));
+    gw.wait_ready(&["ice"]).await;
+    let frozen = pid_of(&marker);
+    nix::sys::signal::kill(
+        nix::unistd::Pid::from_raw(frozen),
+        nix::sys::signal::Signal::SIGSTOP,
+    )
+    .unwrap();
+    let h = gw
+        .wait_health("restarted", |h| {
+            h["backends"]["ice"]["connects"] == 2 && h["backends"]["ice"]["state"] == "ready"
+        })
+        .await;
+    assert_eq!(h["status"], "ok");
+    assert!(
+        gw.log().contains("stopped answering health checks"),
+        "{}",
+        gw.log()
+    );
+    assert_ne!(pid_of(&marker), frozen, "a new process serves");
+    assert!(
+        !std::path::Path::new(&format!("/proc/{frozen}")).exists()
+            || std::fs::read_to_string(format!("/proc/{frozen}/stat"))
+                .unwrap_or_default()
+                .contains(" Z "),
+        "the frozen child was killed"
+    );
+    let mut c = Client::connect(gw.url("/mcp")).await;
+    assert_eq!(
+        text(&c.invoke("ice", "echo", json!({"message": "thawed"})).await),
+        "thawed"
+    );
+}
+
+#[tokio::test]
+async fn a_backend_that_keeps_crashing_ends_failed_with_a_clear_reason() {
+    let f = fault_fixture();
+    let gw = Gateway::start(&format!(
+        "failsafe:\n  restart: {{initial_backoff: 20ms, max_restarts: 3, window: 1m}}\nbackends:\n  doomed:\n    command: {f} --crash-at-start\n  fine:\n    command: {f}\n"
+    ));
+    let h = gw
+        .wait_health("gave up", |h| {
+            h["backends"]["doomed"]["reason"]
+                .as_str()
+                .is_some_and(|r| r.starts_with("gave up"))
+        })
+        .await;
+    let reason = h["backends"]["doomed"]["reason"].as_str().unwrap();
+    assert!(
+        reason.contains("after 4 failures within 1m") && reason.contains("exited with status 3"),
+        "{reason}"
+    );
+    assert_eq!(h["backends"]["doomed"]["state"], "failed");
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    assert_eq!(
+        gw.health().await.1["backends"]["doomed"]["reason"],
+        reason,
+        "no more restarts"
+    );
+    gw.wait_ready(&["fine"]).await;
+}

@@ -6,7 +6,7 @@ use std::time::Duration;
 use serde::Serialize;
 
 use super::model::parse_duration;
-use super::raw::{RawBreaker, RawFailsafe, RawRateLimit, RawRetry};
+use super::raw::{RawBreaker, RawFailsafe, RawHealthCheck, RawRateLimit, RawRestart, RawRetry};
 use super::ConfigError;
 
 #[derive(Debug, Clone, PartialEq, Serialize)]
@@ -14,6 +14,32 @@ pub struct Failsafe {
     pub circuit_breaker: BreakerConfig,
     pub retry: RetryConfig,
     pub rate_limit: RateLimitConfig,
+    pub health_check: HealthCheckConfig,
+    pub restart: RestartConfig,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct HealthCheckConfig {
+    pub enabled: bool,
+    /// How often a ready backend is pinged.
+    #[serde(serialize_with = "super::model::serialize_duration")]
+    pub interval: Duration,
+    /// A ping unanswered this long counts as a failed check; two in a row
+    /// and the backend is restarted.
+    #[serde(serialize_with = "super::model::serialize_duration")]
+    pub timeout: Duration,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct RestartConfig {
+    #[serde(serialize_with = "super::model::serialize_duration")]
+    pub initial_backoff: Duration,
+    #[serde(serialize_with = "super::model::serialize_duration")]
+    pub max_backoff: Duration,
+    /// More failures than this within `window` and the backend stays failed.
+    pub max_restarts: u32,
+    #[serde(serialize_with = "super::model::serialize_duration")]
+    pub window: Duration,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize)]
@@ -56,15 +82,16 @@ fn invalid(path: String, message: &str) -> ConfigError {
 
 /// Resolve `failsafe:` with one backend's overrides (`over`), reporting errors
 /// under `path` (the backend's key path, or `failsafe`).
-pub fn resolve(
-    global: &RawFailsafe,
-    over: (
-        &Option<RawBreaker>,
-        &Option<RawRetry>,
-        &Option<RawRateLimit>,
-    ),
-    path: &str,
-) -> Result<Failsafe, ConfigError> {
+/// One backend's overrides, by section.
+pub type Overrides<'a> = (
+    &'a Option<RawBreaker>,
+    &'a Option<RawRetry>,
+    &'a Option<RawRateLimit>,
+    &'a Option<RawHealthCheck>,
+    &'a Option<RawRestart>,
+);
+
+pub fn resolve(global: &RawFailsafe, over: Overrides, path: &str) -> Result<Failsafe, ConfigError> {
     let dur = |key: &str,
                a: &Option<String>,
                b: &Option<String>,
@@ -149,9 +176,67 @@ pub fn resolve(
             "requests_per_second must be above 0 and burst_size at least 1",
         ));
     }
+    let (gh, oh) = (
+        global.health_check.clone().unwrap_or_default(),
+        over.3.clone().unwrap_or_default(),
+    );
+    let health_check = HealthCheckConfig {
+        enabled: oh.enabled.or(gh.enabled).unwrap_or(true),
+        interval: dur(
+            "health_check.interval",
+            &oh.interval,
+            &gh.interval,
+            Duration::from_secs(30),
+        )?,
+        timeout: dur(
+            "health_check.timeout",
+            &oh.timeout,
+            &gh.timeout,
+            Duration::from_secs(5),
+        )?,
+    };
+    if health_check.interval < Duration::from_millis(10) {
+        return Err(invalid(
+            format!("{path}.health_check.interval"),
+            "must be at least 10ms",
+        ));
+    }
+    let (gs, os) = (
+        global.restart.clone().unwrap_or_default(),
+        over.4.clone().unwrap_or_default(),
+    );
+    let restart = RestartConfig {
+        initial_backoff: dur(
+            "restart.initial_backoff",
+            &os.initial_backoff,
+            &gs.initial_backoff,
+            Duration::from_millis(500),
+        )?,
+        max_backoff: dur(
+            "restart.max_backoff",
+            &os.max_backoff,
+            &gs.max_backoff,
+            Duration::from_secs(30),
+        )?,
+        max_restarts: os.max_restarts.or(gs.max_restarts).unwrap_or(8),
+        window: dur(
+            "restart.window",
+            &os.window,
+            &gs.window,
+            Duration::from_secs(600),
+        )?,
+    };
+    if restart.max_restarts == 0 || restart.initial_backoff.is_zero() {
+        return Err(invalid(
+            format!("{path}.restart"),
+            "max_restarts must be at least 1 and initial_backoff above 0",
+        ));
+    }
     Ok(Failsafe {
         circuit_breaker,
         retry,
         rate_limit,
+        health_check,
+        restart,
     })
 }

@@ -16,7 +16,9 @@ use std::path::{Path, PathBuf};
 use serde::de::DeserializeOwned;
 use serde_yaml_ng::{Mapping, Value};
 
-pub use failsafe::{BreakerConfig, Failsafe, RateLimitConfig, RetryConfig};
+pub use failsafe::{
+    BreakerConfig, Failsafe, HealthCheckConfig, RateLimitConfig, RestartConfig, RetryConfig,
+};
 pub use model::{
     parse_duration, BackendConfig, Config, MetaConfig, ServerConfig, ToolRef, Transport,
     DEFAULT_PORT,

@@ -197,7 +197,11 @@ pub fn validate(
     let surfaced = raw.meta_mcp.surfaced_tools.unwrap_or_default();
     let raw_failsafe = raw.failsafe;
     // Validate the defaults even when no backend uses them.
-    super::failsafe::resolve(&raw_failsafe, (&None, &None, &None), "failsafe")?;
+    super::failsafe::resolve(
+        &raw_failsafe,
+        (&None, &None, &None, &None, &None),
+        "failsafe",
+    )?;
     let meta_mcp = MetaConfig {
         enabled: raw.meta_mcp.enabled.unwrap_or(true),
         tool_cache_ttl: opt_duration(
@@ -286,7 +290,13 @@ fn backend(
         disabled_tools: b.disabled_tools.clone().unwrap_or_default(),
         failsafe: super::failsafe::resolve(
             failsafe,
-            (&b.circuit_breaker, &b.retry, &b.rate_limit),
+            (
+                &b.circuit_breaker,
+                &b.retry,
+                &b.rate_limit,
+                &b.health_check,
+                &b.restart,
+            ),
             path,
         )?,
         transport,

@@ -68,6 +68,8 @@ pub struct RawBackend {
     pub circuit_breaker: Option<RawBreaker>,
     pub retry: Option<RawRetry>,
     pub rate_limit: Option<RawRateLimit>,
+    pub health_check: Option<RawHealthCheck>,
+    pub restart: Option<RawRestart>,
     // stdio
     pub command: Option<String>,
     pub args: Option<Vec<String>>,
@@ -86,6 +88,25 @@ pub struct RawFailsafe {
     pub circuit_breaker: Option<RawBreaker>,
     pub retry: Option<RawRetry>,
     pub rate_limit: Option<RawRateLimit>,
+    pub health_check: Option<RawHealthCheck>,
+    pub restart: Option<RawRestart>,
+}
+
+#[derive(Debug, Default, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawHealthCheck {
+    pub enabled: Option<bool>,
+    pub interval: Option<String>,
+    pub timeout: Option<String>,
+}
+
+#[derive(Debug, Default, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawRestart {
+    pub initial_backoff: Option<String>,
+    pub max_backoff: Option<String>,
+    pub max_restarts: Option<u32>,
+    pub window: Option<String>,
 }
 
 #[derive(Debug, Default, Clone, Deserialize)]

@@ -377,12 +377,22 @@ fn failsafe_defaults_and_per_backend_overrides() {
             "failsafe:\n  circuit_breaker: {reset_timeout: 30}\n",
             "failsafe.circuit_breaker.reset_timeout: invalid type",
         ),
-        ("failsafe:\n  health_check: {enabled: true}\n", ""),
+        (
+            "failsafe:\n  health_check: {interval: 1ms}\n",
+            "failsafe.health_check.interval: must be at least 10ms",
+        ),
+        (
+            "failsafe:\n  restart: {max_restarts: 0}\n",
+            "failsafe.restart: max_restarts must be at least 1",
+        ),
+        ("failsafe:\n  heath_check: {enabled: true}\n", ""),
     ] {
         match load_str(input) {
             Err(e) => assert!(e.to_string().starts_with(want), "{input}: {e}"),
             Ok(l) => assert!(
-                want.is_empty() && l.warnings[0].contains("failsafe.health_check"),
+                want.is_empty()
+                    && l.warnings[0].contains("failsafe.heath_check")
+                    && l.warnings[0].contains("did you mean `health_check`"),
                 "{input}: {:?}",
                 l.warnings
             ),

@@ -23,7 +23,6 @@ const SESSION_EXPIRED: &str = "backend session expired";
 /// Most pages of tools/list followed for one backend, and most tools kept.
 const MAX_PAGES: usize = 100;
 const MAX_TOOLS: usize = 10_000;
-const MAX_BACKOFF: Duration = Duration::from_secs(30);
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
 #[serde(rename_all = "snake_case")]
@@ -346,7 +345,9 @@ impl Backend {
                 _ = stopped(&mut stop) => return,
             }
         }
-        let mut backoff = Duration::from_millis(500);
+        let restart = self.config.failsafe.restart.clone();
+        let mut backoff = restart.initial_backoff;
+        let mut failures: std::collections::VecDeque<Instant> = std::collections::VecDeque::new();
         loop {
             self.set_status(State::Starting, self.status().reason.clone(), None);
             let (events_tx, events_rx) = mpsc::channel(1024);
@@ -357,7 +358,7 @@ impl Backend {
             };
             match opened {
                 Ok((conn, info)) => {
-                    backoff = Duration::from_millis(500);
+                    backoff = restart.initial_backoff;
                     let conn = Arc::new(conn);
                     self.set_status(State::Starting, None, Some(info.clone()));
                     match self.refresh_tools(&conn).await {
@@ -376,7 +377,11 @@ impl Backend {
                                     self.set_status(State::Starting, Some(r), None);
                                     continue;
                                 }
-                                Some(r) => self.set_status(State::Failed, Some(r), None),
+                                Some(r) => {
+                                    tracing::warn!(backend = %self.name(), "backend failed: {r}");
+                                    conn.shutdown().await; // a hung child is killed, not left behind
+                                    self.set_status(State::Failed, Some(r), None);
+                                }
                             }
                         }
                         Err(e) => {
@@ -394,11 +399,32 @@ impl Backend {
                     self.set_status(State::Failed, Some(strip_prefix(&e)), None);
                 }
             }
+            // Restart budget: a backend that keeps failing stays failed.
+            let now = Instant::now();
+            failures.push_back(now);
+            while failures
+                .front()
+                .is_some_and(|t| now.duration_since(*t) > restart.window)
+            {
+                failures.pop_front();
+            }
+            if failures.len() > restart.max_restarts as usize {
+                let last = self.status().reason.clone().unwrap_or_default();
+                let reason = format!(
+                    "gave up after {} failures within {}; last: {last}",
+                    failures.len(),
+                    humantime::format_duration(restart.window)
+                );
+                tracing::error!(backend = %self.name(), "{reason}");
+                self.set_status(State::Failed, Some(reason), None);
+                stopped(&mut stop).await;
+                return;
+            }
             tokio::select! {
                 _ = tokio::time::sleep(backoff) => {},
                 _ = stopped(&mut stop) => return,
             }
-            backoff = (backoff * 2).min(MAX_BACKOFF);
+            backoff = (backoff * 2).min(restart.max_backoff);
         }
     }
 
@@ -411,11 +437,28 @@ impl Backend {
     ) -> Option<String> {
         let mut ttl = tokio::time::interval(self.tool_ttl);
         ttl.tick().await;
+        let hc = &self.config.failsafe.health_check;
+        let mut health = tokio::time::interval(hc.interval);
+        health.tick().await;
+        let mut missed = 0;
         loop {
             tokio::select! {
                 reason = conn.peer.closed() => return Some(reason),
                 _ = stopped(stop) => return None,
                 _ = ttl.tick() => self.refresh_logged(conn).await,
+                _ = health.tick(), if hc.enabled => {
+                    // Any answer, even an error, shows the backend is alive.
+                    match conn.request("ping", None, hc.timeout).await {
+                        Err(e) if e.is_backend_failure() => {
+                            missed += 1;
+                            tracing::warn!(backend = %self.name(), missed, "health check failed: {e}");
+                            if missed >= 2 {
+                                return Some(format!("stopped answering health checks ({missed} in a row)"));
+                            }
+                        }
+                        _ => missed = 0,
+                    }
+                }
                 Some(ev) = events.recv() => self.on_event(conn, ev).await,
             }
         }
