@@ -1,28 +1,49 @@
-//! The running gateway: its backends, and the catalog built from them.
+//! The running gateway: its config, its backends, and the catalog built
+//! from them.
 //!
 //! Every backend change (state, tools) rebuilds the catalog snapshot under a
 //! lock and swaps it in atomically; readers load the current `Arc<Catalog>`
 //! without locking. A generation counter ticks when the tools a client can
 //! see change, so open client streams can send `tools/list_changed`.
+//!
+//! [`Gateway::reload`] applies a new config while running: unchanged
+//! backends are not touched, added ones start, removed ones stop, changed
+//! ones are replaced; client sessions live on.
 
 use std::collections::BTreeMap;
 use std::sync::{Arc, Mutex, Weak};
 use std::time::Duration;
 
 use arc_swap::ArcSwap;
+use serde::Serialize;
 use tokio::sync::watch;
 
 use crate::catalog::{Catalog, Entry};
-use crate::config::Config;
+use crate::config::{BackendConfig, Config};
 use crate::upstream::{Backend, LinkOptions};
 
 pub struct Gateway {
-    pub config: Config,
-    backends: BTreeMap<String, Arc<Backend>>,
+    config: ArcSwap<Config>,
+    backends: ArcSwap<BTreeMap<String, Arc<Backend>>>,
     catalog: ArcSwap<Catalog>,
     rebuild: Mutex<()>,
+    /// One reload at a time.
+    reloading: tokio::sync::Mutex<()>,
     /// Ticks when the visible tool set changes.
     tools_changed: watch::Sender<u64>,
+    client: reqwest::Client,
+    me: Weak<Gateway>,
+}
+
+/// What a reload did, by backend name.
+#[derive(Debug, Default, Serialize, PartialEq)]
+pub struct ReloadReport {
+    pub added: Vec<String>,
+    pub removed: Vec<String>,
+    pub changed: Vec<String>,
+    pub unchanged: Vec<String>,
+    /// Sections whose changes only take effect after a restart (`server`).
+    pub needs_restart: Vec<String>,
 }
 
 impl Gateway {
@@ -37,63 +58,99 @@ impl Gateway {
             let backends = config
                 .backends
                 .values()
-                .map(|b| {
-                    let me = me.clone();
-                    let on_change: Arc<dyn Fn() + Send + Sync> = Arc::new(move || {
-                        if let Some(gw) = me.upgrade() {
-                            gw.rebuild_catalog();
-                        }
-                    });
-                    let opts = LinkOptions {
-                        max_message_size: config.server.max_body_size.max(16 << 20),
-                        connect_timeout: b.timeout.max(Duration::from_secs(10)),
-                    };
-                    (
-                        b.name.clone(),
-                        Backend::new(
-                            b.clone(),
-                            client.clone(),
-                            opts,
-                            config.meta_mcp.tool_cache_ttl,
-                            on_change,
-                        ),
-                    )
-                })
+                .map(|b| (b.name.clone(), make_backend(me, &client, &config, b)))
                 .collect();
             Gateway {
-                config,
-                backends,
+                config: ArcSwap::from_pointee(config),
+                backends: ArcSwap::from_pointee(backends),
                 catalog: ArcSwap::from_pointee(Catalog::default()),
                 rebuild: Mutex::new(()),
+                reloading: tokio::sync::Mutex::new(()),
                 tools_changed: watch::Sender::new(0),
+                client,
+                me: me.clone(),
             }
         })
+    }
+
+    /// The config in force now.
+    pub fn config(&self) -> Arc<Config> {
+        self.config.load_full()
     }
 
     /// Start every backend's actor (lazy ones wait for their first call).
     pub fn start(&self) {
         self.rebuild_catalog();
-        for b in self.backends.values() {
+        for b in self.backends.load().values() {
             b.spawn();
         }
     }
 
     /// Stop every backend in parallel: children get stdin closed, SIGTERM, SIGKILL.
     pub async fn shutdown(&self) {
-        let stops = self.backends.values().map(|b| b.shutdown());
-        futures_util::future::join_all(stops).await;
+        let backends = self.backends.load_full();
+        futures_util::future::join_all(backends.values().map(|b| b.shutdown())).await;
+    }
+
+    /// Apply a new config: start added backends, stop removed ones, replace
+    /// changed ones, leave the rest alone. The catalog is swapped once, at the end.
+    pub async fn reload(&self, next: Config) -> ReloadReport {
+        let _one = self.reloading.lock().await;
+        let current = self.backends.load_full();
+        let old_config = self.config();
+        let mut report = ReloadReport::default();
+        if old_config.server != next.server {
+            report.needs_restart.push("server".into());
+        }
+        let mut map = BTreeMap::new();
+        let mut stopping = Vec::new();
+        let mut starting = Vec::new();
+        for (name, cfg) in &next.backends {
+            match current.get(name) {
+                Some(b) if b.config == *cfg => {
+                    report.unchanged.push(name.clone());
+                    map.insert(name.clone(), b.clone());
+                }
+                existing => {
+                    if let Some(old) = existing {
+                        report.changed.push(name.clone());
+                        stopping.push(old.clone());
+                    } else {
+                        report.added.push(name.clone());
+                    }
+                    let b = make_backend(&self.me, &self.client, &next, cfg);
+                    starting.push(b.clone());
+                    map.insert(name.clone(), b);
+                }
+            }
+        }
+        for (name, b) in current.iter() {
+            if !next.backends.contains_key(name) {
+                report.removed.push(name.clone());
+                stopping.push(b.clone());
+            }
+        }
+        self.config.store(Arc::new(next));
+        self.backends.store(Arc::new(map));
+        for b in &starting {
+            b.spawn();
+        }
+        self.rebuild_catalog();
+        futures_util::future::join_all(stopping.iter().map(|b| b.shutdown())).await;
+        tracing::info!(added = ?report.added, removed = ?report.removed, changed = ?report.changed, unchanged = report.unchanged.len(), "config reloaded");
+        report
     }
 
     pub fn catalog(&self) -> Arc<Catalog> {
         self.catalog.load_full()
     }
 
-    pub fn backend(&self, name: &str) -> Option<&Arc<Backend>> {
-        self.backends.get(name)
+    pub fn backend(&self, name: &str) -> Option<Arc<Backend>> {
+        self.backends.load().get(name).cloned()
     }
 
     pub fn backend_names(&self) -> Vec<String> {
-        self.backends.keys().cloned().collect()
+        self.backends.load().keys().cloned().collect()
     }
 
     pub fn subscribe_tools_changed(&self) -> watch::Receiver<u64> {
@@ -104,6 +161,7 @@ impl Gateway {
         let _guard = self.rebuild.lock().unwrap_or_else(|p| p.into_inner());
         let entries = self
             .backends
+            .load()
             .values()
             .map(|b| Entry {
                 name: b.name().to_owned(),
@@ -121,4 +179,30 @@ impl Gateway {
             self.tools_changed.send_modify(|g| *g += 1);
         }
     }
+}
+
+/// A backend wired to rebuild the catalog of the gateway `me` on every change.
+fn make_backend(
+    me: &Weak<Gateway>,
+    client: &reqwest::Client,
+    config: &Config,
+    b: &BackendConfig,
+) -> Arc<Backend> {
+    let me = me.clone();
+    let on_change: Arc<dyn Fn() + Send + Sync> = Arc::new(move || {
+        if let Some(gw) = me.upgrade() {
+            gw.rebuild_catalog();
+        }
+    });
+    let opts = LinkOptions {
+        max_message_size: config.server.max_body_size.max(16 << 20),
+        connect_timeout: b.timeout.max(Duration::from_secs(10)),
+    };
+    Backend::new(
+        b.clone(),
+        client.clone(),
+        opts,
+        config.meta_mcp.tool_cache_ttl,
+        on_change,
+    )
 }

@@ -9,7 +9,8 @@
 //!   tools, and ranking over it (pure).
 //! - [`gateway`]: the set of backends and the catalog built from them.
 //! - [`upstream`]: one actor per backend and its transports.
-//! - [`config`]: gateway.yaml in, validated [`config::Config`] out.
+//! - [`config`]: gateway.yaml in, validated [`config::Config`] out;
+//!   [`reload`] watches it and applies changes while running.
 //!
 //! The JSON-RPC envelope itself lives in the `mcp-wire` crate.
 #![forbid(unsafe_code)]
@@ -17,6 +18,7 @@
 pub mod catalog;
 pub mod config;
 pub mod gateway;
+pub mod reload;
 pub mod router;
 pub mod search;
 pub mod server;

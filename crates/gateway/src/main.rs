@@ -8,6 +8,7 @@ use std::process::ExitCode;
 use clap::{Parser, Subcommand, ValueEnum};
 use mcp_gateway::config::{self, Config};
 use mcp_gateway::gateway::Gateway;
+use mcp_gateway::reload;
 use mcp_gateway::server::{self, App};
 
 #[derive(Parser)]
@@ -31,6 +32,16 @@ enum Command {
     Check {
         #[arg(long, short)]
         config: Option<PathBuf>,
+    },
+    /// Tell the running gateway to reload its config file now.
+    Reload {
+        #[arg(long, short)]
+        config: Option<PathBuf>,
+        /// Where the gateway listens (default: from the config).
+        #[arg(long)]
+        host: Option<String>,
+        #[arg(long)]
+        port: Option<u16>,
     },
 }
 
@@ -65,6 +76,9 @@ fn main() -> ExitCode {
     let cli = Cli::parse();
     match cli.command {
         Some(Command::Check { config }) => check(config.or(cli.serve.config)),
+        Some(Command::Reload { config, host, port }) => {
+            reload_running(config.or(cli.serve.config), host, port)
+        }
         Some(Command::Serve(mut args)) => {
             args.config = args.config.or(cli.serve.config);
             serve(args)
@@ -104,6 +118,48 @@ fn check(path: Option<PathBuf>) -> ExitCode {
     }
 }
 
+fn reload_running(path: Option<PathBuf>, host: Option<String>, port: Option<u16>) -> ExitCode {
+    let server = match load(path) {
+        Ok(l) => l.config.server,
+        Err(e) => {
+            eprintln!("error: {e}");
+            return ExitCode::from(2);
+        }
+    };
+    let url = format!(
+        "http://{}:{}/admin/reload",
+        host.unwrap_or(server.host),
+        port.unwrap_or(server.port)
+    );
+    let runtime = match tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+    {
+        Ok(r) => r,
+        Err(e) => {
+            eprintln!("error: {e}");
+            return ExitCode::FAILURE;
+        }
+    };
+    runtime.block_on(async {
+        match reqwest::Client::new().post(&url).send().await {
+            Ok(resp) => {
+                let ok = resp.status().is_success();
+                println!("{}", resp.text().await.unwrap_or_default());
+                if ok {
+                    ExitCode::SUCCESS
+                } else {
+                    ExitCode::FAILURE
+                }
+            }
+            Err(e) => {
+                eprintln!("error: cannot reach the gateway at {url}: {e}");
+                ExitCode::FAILURE
+            }
+        }
+    })
+}
+
 fn init_logging(args: &ServeArgs) {
     let filter = tracing_subscriber::EnvFilter::try_new(&args.log_level)
         .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
@@ -128,13 +184,12 @@ fn serve(args: ServeArgs) -> ExitCode {
     for w in &loaded.warnings {
         tracing::warn!("{w}");
     }
+    let overrides = Overrides {
+        host: args.host.clone(),
+        port: args.port,
+    };
     let mut config: Config = loaded.config;
-    if let Some(h) = args.host {
-        config.server.host = h;
-    }
-    if let Some(p) = args.port {
-        config.server.port = p;
-    }
+    overrides.apply(&mut config);
     let runtime = match tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()
@@ -145,7 +200,7 @@ fn serve(args: ServeArgs) -> ExitCode {
             return ExitCode::FAILURE;
         }
     };
-    let result = runtime.block_on(run(config, args.stdio));
+    let result = runtime.block_on(run(config, loaded.path, overrides, args.stdio));
     runtime.shutdown_timeout(std::time::Duration::from_secs(1));
     match result {
         Ok(()) => ExitCode::SUCCESS,
@@ -156,10 +211,24 @@ fn serve(args: ServeArgs) -> ExitCode {
     }
 }
 
-async fn run(config: Config, stdio: bool) -> anyhow::Result<()> {
+async fn run(
+    config: Config,
+    path: Option<PathBuf>,
+    cli: Overrides,
+    stdio: bool,
+) -> anyhow::Result<()> {
     let gw = Gateway::new(config);
     gw.start();
-    let app = App::new(gw.clone());
+    let reloader = path.map(|path| {
+        reload::spawn(
+            gw.clone(),
+            reload::Source {
+                path,
+                overrides: Box::new(move |c: &mut Config| cli.apply(c)),
+            },
+        )
+    });
+    let app = App::new(gw.clone(), reloader);
     if stdio {
         tracing::info!(backends = gw.backend_names().len(), "serving MCP on stdio");
         tokio::select! {
@@ -167,7 +236,7 @@ async fn run(config: Config, stdio: bool) -> anyhow::Result<()> {
             _ = shutdown_signal() => {},
         }
     } else {
-        let addr = format!("{}:{}", gw.config.server.host, gw.config.server.port);
+        let addr = format!("{}:{}", gw.config().server.host, gw.config().server.port);
         let listener = tokio::net::TcpListener::bind(&addr)
             .await
             .map_err(|e| anyhow::anyhow!("cannot listen on {addr}: {e}"))?;
@@ -185,7 +254,7 @@ async fn run(config: Config, stdio: bool) -> anyhow::Result<()> {
             notify.notify_one();
         });
         tokio::pin!(serve);
-        let deadline = gw.config.server.shutdown_timeout;
+        let deadline = gw.config().server.shutdown_timeout;
         tokio::select! {
             r = &mut serve => r?,
             _ = signalled.notified() => {
@@ -196,11 +265,29 @@ async fn run(config: Config, stdio: bool) -> anyhow::Result<()> {
         }
     }
     tracing::info!("shutting down: stopping backends");
-    let deadline = gw.config.server.shutdown_timeout;
+    let deadline = gw.config().server.shutdown_timeout;
     if tokio::time::timeout(deadline, gw.shutdown()).await.is_err() {
         tracing::warn!("backends did not stop within {deadline:?}");
     }
     Ok(())
+}
+
+/// Command-line settings that win over the config file, on every (re)load.
+#[derive(Clone)]
+struct Overrides {
+    host: Option<String>,
+    port: Option<u16>,
+}
+
+impl Overrides {
+    fn apply(&self, c: &mut Config) {
+        if let Some(h) = &self.host {
+            c.server.host = h.clone();
+        }
+        if let Some(p) = self.port {
+            c.server.port = p;
+        }
+    }
 }
 
 async fn shutdown_signal() {

@@ -89,7 +89,7 @@ pub fn surfaced<'c>(
     cat: &'c Catalog,
 ) -> Vec<(String, &'c crate::catalog::Entry, &'c crate::catalog::Tool)> {
     let found: Vec<_> = gw
-        .config
+        .config()
         .meta_mcp
         .surfaced_tools
         .iter()

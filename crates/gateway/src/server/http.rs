@@ -30,7 +30,7 @@ pub const SESSION_HEADER: &str = "mcp-session-id";
 const VERSION_HEADER: &str = "mcp-protocol-version";
 
 fn root_scope(app: &App) -> Scope {
-    if app.gw.config.meta_mcp.enabled {
+    if app.gw.config().meta_mcp.enabled {
         Scope::Meta
     } else {
         Scope::Direct

@@ -25,7 +25,7 @@ pub async fn open(State(app): State<Arc<App>>, headers: HeaderMap) -> Response {
     if let Err(r) = check_origin(&app, &headers) {
         return r.into_response();
     }
-    let scope = if app.gw.config.meta_mcp.enabled {
+    let scope = if app.gw.config().meta_mcp.enabled {
         Scope::Meta
     } else {
         Scope::Direct

@@ -4,9 +4,11 @@
 //! - [`http`]: POST/GET/DELETE `/mcp` and `/mcp/{backend}` (2025-11-25 rules).
 //! - [`legacy`]: `GET /sse` + `POST /message` (2024-11-05 clients).
 //! - [`health`]: `GET /health`.
+//! - [`admin`]: `POST /admin/reload` (what `mcp-gateway reload` calls).
 //! - [`stdio`]: the same gateway over stdin/stdout.
 //! - [`errors`]: the only place errors become statuses and JSON-RPC errors.
 
+pub mod admin;
 mod errors;
 mod health;
 mod http;
@@ -28,15 +30,18 @@ pub struct App {
     pub gw: Arc<Gateway>,
     pub sessions: SessionStore,
     pub server: ServerConfig,
+    /// Asks the config watcher to reload now (`POST /admin/reload`).
+    pub reloader: Option<admin::Reloader>,
 }
 
 impl App {
-    pub fn new(gw: Arc<Gateway>) -> Arc<App> {
-        let server = gw.config.server.clone();
+    pub fn new(gw: Arc<Gateway>, reloader: Option<admin::Reloader>) -> Arc<App> {
+        let server = gw.config().server.clone();
         Arc::new(App {
             sessions: SessionStore::new(server.max_sessions),
             server,
             gw,
+            reloader,
         })
     }
 }
@@ -59,6 +64,7 @@ pub fn app(state: Arc<App>) -> Router {
         .route("/sse", get(legacy::open))
         .route("/message", post(legacy::message))
         .route("/health", get(health::health))
+        .route("/admin/reload", post(admin::reload))
         .with_state(state)
 }
 

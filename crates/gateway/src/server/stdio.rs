@@ -34,7 +34,7 @@ pub async fn run(app: Arc<App>) -> std::io::Result<()> {
         }
     });
 
-    let scope = if app.gw.config.meta_mcp.enabled {
+    let scope = if app.gw.config().meta_mcp.enabled {
         Scope::Meta
     } else {
         Scope::Direct
@@ -112,7 +112,7 @@ fn spawn_handle(
             // Lenient: a client that skips initialize still gets served.
             None => Arc::new(Session::new(
                 "stdio".into(),
-                if app.gw.config.meta_mcp.enabled {
+                if app.gw.config().meta_mcp.enabled {
                     Scope::Meta
                 } else {
                     Scope::Direct
