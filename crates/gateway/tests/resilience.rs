@@ -330,3 +330,48 @@ async fn a_backend_that_keeps_crashing_ends_failed_with_a_clear_reason() {
     );
     gw.wait_ready(&["fine"]).await;
 }
+
+#[tokio::test]
+async fn past_the_concurrency_limit_and_its_queue_callers_get_an_overload_error_at_once() {
+    let f = fault_fixture();
+    let gw = Gateway::start(&format!("backends:\n  narrow:\n    command: {f}\n    concurrency: {{max_in_flight: 2, max_queued: 1}}\n"));
+    gw.wait_ready(&["narrow"]).await;
+    let url = gw.url("/mcp");
+    let calls = (0..5).map(|_| {
+        let url = url.clone();
+        tokio::spawn(async move {
+            let mut c = Client::connect(url).await;
+            let start = Instant::now();
+            let v = c.request("tools/call", json!({"name": "gateway_invoke", "arguments": {"server": "narrow", "tool": "slow", "arguments": {"ms": 600}}})).await;
+            (v, start.elapsed())
+        })
+    });
+    let results: Vec<_> = futures_util::future::join_all(calls)
+        .await
+        .into_iter()
+        .map(Result::unwrap)
+        .collect();
+    let ok = results
+        .iter()
+        .filter(|(v, _)| v.get("error").is_none())
+        .count();
+    let overloaded: Vec<_> = results
+        .iter()
+        .filter(|(v, _)| {
+            v["error"]["message"]
+                .as_str()
+                .is_some_and(|m| m.contains("overloaded"))
+        })
+        .collect();
+    assert_eq!(
+        (ok, overloaded.len()),
+        (3, 2),
+        "2 run, 1 waits, 2 are refused: {results:?}"
+    );
+    assert!(
+        overloaded
+            .iter()
+            .all(|(_, took)| *took < Duration::from_millis(300)),
+        "refused at once"
+    );
+}

@@ -6,7 +6,9 @@ use std::time::Duration;
 use serde::Serialize;
 
 use super::model::parse_duration;
-use super::raw::{RawBreaker, RawFailsafe, RawHealthCheck, RawRateLimit, RawRestart, RawRetry};
+use super::raw::{
+    RawBreaker, RawConcurrency, RawFailsafe, RawHealthCheck, RawRateLimit, RawRestart, RawRetry,
+};
 use super::ConfigError;
 
 #[derive(Debug, Clone, PartialEq, Serialize)]
@@ -16,6 +18,15 @@ pub struct Failsafe {
     pub rate_limit: RateLimitConfig,
     pub health_check: HealthCheckConfig,
     pub restart: RestartConfig,
+    pub concurrency: ConcurrencyConfig,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct ConcurrencyConfig {
+    /// Calls a backend is given at once.
+    pub max_in_flight: u32,
+    /// Calls waiting for a slot; past this, callers get an overload error at once.
+    pub max_queued: u32,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize)]
@@ -89,6 +100,7 @@ pub type Overrides<'a> = (
     &'a Option<RawRateLimit>,
     &'a Option<RawHealthCheck>,
     &'a Option<RawRestart>,
+    &'a Option<RawConcurrency>,
 );
 
 pub fn resolve(global: &RawFailsafe, over: Overrides, path: &str) -> Result<Failsafe, ConfigError> {
@@ -232,11 +244,26 @@ pub fn resolve(global: &RawFailsafe, over: Overrides, path: &str) -> Result<Fail
             "max_restarts must be at least 1 and initial_backoff above 0",
         ));
     }
+    let (gc, oc) = (
+        global.concurrency.clone().unwrap_or_default(),
+        over.5.clone().unwrap_or_default(),
+    );
+    let concurrency = ConcurrencyConfig {
+        max_in_flight: oc.max_in_flight.or(gc.max_in_flight).unwrap_or(64),
+        max_queued: oc.max_queued.or(gc.max_queued).unwrap_or(256),
+    };
+    if concurrency.max_in_flight == 0 {
+        return Err(invalid(
+            format!("{path}.concurrency.max_in_flight"),
+            "must be at least 1",
+        ));
+    }
     Ok(Failsafe {
         circuit_breaker,
         retry,
         rate_limit,
         health_check,
         restart,
+        concurrency,
     })
 }

@@ -199,7 +199,7 @@ pub fn validate(
     // Validate the defaults even when no backend uses them.
     super::failsafe::resolve(
         &raw_failsafe,
-        (&None, &None, &None, &None, &None),
+        (&None, &None, &None, &None, &None, &None),
         "failsafe",
     )?;
     let meta_mcp = MetaConfig {
@@ -296,6 +296,7 @@ fn backend(
                 &b.rate_limit,
                 &b.health_check,
                 &b.restart,
+                &b.concurrency,
             ),
             path,
         )?,

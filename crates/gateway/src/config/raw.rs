@@ -70,6 +70,7 @@ pub struct RawBackend {
     pub rate_limit: Option<RawRateLimit>,
     pub health_check: Option<RawHealthCheck>,
     pub restart: Option<RawRestart>,
+    pub concurrency: Option<RawConcurrency>,
     // stdio
     pub command: Option<String>,
     pub args: Option<Vec<String>>,
@@ -90,6 +91,14 @@ pub struct RawFailsafe {
     pub rate_limit: Option<RawRateLimit>,
     pub health_check: Option<RawHealthCheck>,
     pub restart: Option<RawRestart>,
+    pub concurrency: Option<RawConcurrency>,
+}
+
+#[derive(Debug, Default, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawConcurrency {
+    pub max_in_flight: Option<u32>,
+    pub max_queued: Option<u32>,
 }
 
 #[derive(Debug, Default, Clone, Deserialize)]

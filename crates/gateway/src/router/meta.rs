@@ -257,12 +257,7 @@ fn list_tools(cat: &Catalog, server: Option<&str>) -> Box<RawValue> {
             })
         })
         .collect();
-    let unavailable: Vec<&str> = cat
-        .entries
-        .iter()
-        .filter(|e| !e.is_ready() && e.status.state != State::Disabled)
-        .map(|e| e.name.as_str())
-        .collect();
+    let unavailable = unavailable_servers(cat);
     structured(&json!({ "tools": tools, "unavailable_servers": unavailable }))
 }
 
@@ -309,7 +304,22 @@ fn search_tools(cat: &Catalog, query: &str, limit: Option<usize>) -> Box<RawValu
             input_schema: &m.tool.input_schema,
         })
         .collect();
-    structured(&json!({ "matches": matches }))
+    // Fail open: what healthy backends have, and which backends could not be searched.
+    let unavailable = unavailable_servers(cat);
+    if unavailable.is_empty() {
+        structured(&json!({ "matches": matches }))
+    } else {
+        structured(&json!({ "matches": matches, "unavailable_servers": unavailable }))
+    }
+}
+
+/// Enabled backends that are not ready (their tools are missing from listings and searches).
+fn unavailable_servers(cat: &Catalog) -> Vec<&str> {
+    cat.entries
+        .iter()
+        .filter(|e| !e.is_ready() && !matches!(e.status.state, State::Disabled | State::Idle))
+        .map(|e| e.name.as_str())
+        .collect()
 }
 
 #[derive(Deserialize)]

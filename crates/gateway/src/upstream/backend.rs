@@ -78,6 +78,9 @@ pub struct Backend {
     client: reqwest::Client,
     opts: LinkOptions,
     breaker: std::sync::Mutex<Breaker>,
+    /// `failsafe.concurrency`: slots for calls, and how many wait for one.
+    slots: tokio::sync::Semaphore,
+    waiting: std::sync::atomic::AtomicU32,
     bucket: std::sync::Mutex<TokenBucket>,
     tool_ttl: Duration,
 }
@@ -97,6 +100,7 @@ impl Backend {
         };
         let breaker = Breaker::new(config.failsafe.circuit_breaker.clone());
         let bucket = TokenBucket::new(config.failsafe.rate_limit.clone(), Instant::now());
+        let slots = config.failsafe.concurrency.max_in_flight as usize;
         Arc::new(Backend {
             hidden: Arc::new(config.disabled_tools.clone()),
             status: ArcSwap::from_pointee(Status {
@@ -114,6 +118,8 @@ impl Backend {
             stop: watch::Sender::new(false),
             on_change,
             breaker: std::sync::Mutex::new(breaker),
+            slots: tokio::sync::Semaphore::new(slots),
+            waiting: std::sync::atomic::AtomicU32::new(0),
             bucket: std::sync::Mutex::new(bucket),
             client,
             opts,
@@ -180,6 +186,7 @@ impl Backend {
                 retry_after,
             });
         }
+        let _slot = self.slot().await?;
         let repeatable = is_read_method(method) || (method == "tools/call" && ctx.repeatable);
         let attempts = if fs.retry.enabled {
             fs.retry.max_attempts
@@ -249,6 +256,32 @@ impl Backend {
                 }
                 other => return other,
             }
+        }
+    }
+
+    /// A call slot: at once when one is free, after waiting in a bounded
+    /// queue otherwise; past the queue, an overload error at once.
+    async fn slot(&self) -> Result<tokio::sync::SemaphorePermit<'_>, UpstreamError> {
+        use std::sync::atomic::Ordering;
+        if let Ok(p) = self.slots.try_acquire() {
+            return Ok(p);
+        }
+        let limits = &self.config.failsafe.concurrency;
+        let overloaded = |queued| UpstreamError::Overloaded {
+            backend: self.name().into(),
+            in_flight: limits.max_in_flight,
+            queued,
+        };
+        let queued = self.waiting.fetch_add(1, Ordering::AcqRel);
+        if queued >= limits.max_queued {
+            self.waiting.fetch_sub(1, Ordering::AcqRel);
+            return Err(overloaded(queued));
+        }
+        let permit = tokio::time::timeout(self.config.timeout, self.slots.acquire()).await;
+        self.waiting.fetch_sub(1, Ordering::AcqRel);
+        match permit {
+            Ok(Ok(p)) => Ok(p),
+            _ => Err(overloaded(limits.max_queued)),
         }
     }
 

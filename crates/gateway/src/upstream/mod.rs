@@ -66,6 +66,12 @@ pub enum UpstreamError {
         backend: String,
         retry_after: Duration,
     },
+    #[error("backend {backend} is overloaded: {in_flight} calls in flight and {queued} waiting (failsafe.concurrency)")]
+    Overloaded {
+        backend: String,
+        in_flight: u32,
+        queued: u32,
+    },
     #[error("backend {backend} is failing: its circuit breaker is open; next try in {} ms", retry_in.as_millis())]
     CircuitOpen { backend: String, retry_in: Duration },
     #[error("backend session expired")]
