@@ -170,6 +170,7 @@ impl Gateway {
                 tools: b.tools(),
                 index: b.index(),
                 hidden: b.hidden.clone(),
+                lists: b.lists(),
             })
             .collect();
         let next = Catalog::build(entries);

@@ -593,3 +593,118 @@ async fn a_client_without_the_capability_gets_a_clear_error_not_a_hang() {
         "{r}"
     );
 }
+
+#[tokio::test]
+async fn resources_and_prompts_of_all_backends_merge_on_mcp() {
+    let z = zoo("").await;
+    let url = z.gw.url("/mcp");
+    // Four server-everything backends list the same URIs: each gets a reversible gateway URI.
+    let (out, summary) = py_client(
+        &["--transport", "http", "--url", &url],
+        &[
+            "--list-resources",
+            "--list-prompts",
+            "--list-resource-templates",
+        ],
+    );
+    assert!(
+        summary["capabilities"]["resources"].is_object()
+            && summary["capabilities"]["prompts"].is_object(),
+        "{summary}"
+    );
+    let uris: Vec<String> = out[0]["result"]["resources"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| r["uri"].as_str().unwrap().to_owned())
+        .collect();
+    let ev_static = uris
+        .iter()
+        .find(|u| u.starts_with("mcp-gateway://ev_stdio/"))
+        .expect("disambiguated URIs")
+        .clone();
+    assert!(uris.iter().any(|u| u.starts_with("mcp-gateway://ev_http/")));
+    let prompts: Vec<&str> = out[1]["result"]["prompts"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|p| p["name"].as_str().unwrap())
+        .collect();
+    assert!(prompts.contains(&"ev_stdio__simple-prompt"), "{prompts:?}");
+    assert!(
+        !out[2]["result"]["resourceTemplates"]
+            .as_array()
+            .unwrap()
+            .is_empty(),
+        "{}",
+        out[2]
+    );
+
+    let (out, _) = py_client(
+        &["--transport", "http", "--url", &url],
+        &[
+            "--read-resource",
+            &ev_static,
+            "--get-prompt",
+            "ev_http__simple-prompt",
+            "{}",
+        ],
+    );
+    assert!(
+        out[0]["result"]["contents"]
+            .as_array()
+            .is_some_and(|c| !c.is_empty()),
+        "{}",
+        out[0]
+    );
+    assert!(
+        out[1]["result"]["messages"]
+            .as_array()
+            .is_some_and(|m| !m.is_empty()),
+        "{}",
+        out[1]
+    );
+
+    // The MCP Inspector CLI reads them through the gateway too.
+    let run = |args: &[&str]| -> Value {
+        let out = Command::new(peer("mcp-inspector"))
+            .args(["--cli", &url, "--transport", "http"])
+            .args(args)
+            .output()
+            .unwrap();
+        assert!(
+            out.status.success(),
+            "inspector failed: {}\n{}",
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr)
+        );
+        serde_json::from_slice(&out.stdout).expect("inspector prints JSON")
+    };
+    let listed = run(&["--method", "resources/list"]);
+    assert!(listed["resources"]
+        .as_array()
+        .is_some_and(|r| !r.is_empty()));
+    let read = run(&["--method", "resources/read", "--uri", &ev_static]);
+    assert!(
+        read["contents"].as_array().is_some_and(|c| !c.is_empty()),
+        "{read}"
+    );
+    let prompt = run(&[
+        "--method",
+        "prompts/get",
+        "--prompt-name",
+        "ev_stdio__simple-prompt",
+    ]);
+    assert!(
+        prompt["messages"].as_array().is_some_and(|m| !m.is_empty()),
+        "{prompt}"
+    );
+    let missing = c_missing(&url).await;
+    assert_eq!(missing["error"]["code"], -32002, "{missing}");
+}
+
+async fn c_missing(url: &str) -> Value {
+    let mut c = Client::connect(url.to_owned()).await;
+    c.request("resources/read", json!({"uri": "nowhere://nothing"}))
+        .await
+}

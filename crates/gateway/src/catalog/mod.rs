@@ -6,6 +6,7 @@
 //! - [`naming`]: the reversible rule for exposing backend tools under one
 //!   namespace when meta-tools are off.
 
+pub mod listing;
 mod naming;
 mod tool;
 
@@ -31,6 +32,8 @@ pub struct Entry {
     pub index: Arc<DocIndex>,
     /// Tool names hidden by the config (`disabled_tools`).
     pub hidden: Arc<Vec<String>>,
+    /// Resources, templates and prompts.
+    pub lists: Arc<listing::Lists>,
 }
 
 impl Entry {
@@ -50,6 +53,7 @@ impl Entry {
             index: Arc::new(DocIndex::build(name, description, &tools)),
             tools: Arc::new(tools),
             hidden: Arc::new(Vec::new()),
+            lists: Arc::new(listing::Lists::default()),
         }
     }
 
@@ -82,6 +86,116 @@ pub struct Catalog {
     pub fingerprint: u64,
     /// Every ready, visible tool, indexed for search.
     pub search: GlobalIndex,
+    /// Resources, templates and prompts of the ready backends, merged.
+    pub merged: Merged,
+}
+
+/// Resources, templates and prompts across backends, as clients of `/mcp`
+/// see them: prompts as `<backend>__<name>`; resource URIs unchanged unless
+/// two backends list the same one, then `mcp-gateway://<backend>/<uri>`
+/// (percent-encoded), mapped back on read.
+#[derive(Default)]
+pub struct Merged {
+    /// (exposed key, entry index, item index), per kind.
+    pub resources: Vec<(String, usize, usize)>,
+    pub templates: Vec<(String, usize, usize)>,
+    pub prompts: Vec<(String, usize, usize)>,
+    by_uri: HashMap<String, (usize, usize)>,
+    by_prompt: HashMap<String, (usize, usize)>,
+}
+
+impl Merged {
+    fn build(entries: &[Entry]) -> Merged {
+        let mut m = Merged::default();
+        let mut uri_count: HashMap<&str, usize> = HashMap::new();
+        for e in entries.iter().filter(|e| e.is_ready()) {
+            for r in &e.lists.resources {
+                *uri_count.entry(r.key.as_str()).or_default() += 1;
+            }
+        }
+        for (ei, e) in entries.iter().enumerate().filter(|(_, e)| e.is_ready()) {
+            for (ii, r) in e.lists.resources.iter().enumerate() {
+                let exposed = if uri_count[r.key.as_str()] > 1 {
+                    disambiguated_uri(&e.name, &r.key)
+                } else {
+                    r.key.clone()
+                };
+                m.by_uri.insert(exposed.clone(), (ei, ii));
+                m.resources.push((exposed, ei, ii));
+            }
+            for (ii, t) in e.lists.templates.iter().enumerate() {
+                m.templates.push((t.key.clone(), ei, ii));
+            }
+            for (ii, p) in e.lists.prompts.iter().enumerate() {
+                let exposed = exposed_name(&e.name, &p.key);
+                m.by_prompt.insert(exposed.clone(), (ei, ii));
+                m.prompts.push((exposed, ei, ii));
+            }
+        }
+        m
+    }
+
+    /// The backend (entry index) and original URI for a URI a client sent:
+    /// a listed resource, a disambiguated one, or one under a backend's
+    /// template (by the template's literal prefix).
+    pub fn resolve_uri(&self, entries: &[Entry], uri: &str) -> Option<(usize, String)> {
+        if let Some((ei, ii)) = self.by_uri.get(uri) {
+            return Some((*ei, entries[*ei].lists.resources[*ii].key.clone()));
+        }
+        if let Some((backend, original)) = split_disambiguated(uri) {
+            let ei = entries.iter().position(|e| e.name == backend)?;
+            return Some((ei, original));
+        }
+        self.templates
+            .iter()
+            .filter(|(t, _, _)| {
+                let prefix = t.split('{').next().unwrap_or("");
+                !prefix.is_empty() && uri.starts_with(prefix)
+            })
+            .max_by_key(|(t, _, _)| t.split('{').next().unwrap_or("").len())
+            .map(|(_, ei, _)| (*ei, uri.to_owned()))
+    }
+
+    /// The backend (entry index) and original name of an exposed prompt name.
+    pub fn resolve_prompt(&self, entries: &[Entry], name: &str) -> Option<(usize, String)> {
+        let (ei, ii) = self.by_prompt.get(name)?;
+        Some((*ei, entries[*ei].lists.prompts[*ii].key.clone()))
+    }
+}
+
+const GATEWAY_URI: &str = "mcp-gateway://";
+
+fn disambiguated_uri(backend: &str, uri: &str) -> String {
+    let encoded: String = uri
+        .bytes()
+        .map(|b| {
+            if b.is_ascii_alphanumeric() || b"-._~".contains(&b) {
+                (b as char).to_string()
+            } else {
+                format!("%{b:02X}")
+            }
+        })
+        .collect();
+    format!("{GATEWAY_URI}{backend}/{encoded}")
+}
+
+fn split_disambiguated(uri: &str) -> Option<(&str, String)> {
+    let rest = uri.strip_prefix(GATEWAY_URI)?;
+    let (backend, encoded) = rest.split_once('/')?;
+    let bytes = encoded.as_bytes();
+    let mut out = Vec::with_capacity(bytes.len());
+    let mut i = 0;
+    while i < bytes.len() {
+        if bytes[i] == b'%' && i + 2 < bytes.len() {
+            let hex = std::str::from_utf8(&bytes[i + 1..i + 3]).ok()?;
+            out.push(u8::from_str_radix(hex, 16).ok()?);
+            i += 3;
+        } else {
+            out.push(bytes[i]);
+            i += 1;
+        }
+    }
+    Some((backend, String::from_utf8(out).ok()?))
 }
 
 impl Catalog {
@@ -104,12 +218,25 @@ impl Catalog {
             }
         }
         let search = GlobalIndex::build(&entries);
+        let merged = Merged::build(&entries);
+        for e in entries.iter().filter(|e| e.is_ready()) {
+            for item in e
+                .lists
+                .resources
+                .iter()
+                .chain(&e.lists.templates)
+                .chain(&e.lists.prompts)
+            {
+                item.raw.get().hash(&mut hasher);
+            }
+        }
         Catalog {
             entries,
             by_exposed,
             exposed,
             fingerprint: hasher.finish(),
             search,
+            merged,
         }
     }
 
@@ -143,5 +270,23 @@ impl Catalog {
 
     pub fn ready_count(&self) -> usize {
         self.entries.iter().filter(|e| e.is_ready()).count()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn disambiguated_uris_reverse() {
+        for uri in [
+            "test://static-text",
+            "file:///tmp/a b.txt",
+            "x://y?z=%41&q=1",
+        ] {
+            let d = disambiguated_uri("files", uri);
+            assert!(d.starts_with("mcp-gateway://files/"), "{d}");
+            assert_eq!(split_disambiguated(&d), Some(("files", uri.to_owned())));
+        }
     }
 }

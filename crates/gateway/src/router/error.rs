@@ -11,6 +11,8 @@ pub enum GatewayError {
     MethodNotFound(String),
     #[error("invalid params: {0}")]
     InvalidParams(String),
+    #[error("resource not found: {0}")]
+    ResourceNotFound(String),
     #[error("{0}")]
     Upstream(#[from] UpstreamError),
     /// The backend's own JSON-RPC error object, forwarded verbatim.

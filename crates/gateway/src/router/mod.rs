@@ -7,6 +7,7 @@
 
 mod direct;
 mod error;
+mod lists;
 mod meta;
 
 use std::sync::Arc;
@@ -42,6 +43,17 @@ struct InitParams {
     capabilities: Option<Box<RawValue>>,
 }
 
+/// What `/mcp` offers: tools (meta or prefixed), and the backends'
+/// resources, prompts and completions merged.
+fn merged_capabilities() -> serde_json::Value {
+    json!({
+        "tools": {"listChanged": true},
+        "resources": {"listChanged": true},
+        "prompts": {"listChanged": true},
+        "completions": {},
+    })
+}
+
 /// Answer `initialize` for a new session on `scope`.
 pub async fn initialize(
     gw: &Gateway,
@@ -56,13 +68,13 @@ pub async fn initialize(
     let result = match scope {
         Scope::Meta => raw(&json!({
             "protocolVersion": version,
-            "capabilities": {"tools": {"listChanged": true}},
+            "capabilities": merged_capabilities(),
             "serverInfo": server_info,
             "instructions": meta::INSTRUCTIONS,
         })),
         Scope::Direct => raw(&json!({
             "protocolVersion": version,
-            "capabilities": {"tools": {"listChanged": true}},
+            "capabilities": merged_capabilities(),
             "serverInfo": server_info,
         })),
         Scope::Backend(name) => direct::initialize_backend(gw, name, version).await?,
@@ -83,6 +95,12 @@ pub async fn request(gw: &Gateway, session: &Session, msg: &Message, ctx: &CallC
         (Scope::Meta, "tools/call") => meta::call(gw, msg, ctx).await,
         (Scope::Direct, "tools/list") => Ok(direct::list_all(gw)),
         (Scope::Direct, "tools/call") => direct::call_prefixed(gw, msg, ctx).await,
+        (_, m @ ("resources/list" | "resources/templates/list" | "prompts/list")) => {
+            lists::list(&gw.catalog(), msg, m)
+        }
+        (_, "resources/read") => lists::by_uri(gw, msg, ctx).await,
+        (_, "prompts/get") => lists::prompt(gw, msg, ctx).await,
+        (_, "completion/complete") => lists::complete(gw, msg, ctx).await,
         (_, "initialize") => Err(GatewayError::InvalidParams(
             "the session is already initialised".into(),
         )),

@@ -20,6 +20,11 @@ impl GatewayError {
             GatewayError::MethodNotFound(m) => {
                 ErrorObject::new(codes::METHOD_NOT_FOUND, format!("Method not found: {m}"))
             }
+            GatewayError::ResourceNotFound(uri) => ErrorObject::new(
+                codes::RESOURCE_NOT_FOUND,
+                format!("Resource not found: {uri}"),
+            )
+            .with_data(&serde_json::json!({ "uri": uri })),
             GatewayError::InvalidParams(m) => {
                 ErrorObject::new(codes::INVALID_PARAMS, format!("Invalid params: {m}"))
             }

@@ -13,6 +13,7 @@ use super::connection::{result_of, Connection, InitInfo};
 use super::failsafe::{backoff, is_read_method, unit_random, Breaker, TokenBucket};
 use super::peer::{CallContext, Event, Peer, Related};
 use super::{LinkOptions, UpstreamError};
+use crate::catalog::listing::{self, Item, Lists};
 use crate::catalog::{parse_tools_page, Tool};
 use crate::config::BackendConfig;
 use crate::search::index::DocIndex;
@@ -70,6 +71,7 @@ pub struct Backend {
     conn: ArcSwapOption<Connection>,
     tools: ArcSwap<Vec<Tool>>,
     index: ArcSwap<DocIndex>,
+    lists: ArcSwap<Lists>,
     /// Wakes a lazy backend.
     demand: Notify,
     stop: watch::Sender<bool>,
@@ -114,6 +116,7 @@ impl Backend {
             conn: ArcSwapOption::empty(),
             tools: ArcSwap::from_pointee(Vec::new()),
             index: ArcSwap::from_pointee(DocIndex::default()),
+            lists: ArcSwap::from_pointee(Lists::default()),
             demand: Notify::new(),
             stop: watch::Sender::new(false),
             on_change,
@@ -137,6 +140,10 @@ impl Backend {
 
     pub fn tools(&self) -> Arc<Vec<Tool>> {
         self.tools.load_full()
+    }
+
+    pub fn lists(&self) -> Arc<Lists> {
+        self.lists.load_full()
     }
 
     pub fn index(&self) -> Arc<DocIndex> {
@@ -396,6 +403,7 @@ impl Backend {
                     self.set_status(State::Starting, None, Some(info.clone()));
                     match self.refresh_tools(&conn).await {
                         Ok(()) => {
+                            self.refresh_lists(&conn).await;
                             self.conn.store(Some(conn.clone()));
                             tracing::info!(backend = %self.name(), transport = conn.link.kind(), version = %info.protocol_version, tools = self.tools().len(), "backend ready");
                             self.set_ready(info, conn.link.kind());
@@ -478,7 +486,10 @@ impl Backend {
             tokio::select! {
                 reason = conn.peer.closed() => return Some(reason),
                 _ = stopped(stop) => return None,
-                _ = ttl.tick() => self.refresh_logged(conn).await,
+                _ = ttl.tick() => {
+                    self.refresh_logged(conn).await;
+                    self.refresh_lists(conn).await;
+                }
                 _ = health.tick(), if hc.enabled => {
                     // Any answer, even an error, shows the backend is alive.
                     match conn.request("ping", None, hc.timeout).await {
@@ -522,6 +533,10 @@ impl Backend {
         }
         match (ev.id.clone(), ev.method()) {
             (None, "notifications/tools/list_changed") => self.refresh_logged(conn).await,
+            (
+                None,
+                "notifications/resources/list_changed" | "notifications/prompts/list_changed",
+            ) => self.refresh_lists(conn).await,
             (None, method) => {
                 tracing::debug!(backend = %self.name(), method, "backend notification")
             }
@@ -541,6 +556,75 @@ impl Backend {
         if let Err(e) = self.refresh_tools(conn).await {
             tracing::warn!(backend = %self.name(), "refreshing tools failed, keeping the previous list: {e}");
         }
+    }
+
+    /// Fetch the resources, templates and prompts the backend declares, and
+    /// swap them in. Failures keep the previous lists (logged).
+    async fn refresh_lists(&self, conn: &Connection) {
+        let caps = self
+            .status()
+            .init
+            .as_ref()
+            .map(|i| i.capabilities.get().to_owned())
+            .unwrap_or_default();
+        let declared = |cap: &str| {
+            serde_json::from_str::<std::collections::HashMap<String, &RawValue>>(&caps)
+                .is_ok_and(|m| m.contains_key(cap))
+        };
+        let old = self.lists();
+        let fetch = |kind: (&'static str, &'static str, &'static str), enabled: bool| {
+            let old_items = match kind.0 {
+                "resources/list" => old.resources.clone(),
+                "resources/templates/list" => old.templates.clone(),
+                _ => old.prompts.clone(),
+            };
+            async move {
+                if !enabled {
+                    return Vec::new();
+                }
+                match self.fetch_list(conn, kind).await {
+                    Ok(items) => items,
+                    Err(e) => {
+                        tracing::warn!(backend = %self.name(), method = kind.0, "listing failed, keeping the previous list: {e}");
+                        old_items
+                    }
+                }
+            }
+        };
+        let resources = fetch(listing::RESOURCES, declared("resources")).await;
+        let templates = fetch(listing::TEMPLATES, declared("resources")).await;
+        let prompts = fetch(listing::PROMPTS, declared("prompts")).await;
+        self.lists.store(Arc::new(Lists {
+            resources,
+            templates,
+            prompts,
+        }));
+        (self.on_change)();
+    }
+
+    async fn fetch_list(
+        &self,
+        conn: &Connection,
+        (method, field, key): (&str, &str, &str),
+    ) -> Result<Vec<Item>, UpstreamError> {
+        let mut items = Vec::new();
+        let mut cursor: Option<String> = None;
+        for _ in 0..MAX_PAGES {
+            let params = cursor.as_ref().map(|c| raw(&json!({ "cursor": c })));
+            let result = result_of(self.read_with_retries(conn, method, params).await?)?;
+            let (page, next) = listing::parse_page(&result, field, key)
+                .map_err(|e| UpstreamError::Protocol(format!("bad {method} result: {e}")))?;
+            items.extend(page);
+            if items.len() > MAX_TOOLS {
+                items.truncate(MAX_TOOLS);
+                break;
+            }
+            match next {
+                Some(c) if !c.is_empty() => cursor = Some(c),
+                _ => break,
+            }
+        }
+        Ok(items)
     }
 
     /// Fetch every page of tools/list and swap the cached list.

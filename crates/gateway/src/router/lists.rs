@@ -1,0 +1,175 @@
+//! Resources, resource templates, prompts and completions on `/mcp`: lists
+//! merged across backends from the catalog (with the gateway's own cursors),
+//! reads and gets routed to the backend that owns the URI or prompt.
+
+use mcp_wire::object::with_member;
+use mcp_wire::{raw, Message};
+use serde::Deserialize;
+use serde_json::value::RawValue;
+
+use super::{GatewayError, Outcome};
+use crate::catalog::Catalog;
+use crate::gateway::Gateway;
+use crate::upstream::CallContext;
+
+const PAGE: usize = 100;
+
+/// One page of a merged list: `field` holds the items (renamed where the
+/// exposed key differs), `nextCursor` the offset of the next page.
+pub fn list(cat: &Catalog, msg: &Message, method: &str) -> Outcome {
+    #[derive(Deserialize, Default)]
+    struct P {
+        #[serde(default)]
+        cursor: Option<String>,
+    }
+    let p: P = msg.parse_params().unwrap_or_default();
+    let start = match p.cursor.as_deref() {
+        None => 0,
+        Some(c) => c
+            .strip_prefix("mcp-gateway:")
+            .and_then(|n| n.parse().ok())
+            .ok_or_else(|| GatewayError::InvalidParams(format!("invalid cursor {c:?}")))?,
+    };
+    let m = &cat.merged;
+    let (field, key, items) = match method {
+        "resources/list" => ("resources", "uri", &m.resources),
+        "resources/templates/list" => ("resourceTemplates", "uriTemplate", &m.templates),
+        _ => ("prompts", "name", &m.prompts),
+    };
+    let mut out = format!(r#"{{"{field}":["#);
+    let end = (start + PAGE).min(items.len());
+    for (i, (exposed, ei, ii)) in items.iter().enumerate().take(end).skip(start) {
+        let lists = &cat.entries[*ei].lists;
+        let item = match method {
+            "resources/list" => &lists.resources[*ii],
+            "resources/templates/list" => &lists.templates[*ii],
+            _ => &lists.prompts[*ii],
+        };
+        if i > start {
+            out.push(',');
+        }
+        if *exposed == item.key {
+            out.push_str(item.raw.get());
+        } else {
+            let renamed = with_member(&item.raw, key, &raw(exposed));
+            out.push_str(renamed.as_deref().unwrap_or(&item.raw).get());
+        }
+    }
+    out.push(']');
+    if end < items.len() {
+        out.push_str(&format!(r#","nextCursor":"mcp-gateway:{end}""#));
+    }
+    out.push('}');
+    RawValue::from_string(out).map_err(|e| GatewayError::Internal(e.to_string()))
+}
+
+/// resources/read, subscribe and unsubscribe: to the backend owning the URI,
+/// under its own URI.
+pub async fn by_uri(gw: &Gateway, msg: &Message, ctx: &CallContext) -> Outcome {
+    #[derive(Deserialize)]
+    struct P {
+        uri: String,
+    }
+    let p: P = msg
+        .parse_params()
+        .map_err(|e| GatewayError::InvalidParams(e.to_string()))?;
+    let cat = gw.catalog();
+    let Some((ei, original)) = cat.merged.resolve_uri(&cat.entries, &p.uri) else {
+        return Err(GatewayError::ResourceNotFound(p.uri));
+    };
+    let params = msg
+        .params
+        .as_deref()
+        .and_then(|ps| with_member(ps, "uri", &raw(&original)));
+    forward(gw, &cat.entries[ei].name, msg.method(), params, ctx).await
+}
+
+/// prompts/get: to the backend owning the prompt, under its own name.
+pub async fn prompt(gw: &Gateway, msg: &Message, ctx: &CallContext) -> Outcome {
+    #[derive(Deserialize)]
+    struct P {
+        name: String,
+    }
+    let p: P = msg
+        .parse_params()
+        .map_err(|e| GatewayError::InvalidParams(e.to_string()))?;
+    let cat = gw.catalog();
+    let (ei, original) = cat
+        .merged
+        .resolve_prompt(&cat.entries, &p.name)
+        .ok_or_else(|| GatewayError::InvalidParams(format!("unknown prompt: {}", p.name)))?;
+    let params = msg
+        .params
+        .as_deref()
+        .and_then(|ps| with_member(ps, "name", &raw(&original)));
+    forward(gw, &cat.entries[ei].name, msg.method(), params, ctx).await
+}
+
+/// completion/complete: routed by its `ref` (a prompt name or a resource URI).
+pub async fn complete(gw: &Gateway, msg: &Message, ctx: &CallContext) -> Outcome {
+    #[derive(Deserialize)]
+    struct P<'a> {
+        #[serde(rename = "ref", borrow)]
+        reference: &'a RawValue,
+    }
+    #[derive(Deserialize)]
+    struct Ref {
+        #[serde(rename = "type")]
+        kind: String,
+        #[serde(default)]
+        name: Option<String>,
+        #[serde(default)]
+        uri: Option<String>,
+    }
+    let p: P = msg
+        .parse_params()
+        .map_err(|e| GatewayError::InvalidParams(e.to_string()))?;
+    let r: Ref = serde_json::from_str(p.reference.get())
+        .map_err(|e| GatewayError::InvalidParams(e.to_string()))?;
+    let cat = gw.catalog();
+    let (ei, member, original) = match (r.kind.as_str(), r.name, r.uri) {
+        ("ref/prompt", Some(name), _) => {
+            let (ei, original) = cat
+                .merged
+                .resolve_prompt(&cat.entries, &name)
+                .ok_or_else(|| GatewayError::InvalidParams(format!("unknown prompt: {name}")))?;
+            (ei, "name", original)
+        }
+        ("ref/resource", _, Some(uri)) => {
+            let (ei, original) = cat
+                .merged
+                .resolve_uri(&cat.entries, &uri)
+                .ok_or(GatewayError::ResourceNotFound(uri))?;
+            (ei, "uri", original)
+        }
+        _ => {
+            return Err(GatewayError::InvalidParams(
+                "ref must be a ref/prompt with a name or a ref/resource with a uri".into(),
+            ))
+        }
+    };
+    let reference = with_member(p.reference, member, &raw(&original));
+    let params = match (msg.params.as_deref(), reference) {
+        (Some(ps), Some(rf)) => with_member(ps, "ref", &rf),
+        _ => None,
+    };
+    forward(gw, &cat.entries[ei].name, msg.method(), params, ctx).await
+}
+
+async fn forward(
+    gw: &Gateway,
+    backend: &str,
+    method: &str,
+    params: Option<Box<RawValue>>,
+    ctx: &CallContext,
+) -> Outcome {
+    let b = gw
+        .backend(backend)
+        .ok_or_else(|| GatewayError::InvalidParams(format!("unknown backend {backend}")))?;
+    let answer = b.request_with(method, params, ctx).await?;
+    match (answer.result, answer.error) {
+        (Some(r), _) => Ok(r),
+        (None, Some(e)) => Err(GatewayError::Backend(e)),
+        (None, None) => Err(GatewayError::Internal("empty backend answer".into())),
+    }
+}
