@@ -31,6 +31,8 @@ pub struct Gateway {
     reloading: tokio::sync::Mutex<()>,
     /// Ticks when the visible tool set changes.
     tools_changed: watch::Sender<u64>,
+    /// Ticks when the merged resources, templates or prompts change.
+    lists_changed: watch::Sender<u64>,
     client: reqwest::Client,
     me: Weak<Gateway>,
 }
@@ -67,6 +69,7 @@ impl Gateway {
                 rebuild: Mutex::new(()),
                 reloading: tokio::sync::Mutex::new(()),
                 tools_changed: watch::Sender::new(0),
+                lists_changed: watch::Sender::new(0),
                 client,
                 me: me.clone(),
             }
@@ -157,6 +160,10 @@ impl Gateway {
         self.tools_changed.subscribe()
     }
 
+    pub fn subscribe_lists_changed(&self) -> watch::Receiver<u64> {
+        self.lists_changed.subscribe()
+    }
+
     fn rebuild_catalog(&self) {
         let _guard = self.rebuild.lock().unwrap_or_else(|p| p.into_inner());
         let entries = self
@@ -174,10 +181,17 @@ impl Gateway {
             })
             .collect();
         let next = Catalog::build(entries);
-        let changed = next.fingerprint != self.catalog.load().fingerprint;
+        let prev = self.catalog.load();
+        let (tools, lists) = (
+            next.fingerprint != prev.fingerprint,
+            next.lists_fingerprint != prev.lists_fingerprint,
+        );
         self.catalog.store(Arc::new(next));
-        if changed {
+        if tools {
             self.tools_changed.send_modify(|g| *g += 1);
+        }
+        if lists {
+            self.lists_changed.send_modify(|g| *g += 1);
         }
     }
 }

@@ -152,3 +152,49 @@ async fn sighup_and_the_reload_command_reload_at_once() {
     assert_eq!(report["unchanged"], json!(["one"]), "{report}");
     gw.wait_ready(&["one", "two"]).await;
 }
+
+#[tokio::test]
+async fn clients_hear_about_new_tools_resources_and_prompts_after_a_reload() {
+    let m = format!("lists-{}", std::process::id());
+    let gw = Gateway::start(&format!("backends:\n{}", backend("a", &m)));
+    gw.wait_ready(&["a"]).await;
+    let c = Client::connect(gw.url("/mcp")).await;
+    let mut stream = c
+        .http
+        .get(gw.url("/mcp"))
+        .header("accept", "text/event-stream")
+        .header("mcp-session-id", c.session.clone().unwrap())
+        .send()
+        .await
+        .unwrap();
+    let conformance = workspace_bin("mcp-conformance-fixture");
+    write(
+        &gw,
+        &format!(
+            "backends:\n{}  conf:\n    command: {} --stdio\n",
+            backend("a", &m),
+            conformance.display()
+        ),
+    );
+    let mut seen = String::new();
+    for want in [
+        "notifications/tools/list_changed",
+        "notifications/resources/list_changed",
+        "notifications/prompts/list_changed",
+    ] {
+        while !seen.contains(want) {
+            let chunk = tokio::time::timeout(Duration::from_secs(10), stream.chunk())
+                .await
+                .unwrap_or_else(|_| panic!("{want}; got {seen}"))
+                .unwrap()
+                .unwrap();
+            seen.push_str(&String::from_utf8_lossy(&chunk));
+        }
+    }
+    let mut c = c;
+    let prompts = c.request("prompts/list", json!({})).await;
+    assert!(
+        prompts.to_string().contains("conf__test_simple_prompt"),
+        "{prompts}"
+    );
+}

@@ -84,6 +84,8 @@ pub struct Catalog {
     pub exposed: Vec<(String, usize, usize)>,
     /// Changes when the set of visible tools (or their definitions) changes.
     pub fingerprint: u64,
+    /// Changes when the merged resources, templates or prompts change.
+    pub lists_fingerprint: u64,
     /// Every ready, visible tool, indexed for search.
     pub search: GlobalIndex,
     /// Resources, templates and prompts of the ready backends, merged.
@@ -219,7 +221,9 @@ impl Catalog {
         }
         let search = GlobalIndex::build(&entries);
         let merged = Merged::build(&entries);
+        let mut lists_hasher = std::collections::hash_map::DefaultHasher::new();
         for e in entries.iter().filter(|e| e.is_ready()) {
+            e.name.hash(&mut lists_hasher);
             for item in e
                 .lists
                 .resources
@@ -227,7 +231,7 @@ impl Catalog {
                 .chain(&e.lists.templates)
                 .chain(&e.lists.prompts)
             {
-                item.raw.get().hash(&mut hasher);
+                item.raw.get().hash(&mut lists_hasher);
             }
         }
         Catalog {
@@ -235,6 +239,7 @@ impl Catalog {
             by_exposed,
             exposed,
             fingerprint: hasher.finish(),
+            lists_fingerprint: lists_hasher.finish(),
             search,
             merged,
         }

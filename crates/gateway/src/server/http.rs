@@ -387,25 +387,29 @@ pub fn events(rx: mpsc::Receiver<Message>) -> impl Stream<Item = Result<Event, I
 
 /// Tell the client its tool list changed, for as long as its stream is open.
 pub fn spawn_list_changed(app: &App, session: &Arc<Session>, tx: mpsc::Sender<Message>) {
-    let mut changes = app.gw.subscribe_tools_changed();
-    changes.mark_unchanged();
+    let mut tools = app.gw.subscribe_tools_changed();
+    let mut lists = app.gw.subscribe_lists_changed();
+    tools.mark_unchanged();
+    lists.mark_unchanged();
     let session = session.clone();
     tokio::spawn(async move {
         loop {
-            tokio::select! {
+            let methods: &[&str] = tokio::select! {
                 _ = tx.closed() => return,
-                r = changes.changed() => if r.is_err() { return },
-            }
-            tracing::debug!(session = %session.id, "tools/list_changed");
-            if tx
-                .send(Message::notification(
-                    "notifications/tools/list_changed",
-                    None,
-                ))
-                .await
-                .is_err()
-            {
-                return;
+                r = tools.changed() => match r {
+                    Ok(()) => &["notifications/tools/list_changed"],
+                    Err(_) => return,
+                },
+                r = lists.changed() => match r {
+                    Ok(()) => &["notifications/resources/list_changed", "notifications/prompts/list_changed"],
+                    Err(_) => return,
+                },
+            };
+            for m in methods {
+                tracing::debug!(session = %session.id, method = m, "list changed");
+                if tx.send(Message::notification(m, None)).await.is_err() {
+                    return;
+                }
             }
         }
     });
