@@ -22,3 +22,6 @@ cargo test --workspace
 
 echo "== search quality (bench/search: real tool definitions, agent-style queries)"
 cargo run --release --quiet -p mcp-gateway --example search_quality
+
+echo "== benchmark smoke (scripts/bench.sh --quick: every point runs, numbers are not compared)"
+bash scripts/bench.sh --quick
