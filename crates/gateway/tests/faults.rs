@@ -319,3 +319,64 @@ async fn shutdown_finishes_in_flight_calls_and_does_not_wait_forever_on_streams(
         "the in-flight call finished: {answer}"
     );
 }
+
+/// The `result` member of a JSON-RPC response, as raw text.
+fn raw_result(body: &str) -> String {
+    #[derive(serde::Deserialize)]
+    struct R<'a> {
+        #[serde(borrow)]
+        result: &'a serde_json::value::RawValue,
+    }
+    serde_json::from_str::<R>(body)
+        .unwrap_or_else(|e| panic!("{e}: {body}"))
+        .result
+        .get()
+        .to_owned()
+}
+
+#[tokio::test]
+async fn fields_no_spec_defines_pass_through_byte_for_byte() {
+    use std::io::{BufRead, Write};
+    // What the fixture itself answers, straight from its stdout.
+    let mut fx = std::process::Command::new(fault_fixture())
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    let mut stdin = fx.stdin.take().unwrap();
+    writeln!(stdin, r#"{{"jsonrpc":"2.0","id":1,"method":"initialize","params":{{"protocolVersion":"2025-11-25","capabilities":{{}},"clientInfo":{{"name":"t","version":"1"}}}}}}"#).unwrap();
+    writeln!(stdin, r#"{{"jsonrpc":"2.0","id":2,"method":"tools/call","params":{{"name":"exotic","arguments":{{}}}}}}"#).unwrap();
+    let mut lines = std::io::BufReader::new(fx.stdout.take().unwrap()).lines();
+    let direct = lines
+        .find_map(|l| l.ok().filter(|l| l.contains(r#""id":2"#)))
+        .unwrap();
+    let _ = fx.kill();
+    let expected = raw_result(&direct);
+    assert!(expected.contains("hologram") && expected.contains("x-unknown-top"));
+
+    let gw = Gateway::start(&config(""));
+    gw.wait_ready(&["good"]).await;
+    let c = Client::connect(gw.url("/mcp")).await;
+    let body = c.post(&json!({"jsonrpc": "2.0", "id": 3, "method": "tools/call", "params": {"name": "gateway_invoke", "arguments": {"server": "good", "tool": "exotic", "arguments": {}}}})).await.text().await.unwrap();
+    assert_eq!(
+        raw_result(&body),
+        expected,
+        "meta mode forwards the result unchanged"
+    );
+    let mut direct_client = Client::connect(gw.url("/mcp/good")).await;
+    let body = direct_client.post(&json!({"jsonrpc": "2.0", "id": 4, "method": "tools/call", "params": {"name": "exotic", "arguments": {}}})).await.text().await.unwrap();
+    assert_eq!(raw_result(&body), expected, "the backend endpoint too");
+    // The tool definition's unknown members survive as well.
+    let def = direct_client.request("tools/list", json!({})).await;
+    let exotic = def["result"]["tools"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|t| t["name"] == "exotic")
+        .unwrap()
+        .clone();
+    assert_eq!(exotic["x-vendor-flag"], true);
+    assert_eq!(exotic["_meta"]["com.example/tool"], 1);
+    assert!(exotic["icons"].is_array());
+}
