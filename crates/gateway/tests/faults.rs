@@ -352,6 +352,7 @@ async fn fields_no_spec_defines_pass_through_byte_for_byte() {
         .find_map(|l| l.ok().filter(|l| l.contains(r#""id":2"#)))
         .unwrap();
     let _ = fx.kill();
+    let _ = fx.wait();
     let expected = raw_result(&direct);
     assert!(expected.contains("hologram") && expected.contains("x-unknown-top"));
 
