@@ -198,7 +198,11 @@ impl Connection {
         let (id, rx) = self.peer.register()?;
         let mut params = params;
         if let Some(sink) = ctx.sink {
-            let token = params.as_deref().and_then(progress_token);
+            // Parse only when the text can hold a token (hot path: most calls have none).
+            let token = params
+                .as_deref()
+                .filter(|p| p.get().contains("progressToken"))
+                .and_then(progress_token);
             if token.is_some() {
                 params = params
                     .as_deref()

@@ -225,7 +225,7 @@ impl<R: AsyncRead + Unpin> BoundedLines<R> {
                     Some(classify(line, too_long))
                 });
             }
-            let (chunk, found) = match buf.iter().position(|b| *b == b'\n') {
+            let (chunk, found) = match memchr::memchr(b'\n', buf) {
                 Some(i) => (&buf[..i], Some(i + 1)),
                 None => (buf, None),
             };
