@@ -10,7 +10,7 @@
 //! backends are not touched, added ones start, removed ones stop, changed
 //! ones are replaced; client sessions live on.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap};
 use std::sync::{Arc, Mutex, Weak};
 use std::time::Duration;
 
@@ -20,7 +20,9 @@ use tokio::sync::watch;
 
 use crate::catalog::{Catalog, Entry};
 use crate::config::{BackendConfig, Config};
+use crate::session::Session;
 use crate::upstream::{Backend, LinkOptions};
+use mcp_wire::Message;
 
 pub struct Gateway {
     config: ArcSwap<Config>,
@@ -35,6 +37,14 @@ pub struct Gateway {
     lists_changed: watch::Sender<u64>,
     client: reqwest::Client,
     me: Weak<Gateway>,
+    /// Who subscribed to which backend resource: (backend, its URI) -> subscribers.
+    subscribers: Mutex<HashMap<(String, String), Vec<Subscriber>>>,
+}
+
+/// A client session subscribed to a resource, and the URI it knows it by.
+struct Subscriber {
+    session: Weak<Session>,
+    uri: String,
 }
 
 /// What a reload did, by backend name.
@@ -72,6 +82,7 @@ impl Gateway {
                 lists_changed: watch::Sender::new(0),
                 client,
                 me: me.clone(),
+                subscribers: Mutex::new(HashMap::new()),
             }
         })
     }
@@ -144,6 +155,79 @@ impl Gateway {
         report
     }
 
+    /// Remember that `session` subscribed to `uri` of `backend` (known to the
+    /// client as `client_uri`).
+    pub fn subscribe(&self, backend: &str, uri: &str, session: &Arc<Session>, client_uri: &str) {
+        let mut subs = self.subscribers.lock().unwrap_or_else(|p| p.into_inner());
+        let list = subs
+            .entry((backend.to_owned(), uri.to_owned()))
+            .or_default();
+        list.retain(|s| {
+            s.session
+                .upgrade()
+                .is_some_and(|live| live.id != session.id)
+        });
+        list.push(Subscriber {
+            session: Arc::downgrade(session),
+            uri: client_uri.to_owned(),
+        });
+    }
+
+    /// Forget a subscription; true when nobody else is subscribed to that
+    /// resource (so the backend may be told to stop sending updates).
+    pub fn unsubscribe(&self, backend: &str, uri: &str, session_id: &str) -> bool {
+        let mut subs = self.subscribers.lock().unwrap_or_else(|p| p.into_inner());
+        let key = (backend.to_owned(), uri.to_owned());
+        let Some(list) = subs.get_mut(&key) else {
+            return true;
+        };
+        list.retain(|s| {
+            s.session
+                .upgrade()
+                .is_some_and(|live| live.id != session_id)
+        });
+        let last = list.is_empty();
+        if last {
+            subs.remove(&key);
+        }
+        last
+    }
+
+    /// A backend's notifications/resources/updated: to its subscribers only,
+    /// on their streams, under the URI each of them knows.
+    fn deliver_update(&self, backend: &str, msg: Message) {
+        #[derive(serde::Deserialize)]
+        struct P {
+            uri: String,
+        }
+        let Ok(p) = msg.parse_params::<P>() else {
+            return;
+        };
+        let targets: Vec<(Arc<Session>, String)> = {
+            let mut subs = self.subscribers.lock().unwrap_or_else(|p| p.into_inner());
+            let Some(list) = subs.get_mut(&(backend.to_owned(), p.uri.clone())) else {
+                tracing::debug!(backend, uri = %p.uri, "resource update nobody subscribed to");
+                return;
+            };
+            list.retain(|s| s.session.strong_count() > 0);
+            list.iter()
+                .filter_map(|s| s.session.upgrade().map(|live| (live, s.uri.clone())))
+                .collect()
+        };
+        for (session, uri) in targets {
+            let params = msg
+                .params
+                .as_deref()
+                .and_then(|ps| mcp_wire::object::with_member(ps, "uri", &mcp_wire::raw(&uri)));
+            if !session.push(Message::notification(
+                msg.method(),
+                params.or_else(|| msg.params.clone()),
+            )) {
+                tracing::debug!(session = %session.id, "subscriber has no open stream; update dropped");
+            }
+        }
+    }
+
     pub fn catalog(&self) -> Arc<Catalog> {
         self.catalog.load_full()
     }
@@ -203,10 +287,16 @@ fn make_backend(
     config: &Config,
     b: &BackendConfig,
 ) -> Arc<Backend> {
+    let (gw, name) = (me.clone(), b.name.clone());
     let me = me.clone();
     let on_change: Arc<dyn Fn() + Send + Sync> = Arc::new(move || {
         if let Some(gw) = me.upgrade() {
             gw.rebuild_catalog();
+        }
+    });
+    let on_update: Arc<dyn Fn(Message) + Send + Sync> = Arc::new(move |msg| {
+        if let Some(gw) = gw.upgrade() {
+            gw.deliver_update(&name, msg);
         }
     });
     let opts = LinkOptions {
@@ -219,5 +309,6 @@ fn make_backend(
         opts,
         config.meta_mcp.tool_cache_ttl,
         on_change,
+        on_update,
     )
 }

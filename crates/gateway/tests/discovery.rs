@@ -168,3 +168,67 @@ async fn search_results_are_ready_to_invoke() {
         "missing query is a readable tool error"
     );
 }
+
+async fn open_stream(c: &Client, url: &str) -> reqwest::Response {
+    c.http
+        .get(url)
+        .header("accept", "text/event-stream")
+        .header("mcp-session-id", c.session.clone().unwrap())
+        .send()
+        .await
+        .unwrap()
+}
+
+/// Everything a stream delivers within `wait`.
+async fn drain(stream: &mut reqwest::Response, wait: std::time::Duration) -> String {
+    let mut seen = String::new();
+    let deadline = tokio::time::Instant::now() + wait;
+    while let Ok(Ok(Some(chunk))) = tokio::time::timeout_at(deadline, stream.chunk()).await {
+        seen.push_str(&String::from_utf8_lossy(&chunk));
+    }
+    seen
+}
+
+#[tokio::test]
+async fn resource_updates_reach_the_subscriber_only() {
+    let conf = workspace_bin("mcp-conformance-fixture");
+    let gw = Gateway::start(&format!(
+        "backends:\n  conf:\n    command: {} --stdio\n",
+        conf.display()
+    ));
+    gw.wait_ready(&["conf"]).await;
+    for path in ["/mcp", "/mcp/conf"] {
+        let url = gw.url(path);
+        let mut a = Client::connect(url.clone()).await;
+        let b = Client::connect(url.clone()).await;
+        let mut a_stream = open_stream(&a, &url).await;
+        let mut b_stream = open_stream(&b, &url).await;
+        let r = a
+            .request(
+                "resources/subscribe",
+                json!({"uri": "test://watched-resource"}),
+            )
+            .await;
+        assert!(r.get("result").is_some(), "{path}: {r}");
+        let (a_seen, b_seen) = tokio::join!(
+            drain(&mut a_stream, std::time::Duration::from_millis(1500)),
+            drain(&mut b_stream, std::time::Duration::from_millis(1500))
+        );
+        assert!(
+            a_seen.contains("notifications/resources/updated")
+                && a_seen.contains("test://watched-resource"),
+            "{path}: {a_seen}"
+        );
+        assert!(
+            !b_seen.contains("resources/updated"),
+            "{path}: never broadcast: {b_seen}"
+        );
+        let r = a
+            .request(
+                "resources/unsubscribe",
+                json!({"uri": "test://watched-resource"}),
+            )
+            .await;
+        assert!(r.get("result").is_some(), "{path}: {r}");
+    }
+}

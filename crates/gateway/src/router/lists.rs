@@ -9,7 +9,10 @@ use serde_json::value::RawValue;
 
 use super::{GatewayError, Outcome};
 use crate::catalog::Catalog;
+use std::sync::Arc;
+
 use crate::gateway::Gateway;
+use crate::session::Session;
 use crate::upstream::CallContext;
 
 const PAGE: usize = 100;
@@ -65,7 +68,12 @@ pub fn list(cat: &Catalog, msg: &Message, method: &str) -> Outcome {
 
 /// resources/read, subscribe and unsubscribe: to the backend owning the URI,
 /// under its own URI.
-pub async fn by_uri(gw: &Gateway, msg: &Message, ctx: &CallContext) -> Outcome {
+pub async fn by_uri(
+    gw: &Gateway,
+    session: &Arc<Session>,
+    msg: &Message,
+    ctx: &CallContext,
+) -> Outcome {
     #[derive(Deserialize)]
     struct P {
         uri: String,
@@ -81,7 +89,38 @@ pub async fn by_uri(gw: &Gateway, msg: &Message, ctx: &CallContext) -> Outcome {
         .params
         .as_deref()
         .and_then(|ps| with_member(ps, "uri", &raw(&original)));
-    forward(gw, &cat.entries[ei].name, msg.method(), params, ctx).await
+    let backend = &cat.entries[ei].name;
+    match msg.method() {
+        m @ ("resources/subscribe" | "resources/unsubscribe") => {
+            subscription(gw, session, backend, m, params, &original, &p.uri, ctx).await
+        }
+        m => forward(gw, backend, m, params, ctx).await,
+    }
+}
+
+/// resources/subscribe and unsubscribe: the gateway remembers who subscribed
+/// (updates go to subscribers only) and tells the backend to stop only when
+/// the last subscriber leaves.
+#[allow(clippy::too_many_arguments)]
+pub async fn subscription(
+    gw: &Gateway,
+    session: &Arc<Session>,
+    backend: &str,
+    method: &str,
+    params: Option<Box<RawValue>>,
+    uri: &str,
+    client_uri: &str,
+    ctx: &CallContext,
+) -> Outcome {
+    if method == "resources/subscribe" {
+        let result = forward(gw, backend, method, params, ctx).await?;
+        gw.subscribe(backend, uri, session, client_uri);
+        return Ok(result);
+    }
+    if gw.unsubscribe(backend, uri, &session.id) {
+        return forward(gw, backend, method, params, ctx).await;
+    }
+    Ok(raw(&serde_json::json!({})))
 }
 
 /// prompts/get: to the backend owning the prompt, under its own name.

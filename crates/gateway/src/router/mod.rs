@@ -48,7 +48,7 @@ struct InitParams {
 fn merged_capabilities() -> serde_json::Value {
     json!({
         "tools": {"listChanged": true},
-        "resources": {"listChanged": true},
+        "resources": {"listChanged": true, "subscribe": true},
         "prompts": {"listChanged": true},
         "completions": {},
     })
@@ -87,9 +87,21 @@ pub async fn initialize(
 }
 
 /// Handle one request of an initialised session.
-pub async fn request(gw: &Gateway, session: &Session, msg: &Message, ctx: &CallContext) -> Outcome {
+pub async fn request(
+    gw: &Gateway,
+    session: &Arc<Session>,
+    msg: &Message,
+    ctx: &CallContext,
+) -> Outcome {
     match (&session.scope, msg.method()) {
         (_, "ping") => Ok(raw(&json!({}))),
+        (Scope::Backend(name), m @ ("resources/subscribe" | "resources/unsubscribe")) => {
+            let uri = msg
+                .parse_params::<UriParam>()
+                .map_err(|e| GatewayError::InvalidParams(e.to_string()))?
+                .uri;
+            lists::subscription(gw, session, name, m, msg.params.clone(), &uri, &uri, ctx).await
+        }
         (Scope::Backend(name), _) => direct::forward(gw, name, msg, ctx).await,
         (Scope::Meta, "tools/list") => Ok(meta::list(gw)),
         (Scope::Meta, "tools/call") => meta::call(gw, msg, ctx).await,
@@ -98,7 +110,9 @@ pub async fn request(gw: &Gateway, session: &Session, msg: &Message, ctx: &CallC
         (_, m @ ("resources/list" | "resources/templates/list" | "prompts/list")) => {
             lists::list(&gw.catalog(), msg, m)
         }
-        (_, "resources/read") => lists::by_uri(gw, msg, ctx).await,
+        (_, "resources/read" | "resources/subscribe" | "resources/unsubscribe") => {
+            lists::by_uri(gw, session, msg, ctx).await
+        }
         (_, "prompts/get") => lists::prompt(gw, msg, ctx).await,
         (_, "completion/complete") => lists::complete(gw, msg, ctx).await,
         (_, "initialize") => Err(GatewayError::InvalidParams(
@@ -106,6 +120,11 @@ pub async fn request(gw: &Gateway, session: &Session, msg: &Message, ctx: &CallC
         )),
         (_, m) => Err(GatewayError::MethodNotFound(m.to_owned())),
     }
+}
+
+#[derive(Deserialize)]
+struct UriParam {
+    uri: String,
 }
 
 /// Handle a client notification (no answer is ever sent).

@@ -291,7 +291,7 @@ async fn answer_request(app: &Arc<App>, session: Arc<Session>, msg: Message) -> 
             let _ = stream_tx.send(answer).await;
         }
     });
-    Sse::new(events(stream_rx))
+    Sse::new(events(app, stream_rx))
         .keep_alive(KeepAlive::default())
         .into_response()
 }
@@ -375,14 +375,26 @@ fn open_stream(app: Arc<App>, scope: Scope, headers: HeaderMap) -> Response {
         );
     }
     spawn_list_changed(&app, &session, tx);
-    Sse::new(events(rx))
+    Sse::new(events(&app, rx))
         .keep_alive(KeepAlive::default())
         .into_response()
 }
 
-/// Messages of a session's stream as SSE `message` events.
-pub fn events(rx: mpsc::Receiver<Message>) -> impl Stream<Item = Result<Event, Infallible>> {
-    ReceiverStream::new(rx).map(|m| Ok(Event::default().event("message").data(m.to_json_string())))
+/// Messages of a session's stream as SSE `message` events, until the
+/// gateway shuts down.
+pub fn events(
+    app: &App,
+    rx: mpsc::Receiver<Message>,
+) -> impl Stream<Item = Result<Event, Infallible>> {
+    let mut closing = app.closing.subscribe();
+    let closed = async move {
+        let _ = closing.wait_for(|c| *c).await;
+    };
+    futures_util::StreamExt::take_until(
+        ReceiverStream::new(rx)
+            .map(|m| Ok(Event::default().event("message").data(m.to_json_string()))),
+        Box::pin(closed),
+    )
 }
 
 /// Tell the client its tool list changed, for as long as its stream is open.

@@ -44,7 +44,7 @@ pub async fn open(State(app): State<Arc<App>>, headers: HeaderMap) -> Response {
     let endpoint = Event::default()
         .event("endpoint")
         .data(format!("/message?sessionId={}", session.id));
-    let stream = stream::once(async move { Ok(endpoint) }).chain(events(rx));
+    let stream = stream::once(async move { Ok(endpoint) }).chain(events(&app, rx));
     Sse::new(stream)
         .keep_alive(KeepAlive::default())
         .into_response()

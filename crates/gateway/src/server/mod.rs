@@ -32,6 +32,8 @@ pub struct App {
     pub server: ServerConfig,
     /// Asks the config watcher to reload now (`POST /admin/reload`).
     pub reloader: Option<admin::Reloader>,
+    /// Set when shutdown starts: open SSE streams end, so draining is quick.
+    pub closing: tokio::sync::watch::Sender<bool>,
 }
 
 impl App {
@@ -42,6 +44,7 @@ impl App {
             server,
             gw,
             reloader,
+            closing: tokio::sync::watch::Sender::new(false),
         })
     }
 }
@@ -80,6 +83,11 @@ pub async fn serve(
     let listener = listener.tap_io(|tcp| {
         let _ = tcp.set_nodelay(true);
     });
+    let closing = state.closing.clone();
+    let shutdown = async move {
+        shutdown.await;
+        closing.send_replace(true);
+    };
     axum::serve(listener, app(state))
         .with_graceful_shutdown(shutdown)
         .await

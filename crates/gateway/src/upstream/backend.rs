@@ -77,6 +77,8 @@ pub struct Backend {
     stop: watch::Sender<bool>,
     /// Called after every change of status or tools (the catalog rebuilds).
     on_change: Arc<dyn Fn() + Send + Sync>,
+    /// Called with each notifications/resources/updated (routed to subscribers).
+    on_update: Arc<dyn Fn(Message) + Send + Sync>,
     client: reqwest::Client,
     opts: LinkOptions,
     breaker: std::sync::Mutex<Breaker>,
@@ -94,6 +96,7 @@ impl Backend {
         opts: LinkOptions,
         tool_ttl: Duration,
         on_change: Arc<dyn Fn() + Send + Sync>,
+        on_update: Arc<dyn Fn(Message) + Send + Sync>,
     ) -> Arc<Self> {
         let state = match (config.enabled, config.lazy) {
             (false, _) => State::Disabled,
@@ -120,6 +123,7 @@ impl Backend {
             demand: Notify::new(),
             stop: watch::Sender::new(false),
             on_change,
+            on_update,
             breaker: std::sync::Mutex::new(breaker),
             slots: tokio::sync::Semaphore::new(slots),
             waiting: std::sync::atomic::AtomicU32::new(0),
@@ -537,6 +541,7 @@ impl Backend {
                 None,
                 "notifications/resources/list_changed" | "notifications/prompts/list_changed",
             ) => self.refresh_lists(conn).await,
+            (None, "notifications/resources/updated") => (self.on_update)(ev),
             (None, method) => {
                 tracing::debug!(backend = %self.name(), method, "backend notification")
             }
