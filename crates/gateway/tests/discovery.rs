@@ -232,3 +232,47 @@ async fn resource_updates_reach_the_subscriber_only() {
         assert!(r.get("result").is_some(), "{path}: {r}");
     }
 }
+
+#[tokio::test]
+async fn log_level_and_log_messages_through_meta_mode() {
+    let conf = workspace_bin("mcp-conformance-fixture");
+    let gw = Gateway::start(&format!(
+        "backends:\n  conf:\n    command: {} --stdio\n",
+        conf.display()
+    ));
+    gw.wait_ready(&["conf"]).await;
+    let mut c = Client::connect(gw.url("/mcp")).await;
+    let r = c
+        .request("logging/setLevel", json!({"level": "debug"}))
+        .await;
+    assert_eq!(r["result"], json!({}), "{r}");
+    // The real Python SDK sees the tool's log messages on the call's stream.
+    let out = std::process::Command::new(peer("mcp-client"))
+        .args([
+            "--transport",
+            "http",
+            "--url",
+            &gw.url("/mcp"),
+            "--call",
+            "gateway_invoke",
+            r#"{"server": "conf", "tool": "test_tool_with_logging", "arguments": {}}"#,
+        ])
+        .output()
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        out.status.success(),
+        "{stdout}\n{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let summary: Value = stdout
+        .lines()
+        .filter_map(|l| serde_json::from_str::<Value>(l).ok())
+        .find(|l| l.get("summary").is_some())
+        .unwrap();
+    assert_eq!(
+        summary["summary"]["log_messages"].as_array().map(Vec::len),
+        Some(3),
+        "{summary}"
+    );
+}

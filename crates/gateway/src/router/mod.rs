@@ -51,6 +51,7 @@ fn merged_capabilities() -> serde_json::Value {
         "resources": {"listChanged": true, "subscribe": true},
         "prompts": {"listChanged": true},
         "completions": {},
+        "logging": {},
     })
 }
 
@@ -115,6 +116,7 @@ pub async fn request(
         }
         (_, "prompts/get") => lists::prompt(gw, msg, ctx).await,
         (_, "completion/complete") => lists::complete(gw, msg, ctx).await,
+        (_, "logging/setLevel") => set_level(gw, msg).await,
         (_, "initialize") => Err(GatewayError::InvalidParams(
             "the session is already initialised".into(),
         )),
@@ -125,6 +127,29 @@ pub async fn request(
 #[derive(Deserialize)]
 struct UriParam {
     uri: String,
+}
+
+/// logging/setLevel on `/mcp`: passed to every ready backend that offers
+/// logging; their log messages about a call then reach its client.
+async fn set_level(gw: &Gateway, msg: &Message) -> Outcome {
+    let cat = gw.catalog();
+    let with_logging = cat.entries.iter().filter(|e| {
+        e.is_ready()
+            && e.status
+                .init
+                .as_ref()
+                .is_some_and(|i| i.capabilities.get().contains("\"logging\""))
+    });
+    let sends = with_logging.filter_map(|e| gw.backend(&e.name)).map(|b| {
+        let params = msg.params.clone();
+        async move {
+            if let Err(e) = b.request("logging/setLevel", params).await {
+                tracing::warn!(backend = %b.name(), "logging/setLevel failed: {e}");
+            }
+        }
+    });
+    futures_util::future::join_all(sends).await;
+    Ok(raw(&json!({})))
 }
 
 /// Handle a client notification (no answer is ever sent).
