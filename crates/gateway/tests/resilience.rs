@@ -375,3 +375,29 @@ async fn past_the_concurrency_limit_and_its_queue_callers_get_an_overload_error_
         "refused at once"
     );
 }
+
+#[tokio::test]
+async fn a_response_stream_dropped_mid_call_is_resumed_with_last_event_id() {
+    let port = free_port();
+    let _fx = Server(
+        Command::new(workspace_bin("mcp-conformance-fixture"))
+            .args(["--port", &port.to_string()])
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap(),
+    );
+    let gw = Gateway::start(&format!(
+        "backends:\n  conf:\n    http_url: http://127.0.0.1:{port}/mcp\n"
+    ));
+    gw.wait_ready(&["conf"]).await;
+    let mut c = Client::connect(gw.url("/mcp")).await;
+    for _ in 0..3 {
+        let r = c.invoke("conf", "test_reconnection", json!({})).await;
+        assert_eq!(text(&r), "Reconnection test completed successfully", "{r}");
+    }
+    assert!(
+        gw.log().contains("resumed a response stream"),
+        "{}",
+        gw.log()
+    );
+}

@@ -124,8 +124,41 @@ impl HttpLink {
                 Some(mcp_wire::Id::Num(n)) if msg.method.is_some() => Some(*n),
                 _ => None,
             };
+            let resume = Resume {
+                client: self.client.clone(),
+                url: self.url.clone(),
+                headers: self.request_headers(),
+            };
             tokio::spawn(async move {
-                let result = pump_sse(resp, max, |ev| dispatch_data_on(&peer, id, &ev.data)).await;
+                let mut cursor = StreamCursor::default();
+                let mut result = pump_sse(resp, max, |ev| cursor.on_event(&peer, id, ev)).await;
+                // The stream broke before the answer: resume it (GET + Last-Event-ID), as the spec allows.
+                let mut attempts = 0;
+                while let (Some(req), Some(event_id)) = (id, cursor.last_id.clone()) {
+                    if !peer.is_waiting(req) || attempts >= MAX_RESUMES {
+                        break;
+                    }
+                    attempts += 1;
+                    tokio::time::sleep(cursor.retry.min(Duration::from_secs(5))).await;
+                    let resp = resume
+                        .client
+                        .get(resume.url.clone())
+                        .headers(resume.headers.clone())
+                        .header(ACCEPT, "text/event-stream")
+                        .header("last-event-id", event_id)
+                        .send()
+                        .await;
+                    match resp {
+                        Ok(r)
+                            if r.status().is_success()
+                                && content_type(&r).starts_with("text/event-stream") =>
+                        {
+                            tracing::debug!(backend = %peer.backend(), attempts, "resumed a response stream");
+                            result = pump_sse(r, max, |ev| cursor.on_event(&peer, id, ev)).await;
+                        }
+                        _ => break,
+                    }
+                }
                 if let Some(id) = id {
                     let reason = match result {
                         Ok(()) => {
@@ -234,6 +267,43 @@ fn content_type(resp: &Response) -> &str {
         .get(CONTENT_TYPE)
         .and_then(|v| v.to_str().ok())
         .unwrap_or("")
+}
+
+/// Resumptions of one broken response stream before the call fails.
+const MAX_RESUMES: u32 = 5;
+
+/// What resuming a response stream needs.
+struct Resume {
+    client: reqwest::Client,
+    url: Url,
+    headers: HeaderMap,
+}
+
+/// The position in a response stream: the last event id and the server's `retry:`.
+struct StreamCursor {
+    last_id: Option<String>,
+    retry: Duration,
+}
+
+impl Default for StreamCursor {
+    fn default() -> Self {
+        StreamCursor {
+            last_id: None,
+            retry: Duration::from_millis(500),
+        }
+    }
+}
+
+impl StreamCursor {
+    fn on_event(&mut self, peer: &Peer, on: Option<i64>, ev: mcp_wire::sse::Event) {
+        if let Some(id) = ev.id {
+            self.last_id = Some(id);
+        }
+        if let Some(ms) = ev.retry_ms {
+            self.retry = Duration::from_millis(ms);
+        }
+        dispatch_data_on(peer, on, &ev.data);
+    }
 }
 
 /// One body or event's data: a message, or a batch of them.

@@ -102,6 +102,11 @@ impl Peer {
         self.lock().remove(&id);
     }
 
+    /// Whether the answer to `id` is still awaited.
+    pub fn is_waiting(&self, id: i64) -> bool {
+        self.lock().contains_key(&id)
+    }
+
     /// Fail one waiting call, e.g. when the HTTP response for it failed.
     pub fn fail(&self, id: i64, err: UpstreamError) {
         if let Some(w) = self.lock().remove(&id) {
