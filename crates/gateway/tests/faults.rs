@@ -381,3 +381,30 @@ async fn fields_no_spec_defines_pass_through_byte_for_byte() {
     assert_eq!(exotic["_meta"]["com.example/tool"], 1);
     assert!(exotic["icons"].is_array());
 }
+
+#[tokio::test]
+async fn an_oversize_line_is_dropped_not_buffered_and_the_backend_keeps_serving() {
+    let f = fault_fixture();
+    // Backend messages are capped at max(server.max_body_size, 16 MiB); this answer is larger.
+    let gw = Gateway::start(&format!(
+        "backends:\n  big:\n    command: {f}\n    timeout: 3s\n"
+    ));
+    gw.wait_ready(&["big"]).await;
+    let mut c = Client::connect(gw.url("/mcp")).await;
+    let v = c.request("tools/call", json!({"name": "gateway_invoke", "arguments": {"server": "big", "tool": "huge", "arguments": {"bytes": 17_000_000}}})).await;
+    assert_eq!(
+        v["error"]["code"],
+        -32001,
+        "a clear timeout, not a crash: {}",
+        &v.to_string()[..200.min(v.to_string().len())]
+    );
+    assert!(
+        gw.log().contains("dropped a stdout line larger than"),
+        "{}",
+        gw.log()
+    );
+    assert_eq!(
+        text(&c.invoke("big", "echo", json!({"message": "fine"})).await),
+        "fine"
+    );
+}

@@ -401,3 +401,45 @@ async fn a_response_stream_dropped_mid_call_is_resumed_with_last_event_id() {
         gw.log()
     );
 }
+
+#[tokio::test]
+async fn each_client_has_its_own_rate_limit() {
+    let f = fault_fixture();
+    let gw = Gateway::start(&format!("failsafe:\n  client_rate_limit: {{enabled: true, requests_per_second: 2, burst_size: 3}}\nbackends:\n  fx:\n    command: {f}\n"));
+    gw.wait_ready(&["fx"]).await;
+    let mut a = Client::connect(gw.url("/mcp")).await;
+    let mut limited = 0;
+    for _ in 0..10 {
+        let v = a.request("tools/list", json!({})).await;
+        if let Some(e) = v.get("error") {
+            assert!(
+                e["message"].as_str().unwrap().contains("client_rate_limit")
+                    && e["data"]["retryAfterMs"].is_u64(),
+                "{v}"
+            );
+            limited += 1;
+        }
+    }
+    assert!(
+        (6..=7).contains(&limited),
+        "the burst of 3 (plus refill) passed, the rest was limited: {limited}"
+    );
+    let ping = a.request("ping", json!({})).await;
+    assert_eq!(ping["result"], json!({}), "ping is never limited");
+    let mut b = Client::connect(gw.url("/mcp")).await;
+    assert!(
+        b.request("tools/list", json!({}))
+            .await
+            .get("result")
+            .is_some(),
+        "another client is not affected"
+    );
+    tokio::time::sleep(Duration::from_millis(600)).await;
+    assert!(
+        a.request("tools/list", json!({}))
+            .await
+            .get("result")
+            .is_some(),
+        "tokens come back"
+    );
+}

@@ -267,3 +267,21 @@ pub fn resolve(global: &RawFailsafe, over: Overrides, path: &str) -> Result<Fail
         concurrency,
     })
 }
+
+/// `failsafe.client_rate_limit`: one token bucket per client session, over
+/// all its requests (ping excepted). Off unless enabled.
+pub fn client_rate_limit(global: &RawFailsafe) -> Result<RateLimitConfig, ConfigError> {
+    let c = global.client_rate_limit.clone().unwrap_or_default();
+    let cfg = RateLimitConfig {
+        enabled: c.enabled.unwrap_or(false),
+        requests_per_second: c.requests_per_second.unwrap_or(20.0),
+        burst_size: c.burst_size.unwrap_or(40),
+    };
+    if cfg.requests_per_second.is_nan() || cfg.requests_per_second <= 0.0 || cfg.burst_size == 0 {
+        return Err(invalid(
+            "failsafe.client_rate_limit".into(),
+            "requests_per_second must be above 0 and burst_size at least 1",
+        ));
+    }
+    Ok(cfg)
+}

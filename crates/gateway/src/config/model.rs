@@ -19,6 +19,8 @@ pub const DEFAULT_PORT: u16 = 39400;
 pub struct Config {
     pub server: ServerConfig,
     pub meta_mcp: MetaConfig,
+    /// `failsafe.client_rate_limit`, applied per client session.
+    pub client_rate_limit: super::failsafe::RateLimitConfig,
     pub backends: BTreeMap<String, BackendConfig>,
 }
 
@@ -196,6 +198,7 @@ pub fn validate(
     }
     let surfaced = raw.meta_mcp.surfaced_tools.unwrap_or_default();
     let raw_failsafe = raw.failsafe;
+    let client_rate_limit = super::failsafe::client_rate_limit(&raw_failsafe)?;
     // Validate the defaults even when no backend uses them.
     super::failsafe::resolve(
         &raw_failsafe,
@@ -254,6 +257,7 @@ pub fn validate(
     Ok(Config {
         server,
         meta_mcp,
+        client_rate_limit,
         backends,
     })
 }

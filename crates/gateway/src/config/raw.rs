@@ -92,6 +92,8 @@ pub struct RawFailsafe {
     pub health_check: Option<RawHealthCheck>,
     pub restart: Option<RawRestart>,
     pub concurrency: Option<RawConcurrency>,
+    /// Per client session, across backends (global only).
+    pub client_rate_limit: Option<RawRateLimit>,
 }
 
 #[derive(Debug, Default, Clone, Deserialize)]

@@ -11,6 +11,8 @@ pub enum GatewayError {
     MethodNotFound(String),
     #[error("invalid params: {0}")]
     InvalidParams(String),
+    #[error("rate limited (failsafe.client_rate_limit); retry after {} ms", .0.as_millis())]
+    ClientRateLimited(std::time::Duration),
     #[error("resource not found: {0}")]
     ResourceNotFound(String),
     #[error("{0}")]

@@ -233,6 +233,11 @@ pub async fn handle(
     match msg.kind() {
         Kind::Request => {
             let id = msg.id.clone()?;
+            if msg.method() != "ping" {
+                if let Err(wait) = session.admit(&gw.config().client_rate_limit) {
+                    return Some(GatewayError::ClientRateLimited(wait).into_message(id));
+                }
+            }
             let ctx = CallContext {
                 sink: out.map(|out| relay(session.clone(), out)),
                 cancelled: Some(session.begin_call(&id)),

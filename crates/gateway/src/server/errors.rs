@@ -20,6 +20,10 @@ impl GatewayError {
             GatewayError::MethodNotFound(m) => {
                 ErrorObject::new(codes::METHOD_NOT_FOUND, format!("Method not found: {m}"))
             }
+            e @ GatewayError::ClientRateLimited(wait) => {
+                ErrorObject::new(codes::CONNECTION_CLOSED, e.to_string())
+                    .with_data(&serde_json::json!({ "retryAfterMs": wait.as_millis() as u64 }))
+            }
             GatewayError::ResourceNotFound(uri) => ErrorObject::new(
                 codes::RESOURCE_NOT_FOUND,
                 format!("Resource not found: {uri}"),

@@ -11,6 +11,9 @@ use std::sync::{Arc, Mutex, OnceLock};
 use std::time::Instant;
 
 use mcp_wire::{Id, Message};
+
+use crate::config::RateLimitConfig;
+use crate::upstream::failsafe::TokenBucket;
 use tokio::sync::{mpsc, oneshot, watch};
 
 /// Which surface a session talks to.
@@ -40,6 +43,8 @@ pub struct Session {
     next_ask: AtomicU64,
     /// Calls in flight, by the client's request id: firing one cancels it.
     inflight: Mutex<HashMap<Id, watch::Sender<Option<String>>>>,
+    /// `failsafe.client_rate_limit`, made on first use.
+    bucket: Mutex<Option<TokenBucket>>,
 }
 
 impl Session {
@@ -59,6 +64,7 @@ impl Session {
             asked: Mutex::new(HashMap::new()),
             next_ask: AtomicU64::new(1),
             inflight: Mutex::new(HashMap::new()),
+            bucket: Mutex::new(None),
         }
     }
 
@@ -133,6 +139,16 @@ impl Session {
             .unwrap_or_else(|p| p.into_inner())
             .remove(&**key);
         waiter.is_some_and(|w| w.send(msg).is_ok())
+    }
+
+    /// Take a token from this client's bucket, or say how long to wait.
+    pub fn admit(&self, cfg: &RateLimitConfig) -> Result<(), std::time::Duration> {
+        if !cfg.enabled {
+            return Ok(());
+        }
+        let mut b = self.bucket.lock().unwrap_or_else(|p| p.into_inner());
+        b.get_or_insert_with(|| TokenBucket::new(cfg.clone(), Instant::now()))
+            .take(Instant::now())
     }
 
     /// A call starts: the receiver fires if the client cancels it.
