@@ -98,3 +98,40 @@ async fn through_the_gateway_to_http_and_stdio_backends() {
         assert_eq!(total, "Total: 39 passed, 0 failed", "{backend}");
     }
 }
+
+#[test]
+fn client_scenarios_for_the_gateways_backend_side() {
+    // The suite plays the server; the gateway (through tests/conformance/gateway-as-client.sh)
+    // is the client under test.
+    let wrapper = repo_root().join("tests/conformance/gateway-as-client.sh");
+    for scenario in ["initialize", "tools_call", "sse-retry"] {
+        let out = Command::new(peer("conformance"))
+            .args([
+                "client",
+                "--command",
+                &format!("bash {}", wrapper.display()),
+                "--scenario",
+                scenario,
+            ])
+            .env("MCP_GATEWAY_BIN", env!("CARGO_BIN_EXE_mcp-gateway"))
+            .output()
+            .unwrap();
+        // The suite prints its verdict on stderr or stdout depending on the path taken.
+        let stdout = format!(
+            "{}\n{}",
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr)
+        );
+        let line = stdout
+            .lines()
+            .find(|l| l.contains("Passed:"))
+            .unwrap_or("no Passed line")
+            .to_owned();
+        assert!(
+            out.status.success() && line.contains(", 0 failed, 0 warnings"),
+            "{scenario}: {line}\n{stdout}\n{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        println!("client scenario {scenario}: {line}");
+    }
+}
