@@ -10,6 +10,7 @@ use mcp_gateway::config::{self, Config};
 use mcp_gateway::gateway::Gateway;
 use mcp_gateway::reload;
 use mcp_gateway::server::{self, App};
+use mcp_gateway::session::Scope;
 
 #[derive(Parser)]
 #[command(
@@ -59,6 +60,10 @@ struct ServeArgs {
     /// Serve MCP on stdin/stdout instead of HTTP.
     #[arg(long)]
     stdio: bool,
+    /// With --stdio: speak for this one backend (its own tools, resources
+    /// and prompts, names unchanged), like /mcp/{backend} over HTTP.
+    #[arg(long, requires = "stdio")]
+    backend: Option<String>,
     /// Log filter: error, warn, info, debug, trace, or a tracing directive.
     #[arg(long, default_value = "info", env = "MCP_GATEWAY_LOG")]
     log_level: String,
@@ -200,7 +205,13 @@ fn serve(args: ServeArgs) -> ExitCode {
             return ExitCode::FAILURE;
         }
     };
-    let result = runtime.block_on(run(config, loaded.path, overrides, args.stdio));
+    let result = runtime.block_on(run(
+        config,
+        loaded.path,
+        overrides,
+        args.stdio,
+        args.backend,
+    ));
     runtime.shutdown_timeout(std::time::Duration::from_secs(1));
     match result {
         Ok(()) => ExitCode::SUCCESS,
@@ -216,6 +227,7 @@ async fn run(
     path: Option<PathBuf>,
     cli: Overrides,
     stdio: bool,
+    backend: Option<String>,
 ) -> anyhow::Result<()> {
     let gw = Gateway::new(config);
     gw.start();
@@ -230,9 +242,22 @@ async fn run(
     });
     let app = App::new(gw.clone(), reloader);
     if stdio {
-        tracing::info!(backends = gw.backend_names().len(), "serving MCP on stdio");
+        let scope = match backend {
+            Some(name) if gw.backend(&name).is_some() => Scope::Backend(name),
+            Some(name) => anyhow::bail!(
+                "--backend {name}: no such backend (backends: {})",
+                gw.backend_names().join(", ")
+            ),
+            None if gw.config().meta_mcp.enabled => Scope::Meta,
+            None => Scope::Direct,
+        };
+        tracing::info!(
+            backends = gw.backend_names().len(),
+            ?scope,
+            "serving MCP on stdio"
+        );
         tokio::select! {
-            r = server::stdio::run(app) => r?,
+            r = server::stdio::run(app, scope) => r?,
             _ = shutdown_signal() => {},
         }
     } else {

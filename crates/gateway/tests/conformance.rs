@@ -135,3 +135,29 @@ fn client_scenarios_for_the_gateways_backend_side() {
         println!("client scenario {scenario}: {line}");
     }
 }
+
+#[tokio::test]
+async fn the_stdio_front_passes_the_suite_too() {
+    // The suite speaks HTTP only, so a second gateway bridges: suite -> gateway A over HTTP
+    // (/mcp/b) -> `mcp-gateway serve --stdio --backend fx` (gateway B's stdio front) -> fixture.
+    let fixture = workspace_bin("mcp-conformance-fixture");
+    let dir = tempfile::tempdir().unwrap();
+    let inner = dir.path().join("inner.yaml");
+    std::fs::write(
+        &inner,
+        format!(
+            "backends:\n  fx:\n    command: {} --stdio\n",
+            fixture.display()
+        ),
+    )
+    .unwrap();
+    let gw = Gateway::start(&format!(
+        "backends:\n  b:\n    command: {} serve --stdio --backend fx --log-level warn --config {}\n",
+        env!("CARGO_BIN_EXE_mcp-gateway"),
+        inner.display()
+    ));
+    gw.wait_ready(&["b"]).await;
+    let total = suite(&gw.url("/mcp/b"));
+    println!("through the stdio front: {total}");
+    assert_eq!(total, "Total: 39 passed, 0 failed");
+}

@@ -15,7 +15,7 @@ use super::App;
 use crate::router;
 use crate::session::{Scope, Session};
 
-pub async fn run(app: Arc<App>) -> std::io::Result<()> {
+pub async fn run(app: Arc<App>, scope: Scope) -> std::io::Result<()> {
     let (tx, mut rx) = mpsc::channel::<Message>(1024);
     let writer = tokio::spawn(async move {
         let mut out = tokio::io::stdout();
@@ -34,11 +34,6 @@ pub async fn run(app: Arc<App>) -> std::io::Result<()> {
         }
     });
 
-    let scope = if app.gw.config().meta_mcp.enabled {
-        Scope::Meta
-    } else {
-        Scope::Direct
-    };
     let mut session: Option<Arc<Session>> = None;
     let max = app.server.max_body_size;
     let mut lines = BufReader::with_capacity(64 * 1024, tokio::io::stdin()).lines();
@@ -59,7 +54,7 @@ pub async fn run(app: Arc<App>) -> std::io::Result<()> {
             Ok(Parsed::Batch(items)) => {
                 for item in items {
                     match item {
-                        Ok(m) => spawn_handle(&app, session.clone(), m, tx.clone()),
+                        Ok(m) => spawn_handle(&app, &scope, session.clone(), m, tx.clone()),
                         Err(e) => {
                             let _ = tx.send(e.to_response()).await;
                         }
@@ -92,7 +87,7 @@ pub async fn run(app: Arc<App>) -> std::io::Result<()> {
             let _ = tx.send(answer).await;
             continue;
         }
-        spawn_handle(&app, session.clone(), msg, tx.clone());
+        spawn_handle(&app, &scope, session.clone(), msg, tx.clone());
     }
     drop(tx);
     let _ = writer.await;
@@ -101,22 +96,20 @@ pub async fn run(app: Arc<App>) -> std::io::Result<()> {
 
 fn spawn_handle(
     app: &Arc<App>,
+    scope: &Scope,
     session: Option<Arc<Session>>,
     msg: Message,
     tx: mpsc::Sender<Message>,
 ) {
     let app = app.clone();
+    let scope = scope.clone();
     tokio::spawn(async move {
         let session = match session {
             Some(s) => s,
             // Lenient: a client that skips initialize still gets served.
             None => Arc::new(Session::new(
                 "stdio".into(),
-                if app.gw.config().meta_mcp.enabled {
-                    Scope::Meta
-                } else {
-                    Scope::Direct
-                },
+                scope,
                 mcp_wire::version::LATEST,
                 None,
             )),
