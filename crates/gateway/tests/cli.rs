@@ -135,3 +135,46 @@ async fn starts_without_any_config_and_says_how_to_add_a_backend() {
     );
     assert!(log.contains("listening on http://127.0.0.1:"), "{log}");
 }
+
+#[test]
+fn stdio_front_answers_bad_input_with_errors_and_keeps_serving() {
+    use std::io::{BufRead, BufReader, Write};
+    let dir = tempfile::tempdir().unwrap();
+    let cfg = dir.path().join("g.yaml");
+    std::fs::write(&cfg, "server:\n  max_body_size: 1KB\n").unwrap();
+    let mut child = gateway_cmd(dir.path())
+        .args(["serve", "--stdio", "--config", cfg.to_str().unwrap()])
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    let mut stdin = child.stdin.take().unwrap();
+    writeln!(stdin, "this is not json").unwrap();
+    writeln!(
+        stdin,
+        r#"{{"jsonrpc":"2.0","id":1,"method":"ping","params":{{"pad":"{}"}}}}"#,
+        "x".repeat(4000)
+    )
+    .unwrap();
+    writeln!(stdin, r#"{{"jsonrpc":"2.0","id":2,"method":"initialize","params":{{"protocolVersion":"2025-06-18","capabilities":{{}},"clientInfo":{{"name":"t","version":"1"}}}}}}"#).unwrap();
+    writeln!(stdin, r#"{{"jsonrpc":"2.0","id":3,"method":"tools/list"}}"#).unwrap();
+    drop(stdin);
+    let lines: Vec<serde_json::Value> = BufReader::new(child.stdout.take().unwrap())
+        .lines()
+        .map(|l| serde_json::from_str(&l.unwrap()).unwrap())
+        .collect();
+    let _ = child.wait();
+    assert_eq!(lines[0]["error"]["code"], -32700, "{lines:?}");
+    assert_eq!(lines[1]["error"]["code"], -32600);
+    assert!(lines[1]["error"]["message"]
+        .as_str()
+        .unwrap()
+        .contains("larger than 1024 bytes"));
+    assert_eq!(lines[2]["result"]["protocolVersion"], "2025-06-18");
+    let tools = lines
+        .iter()
+        .find(|l| l["id"] == 3)
+        .expect("tools/list answered");
+    assert_eq!(tools["result"]["tools"].as_array().unwrap().len(), 4);
+}

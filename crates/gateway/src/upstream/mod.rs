@@ -14,6 +14,9 @@ mod http;
 mod peer;
 mod sse;
 mod stdio;
+
+/// Newline-delimited reading with a hard cap, shared with the stdio front.
+pub(crate) use stdio::{BoundedLines, Line};
 mod ws;
 
 use std::time::Duration;

@@ -192,7 +192,7 @@ async fn log_stderr(backend: String, stderr: impl AsyncRead + Unpin) {
     }
 }
 
-enum Line {
+pub(crate) enum Line {
     Json(Vec<u8>),
     Garbage(String),
     TooLong,
@@ -200,20 +200,20 @@ enum Line {
 
 /// Newline-delimited reading with a hard cap on line length: an oversize
 /// line is skipped up to its newline, never buffered whole.
-struct BoundedLines<R> {
+pub(crate) struct BoundedLines<R> {
     reader: BufReader<R>,
     max: usize,
 }
 
 impl<R: AsyncRead + Unpin> BoundedLines<R> {
-    fn new(r: R, max: usize) -> Self {
+    pub(crate) fn new(r: R, max: usize) -> Self {
         BoundedLines {
             reader: BufReader::with_capacity(64 * 1024, r),
             max,
         }
     }
 
-    async fn next(&mut self) -> std::io::Result<Option<Line>> {
+    pub(crate) async fn next(&mut self) -> std::io::Result<Option<Line>> {
         let mut line = Vec::new();
         let mut too_long = false;
         loop {
