@@ -162,11 +162,7 @@ async fn garbage_on_stdout_is_skipped_and_the_backend_works() {
         text(&c.invoke("noisy", "echo", json!({"message": "clean"})).await),
         "clean"
     );
-    assert!(
-        gw.log().contains("ignoring non-JSON line on stdout"),
-        "{}",
-        gw.log()
-    );
+    gw.wait_log("ignoring non-JSON line on stdout").await;
 }
 
 #[tokio::test]
@@ -250,12 +246,8 @@ async fn client_cancel_reaches_the_backend_under_its_own_id_and_ends_the_call() 
         .expect("the call ends at once")
         .unwrap();
     assert_eq!(answer["error"]["code"], -32800, "{answer}");
-    assert!(
-        gw.log()
-            .contains("client cancelled; sent notifications/cancelled upstream"),
-        "{}",
-        gw.log()
-    );
+    gw.wait_log("client cancelled; sent notifications/cancelled upstream")
+        .await;
     // The session and backend carry on.
     let mut c = c;
     assert_eq!(
@@ -398,11 +390,7 @@ async fn an_oversize_line_is_dropped_not_buffered_and_the_backend_keeps_serving(
         "a clear timeout, not a crash: {}",
         &v.to_string()[..200.min(v.to_string().len())]
     );
-    assert!(
-        gw.log().contains("dropped a stdout line larger than"),
-        "{}",
-        gw.log()
-    );
+    gw.wait_log("dropped a stdout line larger than").await;
     assert_eq!(
         text(&c.invoke("big", "echo", json!({"message": "fine"})).await),
         "fine"

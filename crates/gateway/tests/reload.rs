@@ -80,7 +80,7 @@ async fn file_changes_add_remove_and_replace_only_what_changed() {
         servers["structuredContent"]["servers"][0]["description"],
         "changed"
     );
-    assert!(gw.log().contains("config reloaded"), "{}", gw.log());
+    gw.wait_log("config reloaded").await;
 }
 
 #[tokio::test]
@@ -100,7 +100,7 @@ async fn an_invalid_config_is_rejected_and_the_running_one_stays() {
         assert!(std::time::Instant::now() < deadline, "{}", gw.log());
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
-    assert!(gw.log().contains("backends.a.timeout: invalid duration"));
+    gw.wait_log("backends.a.timeout: invalid duration").await;
     let mut c = Client::connect(gw.url("/mcp")).await;
     assert_eq!(
         text(&c.invoke("a", "echo", json!({"message": "still"})).await),

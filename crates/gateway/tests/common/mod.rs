@@ -132,6 +132,19 @@ impl Gateway {
         self.log.lock().unwrap().clone()
     }
 
+    /// Wait (up to 5 s) for `needle` in the log: stderr is read by another thread.
+    pub async fn wait_log(&self, needle: &str) {
+        let deadline = Instant::now() + Duration::from_secs(5);
+        while !self.log().contains(needle) {
+            assert!(
+                Instant::now() < deadline,
+                "no {needle:?} in the log:\n{}",
+                self.log()
+            );
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+    }
+
     pub async fn health(&self) -> (u16, Value) {
         let r = reqwest::get(self.url("/health")).await.unwrap();
         (r.status().as_u16(), r.json().await.unwrap())
