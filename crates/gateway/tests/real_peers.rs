@@ -5,20 +5,10 @@
 
 mod common;
 
-use std::process::{Child, Command, Stdio};
+use std::process::{Command, Stdio};
 
 use common::*;
 use serde_json::{json, Value};
-
-/// A server process killed on drop.
-struct Server(Child);
-
-impl Drop for Server {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
-}
 
 fn everything_http(mode: &str, port: u16) -> Server {
     let child = Command::new(peer("mcp-server-everything"))

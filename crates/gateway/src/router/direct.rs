@@ -70,7 +70,7 @@ pub async fn forward(gw: &Gateway, name: &str, msg: &Message, ctx: &CallContext)
         repeatable,
         ..ctx.clone()
     };
-    let result = unwrap_answer(
+    let result = super::answer_of(
         backend
             .request_with(msg.method(), msg.params.clone(), ctx)
             .await?,
@@ -104,14 +104,6 @@ fn without_hidden(result: Box<RawValue>, hidden: &[String]) -> Box<RawValue> {
         .collect();
     let filtered = mcp_wire::object::with_member(&result, "tools", &raw(&kept));
     filtered.unwrap_or(result)
-}
-
-fn unwrap_answer(answer: Message) -> Outcome {
-    match (answer.result, answer.error) {
-        (Some(r), _) => Ok(r),
-        (None, Some(e)) => Err(GatewayError::Backend(e)),
-        (None, None) => Err(GatewayError::Internal("empty backend answer".into())),
-    }
 }
 
 /// tools/list for `/mcp` in direct mode: every ready tool, renamed.
@@ -161,7 +153,7 @@ pub async fn call_prefixed(gw: &Gateway, msg: &Message, ctx: &CallContext) -> Ou
         repeatable: tool.read_only || tool.idempotent,
         ..ctx.clone()
     };
-    unwrap_answer(
+    super::answer_of(
         backend
             .request_with("tools/call", Some(params), ctx)
             .await?,

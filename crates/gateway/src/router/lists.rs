@@ -206,9 +206,5 @@ async fn forward(
         .backend(backend)
         .ok_or_else(|| GatewayError::InvalidParams(format!("unknown backend {backend}")))?;
     let answer = b.request_with(method, params, ctx).await?;
-    match (answer.result, answer.error) {
-        (Some(r), _) => Ok(r),
-        (None, Some(e)) => Err(GatewayError::Backend(e)),
-        (None, None) => Err(GatewayError::Internal("empty backend answer".into())),
-    }
+    super::answer_of(answer)
 }

@@ -167,11 +167,7 @@ async fn call_surfaced(
             ctx,
         )
         .await?;
-    match (answer.result, answer.error) {
-        (Some(result), _) => Ok(result),
-        (None, Some(err)) => Err(GatewayError::Backend(err)),
-        (None, None) => Err(GatewayError::Internal("empty backend answer".into())),
-    }
+    super::answer_of(answer)
 }
 
 fn with_args<'a, T: Deserialize<'a>>(args: &'a str, f: impl FnOnce(T) -> Outcome) -> Outcome {
@@ -366,11 +362,7 @@ async fn invoke(
     let answer = backend
         .request_with("tools/call", Some(params), ctx)
         .await?;
-    match (answer.result, answer.error) {
-        (Some(result), _) => Ok(result),
-        (None, Some(err)) => Err(GatewayError::Backend(err)),
-        (None, None) => Err(GatewayError::Internal("empty backend answer".into())),
-    }
+    super::answer_of(answer)
 }
 
 fn not_ready(e: &crate::catalog::Entry) -> String {

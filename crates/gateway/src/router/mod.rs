@@ -181,6 +181,16 @@ pub async fn notification(gw: &Gateway, session: &Session, msg: &Message) {
     }
 }
 
+/// A backend's answer as an outcome: its result, or its own error object
+/// (forwarded verbatim).
+pub fn answer_of(answer: Message) -> Outcome {
+    match (answer.result, answer.error) {
+        (Some(r), _) => Ok(r),
+        (None, Some(e)) => Err(GatewayError::Backend(e)),
+        (None, None) => Err(GatewayError::Internal("empty backend answer".into())),
+    }
+}
+
 /// `tools/call` params for a backend: its own tool name, the caller's
 /// arguments and `_meta` passed through raw.
 pub fn call_params(

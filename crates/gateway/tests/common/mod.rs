@@ -52,6 +52,16 @@ pub fn peer(name: &str) -> String {
     p.display().to_string()
 }
 
+/// A server process (fixture or real peer), killed on drop.
+pub struct Server(pub Child);
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
 /// A free TCP port on 127.0.0.1 (for backends that need one chosen up front).
 pub fn free_port() -> u16 {
     std::net::TcpListener::bind("127.0.0.1:0")
