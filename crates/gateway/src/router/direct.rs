@@ -11,7 +11,7 @@ use serde::Deserialize;
 use serde_json::json;
 use serde_json::value::RawValue;
 
-use super::{GatewayError, Outcome};
+use super::{CallParams, GatewayError, Outcome};
 use crate::gateway::Gateway;
 use crate::upstream::{CallContext, UpstreamError};
 
@@ -122,15 +122,6 @@ pub fn list_all(gw: &Gateway) -> Box<RawValue> {
     }
     out.push_str("]}");
     RawValue::from_string(out).expect("built from valid JSON")
-}
-
-#[derive(Deserialize)]
-struct CallParams<'a> {
-    name: String,
-    #[serde(borrow, default)]
-    arguments: Option<&'a RawValue>,
-    #[serde(borrow, default, rename = "_meta")]
-    meta: Option<&'a RawValue>,
 }
 
 /// tools/call for `/mcp` in direct mode: map the exposed name back.

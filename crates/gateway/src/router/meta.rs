@@ -10,7 +10,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::json;
 use serde_json::value::RawValue;
 
-use super::{text_result, GatewayError, Outcome};
+use super::{text_result, CallParams, GatewayError, Outcome};
 use crate::catalog::Catalog;
 use crate::gateway::Gateway;
 use crate::search;
@@ -109,15 +109,6 @@ pub fn surfaced<'c>(
             (name, *e, *t)
         })
         .collect()
-}
-
-#[derive(Deserialize)]
-struct CallParams<'a> {
-    name: String,
-    #[serde(borrow, default)]
-    arguments: Option<&'a RawValue>,
-    #[serde(borrow, default, rename = "_meta")]
-    meta: Option<&'a RawValue>,
 }
 
 pub async fn call(gw: &Gateway, msg: &mcp_wire::Message, ctx: &CallContext) -> Outcome {

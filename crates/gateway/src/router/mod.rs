@@ -181,6 +181,16 @@ pub async fn notification(gw: &Gateway, session: &Session, msg: &Message) {
     }
 }
 
+/// The params of a `tools/call`, borrowed from the request.
+#[derive(Deserialize)]
+pub(crate) struct CallParams<'a> {
+    name: String,
+    #[serde(borrow, default)]
+    arguments: Option<&'a RawValue>,
+    #[serde(borrow, default, rename = "_meta")]
+    meta: Option<&'a RawValue>,
+}
+
 /// A backend's answer as an outcome: its result, or its own error object
 /// (forwarded verbatim).
 pub fn answer_of(answer: Message) -> Outcome {
