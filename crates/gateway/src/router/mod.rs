@@ -258,13 +258,25 @@ pub async fn handle(
                     return Some(GatewayError::ClientRateLimited(wait).into_message(id));
                 }
             }
+            let (sink, relayed) = match out {
+                Some(out) => {
+                    let (sink, done) = relay(session.clone(), out);
+                    (Some(sink), Some(done))
+                }
+                None => (None, None),
+            };
             let ctx = CallContext {
-                sink: out.map(|out| relay(session.clone(), out)),
+                sink,
                 cancelled: Some(session.begin_call(&id)),
                 repeatable: false,
             };
             let outcome = request(gw, session, &msg, &ctx).await;
             session.end_call(&id);
+            drop(ctx);
+            // Everything the backend sent about the call goes out before its answer.
+            if let Some(done) = relayed {
+                let _ = tokio::time::timeout(std::time::Duration::from_secs(1), done).await;
+            }
             Some(match outcome {
                 Ok(result) => Message::response(id, result),
                 Err(e) => e.into_message(id),
@@ -289,10 +301,11 @@ const CLIENT_ANSWER_TIMEOUT: std::time::Duration = std::time::Duration::from_sec
 /// Carry a call's related backend messages to the client: notifications as
 /// they are, requests under a gateway id with the answer routed back. A
 /// request needing a capability the client did not declare is refused
-/// here, so the backend gets a clear error.
-fn relay(session: Arc<Session>, out: mpsc::Sender<Message>) -> Sink {
+/// here, so the backend gets a clear error. The task ends when the call's
+/// sink is dropped; `handle` waits for it so nothing trails the answer.
+fn relay(session: Arc<Session>, out: mpsc::Sender<Message>) -> (Sink, tokio::task::JoinHandle<()>) {
     let (tx, mut rx) = mpsc::channel::<Related>(64);
-    tokio::spawn(async move {
+    let done = tokio::spawn(async move {
         while let Some(related) = rx.recv().await {
             match related {
                 Related::Notification(m) => {
@@ -355,5 +368,5 @@ fn relay(session: Arc<Session>, out: mpsc::Sender<Message>) -> Sink {
             }
         }
     });
-    tx
+    (tx, done)
 }

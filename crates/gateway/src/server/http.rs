@@ -266,8 +266,10 @@ async fn answer_request(app: &Arc<App>, session: Arc<Session>, msg: Message) -> 
     let (tx, mut rx) = mpsc::channel::<Message>(64);
     let gw = app.gw.clone();
     let mut call = tokio::spawn(async move { router::handle(&gw, &session, msg, Some(tx)).await });
+    // Messages about the call win over its answer, so none is lost to a JSON reply.
     let first = tokio::select! {
         biased;
+        Some(m) = rx.recv() => m,
         done = &mut call => {
             return match done {
                 Ok(Some(answer)) => json_response(&answer),
@@ -275,7 +277,6 @@ async fn answer_request(app: &Arc<App>, session: Arc<Session>, msg: Message) -> 
                 Err(e) => http_error(StatusCode::INTERNAL_SERVER_ERROR, codes::INTERNAL_ERROR, format!("request handler failed: {e}")),
             };
         }
-        Some(m) = rx.recv() => m,
     };
     let (stream_tx, stream_rx) = mpsc::channel::<Message>(64);
     tokio::spawn(async move {
