@@ -178,3 +178,24 @@ fn stdio_front_answers_bad_input_with_errors_and_keeps_serving() {
         .expect("tools/list answered");
     assert_eq!(tools["result"]["tools"].as_array().unwrap().len(), 4);
 }
+
+#[test]
+fn log_format_json_writes_one_json_object_per_line() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = gateway_cmd(dir.path())
+        .args(["--log-format", "json", "--config", "/no/such.yaml"])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    let line = stderr.lines().next().expect("a log line");
+    let v: serde_json::Value = serde_json::from_str(line).unwrap_or_else(|e| panic!("{e}: {line}"));
+    assert_eq!(v["level"], "ERROR");
+    assert!(
+        v["fields"]["message"]
+            .as_str()
+            .unwrap()
+            .contains("does not exist"),
+        "{v}"
+    );
+}

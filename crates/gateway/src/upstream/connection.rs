@@ -91,30 +91,14 @@ impl Connection {
                         ..
                     }) => {
                         tracing::info!(backend = %peer.backend(), "POST initialize rejected; trying the legacy HTTP+SSE transport");
-                        Link::Sse(
-                            SseLink::connect(
-                                client.clone(),
-                                url,
-                                header_map(peer.backend(), headers)?,
-                                peer.clone(),
-                                opts,
-                            )
-                            .await?,
-                        )
+                        legacy_sse(client, url, headers, &peer, opts).await?
                     }
                     Err(e) => return Err(e),
                 }
             }
-            Transport::Sse { url, headers } => Link::Sse(
-                SseLink::connect(
-                    client.clone(),
-                    url,
-                    header_map(peer.backend(), headers)?,
-                    peer.clone(),
-                    opts,
-                )
-                .await?,
-            ),
+            Transport::Sse { url, headers } => {
+                legacy_sse(client, url, headers, &peer, opts).await?
+            }
             Transport::WebSocket { url, headers } => {
                 Link::Ws(WsLink::connect(url, headers, peer.clone(), opts).await?)
             }
@@ -334,6 +318,20 @@ fn with_progress_token(params: &RawValue, id: i64) -> Option<Box<RawValue>> {
     let p: P = serde_json::from_str(params.get()).ok()?;
     let meta = mcp_wire::object::with_member(p.meta, "progressToken", &raw(&id))?;
     mcp_wire::object::with_member(params, "_meta", &meta)
+}
+
+/// A legacy HTTP+SSE link (forced by config, or the spec's fallback).
+async fn legacy_sse(
+    client: &reqwest::Client,
+    url: &str,
+    headers: &std::collections::BTreeMap<String, String>,
+    peer: &Arc<Peer>,
+    opts: &LinkOptions,
+) -> Result<Link, UpstreamError> {
+    let headers = header_map(peer.backend(), headers)?;
+    Ok(Link::Sse(
+        SseLink::connect(client.clone(), url, headers, peer.clone(), opts).await?,
+    ))
 }
 
 /// The result of a response, or the backend's error as a protocol failure.
