@@ -29,7 +29,10 @@ rpc() { # session-less helper: initialize, then one request; prints the response
 tools="$(rpc '{"jsonrpc":"2.0","id":1,"method":"tools/call","params":{"name":"gateway_list_tools","arguments":{"server":"mock"}}}')"
 python3 - "$tools" <<'PY' | while read -r call; do rpc "$call" >/dev/null; done
 import json, sys
-body = json.loads(sys.argv[1])
+text = sys.argv[1]
+if not text.lstrip().startswith("{"):  # an SSE answer stream: the answer is the last message
+    text = [l[6:] for l in text.splitlines() if l.startswith("data: ") and l[6:].strip()][-1]
+body = json.loads(text)
 for tool in body.get("result", {}).get("structuredContent", {}).get("tools", []):
     props = (tool.get("inputSchema") or {}).get("properties") or {}
     args = {k: (1 if i == 0 else 2) for i, (k, v) in enumerate(props.items()) if v.get("type") in ("number", "integer")}

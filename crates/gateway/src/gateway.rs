@@ -16,12 +16,13 @@ use std::time::Duration;
 
 use arc_swap::ArcSwap;
 use serde::Serialize;
-use tokio::sync::watch;
+use tokio::sync::{mpsc, oneshot, watch};
 
 use crate::catalog::{Catalog, Entry};
 use crate::config::{BackendConfig, Config};
-use crate::session::Session;
-use crate::upstream::{Backend, LinkOptions};
+use crate::router::CLIENT_ANSWER_TIMEOUT;
+use crate::session::{capability_for, Session};
+use crate::upstream::{Backend, Hooks, LinkOptions, Reply};
 use mcp_wire::Message;
 
 pub struct Gateway {
@@ -39,6 +40,8 @@ pub struct Gateway {
     me: Weak<Gateway>,
     /// Who subscribed to which backend resource: (backend, its URI) -> subscribers.
     subscribers: Mutex<HashMap<(String, String), Vec<Subscriber>>>,
+    /// Every client session, for backend messages that belong to no call.
+    clients: Mutex<Vec<Weak<Session>>>,
 }
 
 /// A client session subscribed to a resource, and the URI it knows it by.
@@ -83,6 +86,7 @@ impl Gateway {
                 client,
                 me: me.clone(),
                 subscribers: Mutex::new(HashMap::new()),
+                clients: Mutex::new(Vec::new()),
             }
         })
     }
@@ -193,6 +197,60 @@ impl Gateway {
         last
     }
 
+    /// A client session started: backend requests that belong to no call
+    /// may be asked of it.
+    pub fn register_client(&self, session: &Arc<Session>) {
+        let mut clients = self.clients.lock().unwrap_or_else(|p| p.into_inner());
+        clients.retain(|c| c.strong_count() > 0);
+        clients.push(Arc::downgrade(session));
+    }
+
+    /// A backend request that belongs to no call (roots/list after a
+    /// client's roots/list_changed, a ping, ...) goes to the one client
+    /// session that can answer it: its scope covers the backend, it declared
+    /// the capability, and its stream is open. With none, or several, it is
+    /// None: never a broadcast, never a guess.
+    fn ask_one_client(&self, backend: &str, msg: Message) -> Option<oneshot::Receiver<Reply>> {
+        let needs = capability_for(msg.method());
+        let mut able: Vec<(Arc<Session>, mpsc::Sender<Message>)> = {
+            let mut clients = self.clients.lock().unwrap_or_else(|p| p.into_inner());
+            clients.retain(|c| c.strong_count() > 0);
+            clients
+                .iter()
+                .filter_map(Weak::upgrade)
+                .filter(|s| s.scope.covers(backend) && needs.is_none_or(|c| s.declared(c)))
+                .filter_map(|s| s.stream().map(|out| (s, out)))
+                .collect()
+        };
+        if able.len() != 1 {
+            tracing::debug!(
+                backend,
+                method = msg.method(),
+                clients = able.len(),
+                "backend request for no call: not exactly one client can answer"
+            );
+            return None;
+        }
+        let (session, out) = able.pop()?;
+        let (tx, rx) = oneshot::channel();
+        tokio::spawn(async move {
+            let reply = match session.ask_on(&out, msg).await {
+                Err(refused) => refused,
+                Ok((id, answer)) => session.answer_of(id, answer, CLIENT_ANSWER_TIMEOUT).await,
+            };
+            let _ = tx.send(reply);
+        });
+        Some(rx)
+    }
+
+    /// A backend notification that belongs to no call.
+    fn on_backend_notification(&self, backend: &str, msg: Message) {
+        match msg.method() {
+            "notifications/resources/updated" => self.deliver_update(backend, msg),
+            method => tracing::debug!(backend, method, "backend notification"),
+        }
+    }
+
     /// A backend's notifications/resources/updated: to its subscribers only,
     /// on their streams, under the URI each of them knows.
     fn deliver_update(&self, backend: &str, msg: Message) {
@@ -287,18 +345,21 @@ fn make_backend(
     config: &Config,
     b: &BackendConfig,
 ) -> Arc<Backend> {
-    let (gw, name) = (me.clone(), b.name.clone());
-    let me = me.clone();
-    let on_change: Arc<dyn Fn() + Send + Sync> = Arc::new(move || {
-        if let Some(gw) = me.upgrade() {
-            gw.rebuild_catalog();
-        }
-    });
-    let on_update: Arc<dyn Fn(Message) + Send + Sync> = Arc::new(move |msg| {
-        if let Some(gw) = gw.upgrade() {
-            gw.deliver_update(&name, msg);
-        }
-    });
+    let (on_change, on_note, on_ask) = (me.clone(), me.clone(), me.clone());
+    let (name, name2) = (b.name.clone(), b.name.clone());
+    let hooks = Hooks {
+        changed: Arc::new(move || {
+            if let Some(gw) = on_change.upgrade() {
+                gw.rebuild_catalog();
+            }
+        }),
+        notified: Arc::new(move |msg| {
+            if let Some(gw) = on_note.upgrade() {
+                gw.on_backend_notification(&name, msg);
+            }
+        }),
+        asked: Arc::new(move |msg| on_ask.upgrade()?.ask_one_client(&name2, msg)),
+    };
     let opts = LinkOptions {
         max_message_size: config.server.max_body_size.max(16 << 20),
         connect_timeout: b.timeout.max(Duration::from_secs(10)),
@@ -308,7 +369,6 @@ fn make_backend(
         client.clone(),
         opts,
         config.meta_mcp.tool_cache_ttl,
-        on_change,
-        on_update,
+        hooks,
     )
 }

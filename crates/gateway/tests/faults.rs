@@ -230,14 +230,7 @@ async fn client_cancel_reaches_the_backend_under_its_own_id_and_ends_the_call() 
         .header("accept", "application/json, text/event-stream")
         .header("mcp-session-id", c.session.clone().unwrap())
         .body(call.to_string());
-    let pending = tokio::spawn(async move {
-        req.send()
-            .await
-            .unwrap()
-            .json::<serde_json::Value>()
-            .await
-            .unwrap()
-    });
+    let pending = tokio::spawn(async move { answer(req.send().await.unwrap()).await });
     tokio::time::sleep(Duration::from_millis(200)).await;
     let cancel = json!({"jsonrpc": "2.0", "method": "notifications/cancelled", "params": {"requestId": "call-7", "reason": "user pressed stop"}});
     assert_eq!(c.post(&cancel).await.status(), 202);
@@ -283,14 +276,7 @@ async fn shutdown_finishes_in_flight_calls_and_does_not_wait_forever_on_streams(
         .header("accept", "application/json, text/event-stream")
         .header("mcp-session-id", c.session.clone().unwrap())
         .body(json!({"jsonrpc": "2.0", "id": 1, "method": "tools/call", "params": {"name": "gateway_invoke", "arguments": {"server": "fx", "tool": "slow", "arguments": {"ms": 700}}}}).to_string());
-    let in_flight = tokio::spawn(async move {
-        slow.send()
-            .await
-            .unwrap()
-            .json::<serde_json::Value>()
-            .await
-            .unwrap()
-    });
+    let in_flight = tokio::spawn(async move { answer(slow.send().await.unwrap()).await });
     tokio::time::sleep(Duration::from_millis(200)).await;
     let start = Instant::now();
     let status = tokio::task::spawn_blocking(move || {
@@ -351,14 +337,14 @@ async fn fields_no_spec_defines_pass_through_byte_for_byte() {
     let gw = Gateway::start(&config(""));
     gw.wait_ready(&["good"]).await;
     let c = Client::connect(gw.url("/mcp")).await;
-    let body = c.post(&json!({"jsonrpc": "2.0", "id": 3, "method": "tools/call", "params": {"name": "gateway_invoke", "arguments": {"server": "good", "tool": "exotic", "arguments": {}}}})).await.text().await.unwrap();
+    let body = answer_text(c.post(&json!({"jsonrpc": "2.0", "id": 3, "method": "tools/call", "params": {"name": "gateway_invoke", "arguments": {"server": "good", "tool": "exotic", "arguments": {}}}})).await).await;
     assert_eq!(
         raw_result(&body),
         expected,
         "meta mode forwards the result unchanged"
     );
     let mut direct_client = Client::connect(gw.url("/mcp/good")).await;
-    let body = direct_client.post(&json!({"jsonrpc": "2.0", "id": 4, "method": "tools/call", "params": {"name": "exotic", "arguments": {}}})).await.text().await.unwrap();
+    let body = answer_text(direct_client.post(&json!({"jsonrpc": "2.0", "id": 4, "method": "tools/call", "params": {"name": "exotic", "arguments": {}}})).await).await;
     assert_eq!(raw_result(&body), expected, "the backend endpoint too");
     // The tool definition's unknown members survive as well.
     let def = direct_client.request("tools/list", json!({})).await;

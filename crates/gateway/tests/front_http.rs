@@ -210,22 +210,20 @@ async fn notifications_get_202_and_unknown_methods_a_json_rpc_error() {
         .await;
     assert_eq!(note.status(), 202);
     assert_eq!(note.text().await.unwrap(), "");
-    let v: Value = c
-        .post(&json!({"jsonrpc": "2.0", "id": "s-1", "method": "no/such"}))
-        .await
-        .json()
-        .await
-        .unwrap();
+    let v = answer(
+        c.post(&json!({"jsonrpc": "2.0", "id": "s-1", "method": "no/such"}))
+            .await,
+    )
+    .await;
     assert_eq!(v["id"], "s-1");
     assert_eq!(v["error"]["code"], -32601);
-    let v: Value = c
-        .post(
+    let v = answer(
+        c.post(
             &json!({"jsonrpc": "2.0", "id": 9, "method": "tools/call", "params": {"name": "nope"}}),
         )
-        .await
-        .json()
-        .await
-        .unwrap();
+        .await,
+    )
+    .await;
     assert_eq!(
         v["error"]["code"], -32602,
         "unknown tool is a protocol error"
@@ -321,6 +319,89 @@ async fn get_stream_delivers_list_changed_and_a_second_stream_conflicts() {
         seen.push_str(&String::from_utf8_lossy(&chunk));
     }
     assert!(seen.contains("event: message"), "{seen}");
+}
+
+#[tokio::test]
+async fn a_broken_answer_stream_resumes_after_the_last_event_with_that_stream_only() {
+    let fixture = workspace_bin("mcp-conformance-fixture");
+    let gw = Gateway::start(&format!(
+        "server:\n  sse_retry: 250ms\nbackends:\n  fx:\n    command: {} --stdio\n",
+        fixture.display()
+    ));
+    gw.wait_ready(&["fx"]).await;
+    let mut c = Client::new(gw.url("/mcp/fx"));
+    c.initialize_with("2025-11-25", json!({"elicitation": {}}))
+        .await;
+    let sid = c.session.clone().unwrap();
+
+    // A call that asks the client something, answered on an SSE stream that
+    // starts with a priming event (id, empty data, retry).
+    let call = json!({"jsonrpc": "2.0", "id": 5, "method": "tools/call",
+        "params": {"name": "test_elicitation", "arguments": {"message": "who are you?"}}});
+    let mut resp = c.post(&call).await;
+    assert_eq!(resp.headers()["content-type"], "text/event-stream");
+    let seen = events_until(&mut resp, |e| e.data.contains("elicitation/create")).await;
+    let (priming, ask) = (&seen[0], seen.last().unwrap());
+    assert_eq!((priming.data.as_str(), priming.retry_ms), ("", Some(250)));
+    let (stream, zero) = priming.id.as_deref().unwrap().split_once('-').unwrap();
+    assert_eq!(zero, "0");
+    let ask_id = ask.id.clone().unwrap();
+    assert!(ask_id.starts_with(&format!("{stream}-")), "{ask_id}");
+    // The connection breaks mid-call. That is not a cancel: the call goes on.
+    drop(resp);
+
+    // Another request meanwhile, on a stream of its own.
+    assert!(c.request("tools/list", json!({})).await["result"]["tools"].is_array());
+    // The client answers the elicitation it saw before the break.
+    let asked: Value = serde_json::from_str(&ask.data).unwrap();
+    let reply = json!({"jsonrpc": "2.0", "id": asked["id"], "result": {"action": "accept",
+        "content": {"username": "ada", "email": "ada@example.com"}}});
+    assert_eq!(c.post(&reply).await.status(), 202);
+
+    // Resume: only what followed the last event seen, from this stream only.
+    let mut resumed = c
+        .http
+        .get(gw.url("/mcp/fx"))
+        .header("accept", "text/event-stream")
+        .header("mcp-session-id", &sid)
+        .header("last-event-id", &ask_id)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resumed.status(), 200);
+    let events = events_until(&mut resumed, |e| e.data.contains(r#""id":5"#)).await;
+    assert_eq!(
+        events.len(),
+        1,
+        "nothing replayed twice, nothing foreign: {events:?}"
+    );
+    let answer: Value = serde_json::from_str(&events[0].data).unwrap();
+    assert!(
+        answer["result"]["content"][0]["text"]
+            .as_str()
+            .unwrap()
+            .contains("ada"),
+        "{answer}"
+    );
+    let (s, seq) = events[0].id.as_deref().unwrap().split_once('-').unwrap();
+    assert_eq!(s, stream);
+    assert!(seq.parse::<u64>().unwrap() > ask_id.split_once('-').unwrap().1.parse().unwrap());
+    // Fully delivered: the stream ends.
+    let rest = tokio::time::timeout(std::time::Duration::from_secs(5), resumed.chunk())
+        .await
+        .expect("the resumed stream ends after the answer");
+    assert!(rest.unwrap().is_none());
+}
+
+#[tokio::test]
+async fn json_responses_answer_with_one_json_body() {
+    let gw = Gateway::start("server:\n  json_responses: true\nbackends: {}\n");
+    let c = Client::connect(gw.url("/mcp")).await;
+    let resp = c
+        .post(&json!({"jsonrpc": "2.0", "id": 1, "method": "tools/list"}))
+        .await;
+    assert_eq!(resp.headers()["content-type"], "application/json");
+    assert!(answer(resp).await["result"]["tools"].is_array());
 }
 
 #[tokio::test]

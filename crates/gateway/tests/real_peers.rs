@@ -6,6 +6,7 @@
 mod common;
 
 use std::process::{Command, Stdio};
+use std::time::{Duration, Instant};
 
 use common::*;
 use serde_json::{json, Value};
@@ -640,11 +641,9 @@ async fn resources_and_prompts_of_all_backends_merge_on_mcp() {
             "{}",
         ],
     );
-    assert!(
-        out[0]["result"]["contents"]
-            .as_array()
-            .is_some_and(|c| !c.is_empty()),
-        "{}",
+    assert_eq!(
+        out[0]["result"]["contents"][0]["uri"], ev_static,
+        "the contents name the resource as the client knows it: {}",
         out[0]
     );
     assert!(
@@ -697,4 +696,43 @@ async fn c_missing(url: &str) -> Value {
     let mut c = Client::connect(url.to_owned()).await;
     c.request("resources/read", json!({"uri": "nowhere://nothing"}))
         .await
+}
+
+#[tokio::test]
+async fn a_roots_request_outside_any_call_reaches_the_one_client_that_can_answer() {
+    let gw = Gateway::start(&format!(
+        "backends:\n  ev:\n    command: {} stdio\n",
+        peer("mcp-server-everything")
+    ));
+    gw.wait_ready(&["ev"]).await;
+    let mut c = Client::new(gw.url("/mcp/ev"));
+    c.initialize_with("2025-11-25", json!({"roots": {"listChanged": true}}))
+        .await;
+    let mut stream = c.open_stream().await;
+    // A second client that declared no roots cannot answer, so it does not
+    // make the choice ambiguous.
+    let _other = Client::connect(gw.url("/mcp/ev")).await;
+
+    // The client's roots changed: server-everything asks for them with a
+    // roots/list of its own, tied to no call, which reaches this client's
+    // GET stream under a gateway id.
+    let changed = json!({"jsonrpc": "2.0", "method": "notifications/roots/list_changed"});
+    assert_eq!(c.post(&changed).await.status(), 202);
+    let events = events_until(&mut stream, |e| e.data.contains("roots/list")).await;
+    let ask: Value = serde_json::from_str(&events.last().unwrap().data).unwrap();
+    assert_eq!(ask["method"], "roots/list");
+    let roots = json!({"roots": [{"uri": "file:///work/project", "name": "project"}]});
+    let reply = json!({"jsonrpc": "2.0", "id": ask["id"], "result": roots});
+    assert_eq!(c.post(&reply).await.status(), 202);
+
+    // The answer went back to server-everything, which now lists our root.
+    let deadline = Instant::now() + Duration::from_secs(10);
+    loop {
+        let listed = c.call("get-roots-list", json!({})).await;
+        if text(&listed).contains("file:///work/project") {
+            break;
+        }
+        assert!(Instant::now() < deadline, "roots never arrived: {listed}");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
 }

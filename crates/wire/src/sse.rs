@@ -107,24 +107,41 @@ impl Decoder {
     }
 }
 
-/// Encode one event. Multi-line data becomes several `data:` lines.
-pub fn encode(event: Option<&str>, id: Option<&str>, data: &str, out: &mut String) {
-    if let Some(e) = event {
-        out.push_str("event: ");
-        out.push_str(e);
-        out.push('\n');
+/// Encode one event. Data is split into one `data:` line per line (`\r\n`,
+/// `\r` and `\n` all end a line in SSE); empty data still gets its `data:`
+/// line, so a priming event (an id, no payload) reaches the client.
+pub fn encode(ev: &Event, out: &mut Vec<u8>) {
+    if let Some(e) = &ev.event {
+        field(out, "event", e);
     }
-    if let Some(id) = id {
-        out.push_str("id: ");
-        out.push_str(id);
-        out.push('\n');
+    if let Some(id) = &ev.id {
+        field(out, "id", id);
     }
-    for line in data.split('\n') {
-        out.push_str("data: ");
-        out.push_str(line);
-        out.push('\n');
+    if let Some(ms) = ev.retry_ms {
+        field(out, "retry", &ms.to_string());
     }
-    out.push('\n');
+    let mut rest = ev.data.as_str();
+    loop {
+        match rest.find(['\r', '\n']) {
+            Some(i) => {
+                field(out, "data", &rest[..i]);
+                let skip = if rest[i..].starts_with("\r\n") { 2 } else { 1 };
+                rest = &rest[i + skip..];
+            }
+            None => {
+                field(out, "data", rest);
+                break;
+            }
+        }
+    }
+    out.push(b'\n');
+}
+
+fn field(out: &mut Vec<u8>, name: &str, value: &str) {
+    out.extend_from_slice(name.as_bytes());
+    out.extend_from_slice(b": ");
+    out.extend_from_slice(value.as_bytes());
+    out.push(b'\n');
 }
 
 #[cfg(test)]
@@ -175,10 +192,18 @@ mod tests {
 
     #[test]
     fn encode_then_decode() {
-        let mut s = String::new();
-        encode(Some("message"), Some("7"), "line1\nline2", &mut s);
-        let evs = decode_chunks(&[&s]);
-        assert_eq!(evs[0].data, "line1\nline2");
+        let ev = |id: &str, data: &str, retry_ms| Event {
+            event: Some("message".into()),
+            id: Some(id.into()),
+            data: data.into(),
+            retry_ms,
+        };
+        let mut out = Vec::new();
+        encode(&ev("7", "line1\r\nline2\rline3", None), &mut out);
+        encode(&ev("8", "", Some(1500)), &mut out);
+        let evs = decode_chunks(&[std::str::from_utf8(&out).unwrap()]);
+        assert_eq!(evs[0].data, "line1\nline2\nline3");
         assert_eq!(evs[0].id.as_deref(), Some("7"));
+        assert_eq!(evs[1], ev("8", "", Some(1500)), "a priming event survives");
     }
 }

@@ -40,6 +40,17 @@ pub struct ServerConfig {
     /// How long shutdown waits for in-flight calls.
     #[serde(with = "humantime_serde_like")]
     pub shutdown_timeout: Duration,
+    /// true: answer a request with one JSON body unless something about it
+    /// comes first; false: answer on a resumable SSE stream.
+    pub json_responses: bool,
+    /// The `retry:` a client should wait before resuming a broken stream.
+    #[serde(with = "humantime_serde_like")]
+    pub sse_retry: Duration,
+    /// Most bytes of one answer stream kept for replay after a break.
+    pub sse_resume_buffer: usize,
+    /// How long a broken, finished answer stream stays resumable.
+    #[serde(with = "humantime_serde_like")]
+    pub sse_resume_window: Duration,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize)]
@@ -188,6 +199,14 @@ pub fn validate(
             "server.shutdown_timeout",
             &s.shutdown_timeout,
             Duration::from_secs(10),
+        )?,
+        json_responses: s.json_responses.unwrap_or(false),
+        sse_retry: opt_duration("server.sse_retry", &s.sse_retry, Duration::from_secs(1))?,
+        sse_resume_buffer: s.sse_resume_buffer.map_or(1 << 20, |b| b.0),
+        sse_resume_window: opt_duration(
+            "server.sse_resume_window",
+            &s.sse_resume_window,
+            Duration::from_secs(300),
         )?,
     };
     if server.max_body_size < 1024 {

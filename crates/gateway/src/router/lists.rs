@@ -94,8 +94,55 @@ pub async fn by_uri(
         m @ ("resources/subscribe" | "resources/unsubscribe") => {
             subscription(gw, session, backend, m, params, &original, &p.uri, ctx).await
         }
-        m => forward(gw, backend, m, params, ctx).await,
+        m => {
+            let result = forward(gw, backend, m, params, ctx).await?;
+            Ok(if original == p.uri {
+                result
+            } else {
+                name_contents(result, &original, &p.uri)
+            })
+        }
     }
+}
+
+/// A disambiguated resource's contents name it as the client knows it:
+/// each `contents[].uri` equal to the backend's URI becomes `exposed`,
+/// everything else stays as the backend sent it.
+fn name_contents(result: Box<RawValue>, original: &str, exposed: &str) -> Box<RawValue> {
+    #[derive(Deserialize)]
+    struct Read<'a> {
+        #[serde(borrow)]
+        contents: Vec<&'a RawValue>,
+    }
+    #[derive(Deserialize)]
+    struct Item {
+        #[serde(default)]
+        uri: Option<String>,
+    }
+    let Ok(read) = serde_json::from_str::<Read>(result.get()) else {
+        return result;
+    };
+    let exposed = raw(&exposed);
+    let mut contents = String::from("[");
+    for (i, item) in read.contents.iter().enumerate() {
+        if i > 0 {
+            contents.push(',');
+        }
+        let names_it = serde_json::from_str::<Item>(item.get())
+            .is_ok_and(|c| c.uri.as_deref() == Some(original));
+        match names_it
+            .then(|| with_member(item, "uri", &exposed))
+            .flatten()
+        {
+            Some(renamed) => contents.push_str(renamed.get()),
+            None => contents.push_str(item.get()),
+        }
+    }
+    contents.push(']');
+    RawValue::from_string(contents)
+        .ok()
+        .and_then(|c| with_member(&result, "contents", &c))
+        .unwrap_or(result)
 }
 
 /// resources/subscribe and unsubscribe: the gateway remembers who subscribed
@@ -207,4 +254,33 @@ async fn forward(
         .ok_or_else(|| GatewayError::InvalidParams(format!("unknown backend {backend}")))?;
     let answer = b.request_with(method, params, ctx).await?;
     super::answer_of(answer)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn contents_of_a_disambiguated_resource_carry_the_clients_uri() {
+        let result = raw(&serde_json::json!({
+            "contents": [
+                {"uri": "test://static/1", "text": "a", "x-extra": [1, 2]},
+                {"uri": "test://other", "text": "b"}
+            ],
+            "_meta": {"k": true}
+        }));
+        let named = name_contents(
+            result,
+            "test://static/1",
+            "mcp-gateway://ev/test%3A%2F%2Fstatic%2F1",
+        );
+        let v: serde_json::Value = serde_json::from_str(named.get()).unwrap();
+        assert_eq!(
+            v["contents"][0]["uri"],
+            "mcp-gateway://ev/test%3A%2F%2Fstatic%2F1"
+        );
+        assert_eq!(v["contents"][0]["x-extra"], serde_json::json!([1, 2]));
+        assert_eq!(v["contents"][1]["uri"], "test://other", "other URIs stay");
+        assert_eq!(v["_meta"]["k"], true);
+    }
 }

@@ -12,7 +12,7 @@ mod meta;
 
 use std::sync::Arc;
 
-use mcp_wire::{codes, raw, version, ErrorObject, Kind, Message};
+use mcp_wire::{raw, version, Kind, Message};
 use serde::Deserialize;
 use serde_json::json;
 use serde_json::value::RawValue;
@@ -172,10 +172,19 @@ pub async fn notification(gw: &Gateway, session: &Session, msg: &Message) {
                 }
             }
         }
-        (Scope::Backend(name), m @ "notifications/roots/list_changed") => {
-            if let Some(b) = gw.backend(name) {
-                let _ = b.notify(m, msg.params.clone()).await;
-            }
+        // The backends may then ask for the roots (see Gateway::ask_one_client).
+        (scope, m @ "notifications/roots/list_changed") => {
+            let cat = gw.catalog();
+            let ready = cat
+                .entries
+                .iter()
+                .filter(|e| e.is_ready() && scope.covers(&e.name))
+                .filter_map(|e| gw.backend(&e.name));
+            futures_util::future::join_all(ready.map(|b| {
+                let params = msg.params.clone();
+                async move { b.notify(m, params).await }
+            }))
+            .await;
         }
         (_, m) => tracing::debug!(method = m, "client notification ignored"),
     }
@@ -296,13 +305,12 @@ pub async fn handle(
 }
 
 /// How long a client gets to answer a sampling/elicitation/roots request.
-const CLIENT_ANSWER_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(300);
+pub const CLIENT_ANSWER_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(300);
 
 /// Carry a call's related backend messages to the client: notifications as
-/// they are, requests under a gateway id with the answer routed back. A
-/// request needing a capability the client did not declare is refused
-/// here, so the backend gets a clear error. The task ends when the call's
-/// sink is dropped; `handle` waits for it so nothing trails the answer.
+/// they are, requests under a gateway id with the answer routed back (see
+/// [`Session::ask_on`]). The task ends when the call's sink is dropped;
+/// `handle` waits for it so nothing trails the answer.
 fn relay(session: Arc<Session>, out: mpsc::Sender<Message>) -> (Sink, tokio::task::JoinHandle<()>) {
     let (tx, mut rx) = mpsc::channel::<Related>(64);
     let done = tokio::spawn(async move {
@@ -311,60 +319,18 @@ fn relay(session: Arc<Session>, out: mpsc::Sender<Message>) -> (Sink, tokio::tas
                 Related::Notification(m) => {
                     let _ = out.send(m).await;
                 }
-                Related::Request { msg, reply } => {
-                    let needs = match msg.method() {
-                        "sampling/createMessage" => Some("sampling"),
-                        "elicitation/create" => Some("elicitation"),
-                        "roots/list" => Some("roots"),
-                        _ => None,
-                    };
-                    if let Some(cap) = needs.filter(|c| !session.declared(c)) {
-                        let e = ErrorObject::new(codes::METHOD_NOT_FOUND, format!("the client did not declare the {cap} capability, so mcp-gateway cannot forward {}", msg.method()));
-                        let _ = reply.send(Err(e.to_raw()));
-                        continue;
+                Related::Request { msg, reply } => match session.ask_on(&out, msg).await {
+                    Err(refused) => {
+                        let _ = reply.send(refused);
                     }
-                    let (id, answer) = session.ask();
-                    if out
-                        .send(Message {
-                            id: Some(id.clone()),
-                            ..msg
-                        })
-                        .await
-                        .is_err()
-                    {
-                        session.forget_ask(&id);
-                        let _ = reply.send(Err(ErrorObject::new(
-                            codes::INTERNAL_ERROR,
-                            "the client's stream is closed",
-                        )
-                        .to_raw()));
-                        continue;
+                    Ok((id, answer)) => {
+                        let session = session.clone();
+                        tokio::spawn(async move {
+                            let answer = session.answer_of(id, answer, CLIENT_ANSWER_TIMEOUT);
+                            let _ = reply.send(answer.await);
+                        });
                     }
-                    let session = session.clone();
-                    tokio::spawn(async move {
-                        let result = match tokio::time::timeout(CLIENT_ANSWER_TIMEOUT, answer).await
-                        {
-                            Ok(Ok(a)) => match (a.result, a.error) {
-                                (Some(r), _) => Ok(r),
-                                (None, Some(e)) => Err(e),
-                                (None, None) => Err(ErrorObject::new(
-                                    codes::INTERNAL_ERROR,
-                                    "empty answer from the client",
-                                )
-                                .to_raw()),
-                            },
-                            _ => {
-                                session.forget_ask(&id);
-                                Err(ErrorObject::new(
-                                    codes::REQUEST_TIMEOUT,
-                                    "the client did not answer",
-                                )
-                                .to_raw())
-                            }
-                        };
-                        let _ = reply.send(result);
-                    });
-                }
+                },
             }
         }
     });

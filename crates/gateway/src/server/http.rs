@@ -3,20 +3,24 @@
 //! The checks run in the spec's order and each failure has its status:
 //! Origin (403), Accept (406), Content-Type (415), body size (413), JSON
 //! (400 + -32700), session header (400), unknown session (404), protocol
-//! version header (400). Requests are answered with one JSON body;
-//! notifications and responses with 202. GET opens the session's stream for
-//! server-initiated messages (409 if one is open); DELETE ends the session.
+//! version header (400). Requests are answered on resumable SSE streams
+//! (priming event, `retry:`, `<stream>-<seq>` event ids), or with one JSON
+//! body under `server.json_responses`; notifications and responses with
+//! 202. GET with `Last-Event-ID` resumes a broken answer stream; without,
+//! it opens the session's stream for server-initiated messages (409 if one
+//! is open). DELETE ends the session.
 
 use std::convert::Infallible;
 use std::sync::Arc;
 
+use axum::body::Bytes;
 use axum::body::{to_bytes, Body};
 use axum::extract::{Path, State};
 use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
 use axum::response::sse::{Event, KeepAlive, Sse};
 use axum::response::{IntoResponse, Response};
 use futures_util::stream::Stream;
-use mcp_wire::{codes, version, Kind, Message, Parsed};
+use mcp_wire::{codes, sse, version, Kind, Message, Parsed};
 use tokio::sync::mpsc;
 use tokio_stream::wrappers::ReceiverStream;
 use tokio_stream::StreamExt;
@@ -24,6 +28,7 @@ use tokio_stream::StreamExt;
 use super::errors::{http_error, json_response, Reject};
 use super::App;
 use crate::router;
+use crate::session::outbox::{self, Next, Outbox};
 use crate::session::{Scope, Session};
 
 pub const SESSION_HEADER: &str = "mcp-session-id";
@@ -259,42 +264,119 @@ async fn post(app: Arc<App>, scope: Scope, headers: HeaderMap, body: Body) -> Re
     }
 }
 
-/// Answer a request: one JSON body when the answer comes before anything
-/// else, otherwise an SSE stream carrying the call's progress, logs and
-/// server-to-client requests first and the answer last.
+/// Answer a request on a resumable SSE stream: the call's progress, logs
+/// and requests to the client first, the answer last. With
+/// `server.json_responses`, one JSON body when the answer comes before
+/// anything else.
 async fn answer_request(app: &Arc<App>, session: Arc<Session>, msg: Message) -> Response {
     let (tx, mut rx) = mpsc::channel::<Message>(64);
     let gw = app.gw.clone();
-    let mut call = tokio::spawn(async move { router::handle(&gw, &session, msg, Some(tx)).await });
-    // Messages about the call win over its answer, so none is lost to a JSON reply.
-    let first = tokio::select! {
-        biased;
-        Some(m) = rx.recv() => m,
-        done = &mut call => {
-            return match done {
-                Ok(Some(answer)) => json_response(&answer),
-                Ok(None) => StatusCode::ACCEPTED.into_response(),
-                Err(e) => http_error(StatusCode::INTERNAL_SERVER_ERROR, codes::INTERNAL_ERROR, format!("request handler failed: {e}")),
-            };
-        }
-    };
-    let (stream_tx, stream_rx) = mpsc::channel::<Message>(64);
-    tokio::spawn(async move {
-        if stream_tx.send(first).await.is_err() {
-            return; // the client went away; the call itself goes on (a dropped stream is not a cancel)
-        }
-        while let Some(m) = rx.recv().await {
-            if stream_tx.send(m).await.is_err() {
-                return;
+    let s = session.clone();
+    let mut call = tokio::spawn(async move { router::handle(&gw, &s, msg, Some(tx)).await });
+    let mut first = None;
+    if app.server.json_responses {
+        // Messages about the call win over its answer, so none is lost to a JSON reply.
+        tokio::select! {
+            biased;
+            Some(m) = rx.recv() => first = Some(m),
+            done = &mut call => {
+                return match done {
+                    Ok(Some(answer)) => json_response(&answer),
+                    Ok(None) => StatusCode::ACCEPTED.into_response(),
+                    Err(e) => http_error(StatusCode::INTERNAL_SERVER_ERROR, codes::INTERNAL_ERROR, format!("request handler failed: {e}")),
+                };
             }
         }
+    }
+    let outbox = session.open_stream(app.server.sse_resume_buffer, app.server.sse_resume_window);
+    let producer = outbox.clone();
+    // The call goes on when the client's connection breaks (that is not a
+    // cancel): its messages wait in the outbox for a resume.
+    tokio::spawn(async move {
+        if let Some(m) = first {
+            producer.push(&m);
+        }
+        while let Some(m) = rx.recv().await {
+            producer.push(&m);
+        }
         if let Ok(Some(answer)) = call.await {
-            let _ = stream_tx.send(answer).await;
+            producer.push(&answer);
+        }
+        producer.finish();
+    });
+    let priming = primes(&session.version);
+    stream_response(app, session, outbox, 0, priming)
+}
+
+/// The priming event (an id, empty data) and `retry:` came with 2025-11-25;
+/// older clients would read the empty event as a broken message.
+fn primes(version: &str) -> bool {
+    version >= "2025-11-25"
+}
+
+/// An answer stream as SSE, from the event after `after`: every event
+/// carries its `<stream>-<seq>` id, and a comment keeps a quiet stream
+/// alive. When the last event of the finished stream has gone out, the
+/// session forgets it; a broken connection leaves it for a resume.
+fn stream_response(
+    app: &App,
+    session: Arc<Session>,
+    outbox: Arc<Outbox>,
+    after: u64,
+    priming: bool,
+) -> Response {
+    let stream_id = outbox.id;
+    let prime = priming.then(|| {
+        sse_bytes(sse::Event {
+            id: Some(outbox::event_id(stream_id, 0)),
+            retry_ms: Some(app.server.sse_retry.as_millis() as u64),
+            ..sse::Event::default()
+        })
+    });
+    let events = futures_util::stream::unfold(after, move |cursor| {
+        let (outbox, session) = (outbox.clone(), session.clone());
+        async move {
+            let next = tokio::time::timeout(KEEP_ALIVE, outbox.next_after(cursor)).await;
+            match next {
+                Err(_) => Some((Bytes::from_static(b":\n\n"), cursor)),
+                Ok(Next::Event(seq, data)) => {
+                    let event = sse_bytes(sse::Event {
+                        event: Some("message".into()),
+                        id: Some(outbox::event_id(stream_id, seq)),
+                        data: data.to_string(),
+                        retry_ms: None,
+                    });
+                    Some((event, seq))
+                }
+                Ok(Next::End) => {
+                    session.forget_stream(stream_id);
+                    None
+                }
+            }
         }
     });
-    Sse::new(events(app, stream_rx))
-        .keep_alive(KeepAlive::default())
+    let body = futures_util::stream::iter(prime)
+        .chain(events)
+        .map(Ok::<_, Infallible>);
+    (
+        [
+            (header::CONTENT_TYPE, "text/event-stream"),
+            (header::CACHE_CONTROL, "no-cache"),
+        ],
+        // Not cut at shutdown: an answer in flight is worth waiting for
+        // (up to server.shutdown_timeout).
+        Body::from_stream(body),
+    )
         .into_response()
+}
+
+/// How long an answer stream may stay silent before a keep-alive comment.
+const KEEP_ALIVE: std::time::Duration = std::time::Duration::from_secs(15);
+
+fn sse_bytes(ev: sse::Event) -> Bytes {
+    let mut out = Vec::with_capacity(ev.data.len() + 48);
+    sse::encode(&ev, &mut out);
+    out.into()
 }
 
 async fn initialize(app: &App, scope: Scope, msg: Message) -> Response {
@@ -310,6 +392,7 @@ async fn initialize(app: &App, scope: Scope, msg: Message) -> Response {
             let session = app
                 .sessions
                 .create(scope, init.version, init.client_capabilities);
+            app.gw.register_client(&session);
             tracing::info!(session = %session.id, version = init.version, "client session started");
             let mut resp = json_response(&Message::response(id, init.result));
             if let Ok(v) = HeaderValue::from_str(&session.id) {
@@ -367,6 +450,17 @@ fn open_stream(app: Arc<App>, scope: Scope, headers: HeaderMap) -> Response {
         Ok(s) => s,
         Err(r) => return r.into_response(),
     };
+    // A resume: replay the broken answer stream after the last event the
+    // client saw, and only that stream.
+    let resume = headers
+        .get("last-event-id")
+        .and_then(|v| v.to_str().ok())
+        .and_then(outbox::parse_event_id)
+        .and_then(|(stream, seq)| Some((session.resumable(stream)?, seq)));
+    if let Some((outbox, seq)) = resume {
+        tracing::debug!(session = %session.id, stream = outbox.id, after = seq, "answer stream resumed");
+        return stream_response(&app, session, outbox, seq, false);
+    }
     let (tx, rx) = mpsc::channel(256);
     if !session.attach_stream(tx.clone()) {
         return http_error(
@@ -387,15 +481,20 @@ pub fn events(
     app: &App,
     rx: mpsc::Receiver<Message>,
 ) -> impl Stream<Item = Result<Event, Infallible>> {
+    until_closing(
+        app,
+        ReceiverStream::new(rx)
+            .map(|m| Ok(Event::default().event("message").data(m.to_json_string()))),
+    )
+}
+
+/// `stream`, ended when the gateway starts shutting down.
+fn until_closing<S: Stream>(app: &App, stream: S) -> impl Stream<Item = S::Item> {
     let mut closing = app.closing.subscribe();
     let closed = async move {
         let _ = closing.wait_for(|c| *c).await;
     };
-    futures_util::StreamExt::take_until(
-        ReceiverStream::new(rx)
-            .map(|m| Ok(Event::default().event("message").data(m.to_json_string()))),
-        Box::pin(closed),
-    )
+    futures_util::StreamExt::take_until(stream, Box::pin(closed))
 }
 
 /// Tell the client its tool list changed, for as long as its stream is open.

@@ -31,6 +31,7 @@ pub async fn open(State(app): State<Arc<App>>, headers: HeaderMap) -> Response {
         Scope::Direct
     };
     let session = app.sessions.create(scope, "2024-11-05", None);
+    app.gw.register_client(&session);
     let (tx, rx) = mpsc::channel(256);
     session.attach_stream(tx.clone());
     spawn_list_changed(&app, &session, tx.clone());

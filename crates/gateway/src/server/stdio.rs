@@ -104,6 +104,7 @@ pub async fn run(app: Arc<App>, scope: Scope) -> std::io::Result<()> {
                         init.client_capabilities,
                     ));
                     s.attach_stream(tx.clone());
+                    app.gw.register_client(&s);
                     spawn_list_changed(&app, &s, tx.clone());
                     session = Some(s);
                     Message::response(id, init.result)

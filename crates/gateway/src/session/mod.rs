@@ -4,16 +4,22 @@
 //! The store is bounded (`server.max_sessions`): when full, the session idle
 //! the longest is evicted (its client gets 404 and re-initialises, as the
 //! spec prescribes). Ids are 128 random bits from the OS, hex encoded.
+//!
+//! - [`outbox`]: one resumable SSE answer stream of a session.
+
+pub mod outbox;
 
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, OnceLock};
 use std::time::Instant;
 
-use mcp_wire::{Id, Message};
+use mcp_wire::{codes, ErrorObject, Id, Message};
 
+use self::outbox::Outbox;
 use crate::config::RateLimitConfig;
 use crate::upstream::failsafe::TokenBucket;
+use crate::upstream::Reply;
 use tokio::sync::{mpsc, oneshot, watch};
 
 /// Which surface a session talks to.
@@ -25,6 +31,16 @@ pub enum Scope {
     Direct,
     /// `/mcp/{backend}`: one backend, names unchanged.
     Backend(String),
+}
+
+impl Scope {
+    /// Whether a session on this scope uses `backend`.
+    pub fn covers(&self, backend: &str) -> bool {
+        match self {
+            Scope::Meta | Scope::Direct => true,
+            Scope::Backend(name) => name == backend,
+        }
+    }
 }
 
 pub struct Session {
@@ -45,7 +61,13 @@ pub struct Session {
     inflight: Mutex<HashMap<Id, watch::Sender<Option<String>>>>,
     /// `failsafe.client_rate_limit`, made on first use.
     bucket: Mutex<Option<TokenBucket>>,
+    /// Answer streams that are open, or broke and may be resumed.
+    streams: Mutex<HashMap<u64, Arc<Outbox>>>,
+    next_stream: AtomicU64,
 }
+
+/// Most answer streams a session keeps for resumption at once.
+const MAX_STREAMS: usize = 64;
 
 impl Session {
     pub fn new(
@@ -65,6 +87,8 @@ impl Session {
             next_ask: AtomicU64::new(1),
             inflight: Mutex::new(HashMap::new()),
             bucket: Mutex::new(None),
+            streams: Mutex::new(HashMap::new()),
+            next_stream: AtomicU64::new(1),
         }
     }
 
@@ -104,6 +128,38 @@ impl Session {
 }
 
 impl Session {
+    /// Open an answer stream holding up to `cap` bytes for replay. Streams
+    /// that finished more than `window` ago without a reader reaching their
+    /// end are forgotten now, and past [`MAX_STREAMS`] the oldest go.
+    pub fn open_stream(&self, cap: usize, window: std::time::Duration) -> Arc<Outbox> {
+        let id = self.next_stream.fetch_add(1, Ordering::Relaxed);
+        let outbox = Arc::new(Outbox::new(id, cap));
+        let mut streams = self.streams.lock().unwrap_or_else(|p| p.into_inner());
+        streams.retain(|_, o| o.finished_at().is_none_or(|t| t.elapsed() < window));
+        while streams.len() >= MAX_STREAMS {
+            let Some(oldest) = streams.keys().min().copied() else {
+                break;
+            };
+            streams.remove(&oldest);
+        }
+        streams.insert(id, outbox.clone());
+        outbox
+    }
+
+    /// A stream a client may resume.
+    pub fn resumable(&self, id: u64) -> Option<Arc<Outbox>> {
+        let streams = self.streams.lock().unwrap_or_else(|p| p.into_inner());
+        streams.get(&id).cloned()
+    }
+
+    /// A reader sent the last event of stream `id`: nothing is left to resume.
+    pub fn forget_stream(&self, id: u64) {
+        self.streams
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .remove(&id);
+    }
+
     /// Whether the client declared `capability` (e.g. "sampling") at initialize.
     pub fn declared(&self, capability: &str) -> bool {
         let Some(caps) = &self.client_capabilities else {
@@ -111,6 +167,64 @@ impl Session {
         };
         serde_json::from_str::<HashMap<String, &serde_json::value::RawValue>>(caps.get())
             .is_ok_and(|m| m.contains_key(capability))
+    }
+
+    /// Send a backend's request (sampling, elicitation, roots, ping) to
+    /// this client on `out`, under a fresh gateway id. Refused with an error
+    /// object for the backend when the client did not declare the
+    /// capability or its stream is closed. Await the answer with
+    /// [`Session::answer_of`].
+    pub async fn ask_on(
+        &self,
+        out: &mpsc::Sender<Message>,
+        msg: Message,
+    ) -> Result<(Id, oneshot::Receiver<Message>), Reply> {
+        if let Some(cap) = capability_for(msg.method()).filter(|c| !self.declared(c)) {
+            return Err(Err(ErrorObject::new(
+                codes::METHOD_NOT_FOUND,
+                format!(
+                    "the client did not declare the {cap} capability, so mcp-gateway cannot forward {}",
+                    msg.method()
+                ),
+            )
+            .to_raw()));
+        }
+        let (id, answer) = self.ask();
+        let sent = Message {
+            id: Some(id.clone()),
+            ..msg
+        };
+        if out.send(sent).await.is_err() {
+            self.forget_ask(&id);
+            let e = ErrorObject::new(codes::INTERNAL_ERROR, "the client's stream is closed");
+            return Err(Err(e.to_raw()));
+        }
+        Ok((id, answer))
+    }
+
+    /// The client's answer to request `id`: its result or its error object,
+    /// or a timeout error after `limit`.
+    pub async fn answer_of(
+        &self,
+        id: Id,
+        answer: oneshot::Receiver<Message>,
+        limit: std::time::Duration,
+    ) -> Reply {
+        match tokio::time::timeout(limit, answer).await {
+            Ok(Ok(a)) => match (a.result, a.error) {
+                (Some(r), _) => Ok(r),
+                (None, Some(e)) => Err(e),
+                (None, None) => Err(ErrorObject::new(
+                    codes::INTERNAL_ERROR,
+                    "empty answer from the client",
+                )
+                .to_raw()),
+            },
+            _ => {
+                self.forget_ask(&id);
+                Err(ErrorObject::new(codes::REQUEST_TIMEOUT, "the client did not answer").to_raw())
+            }
+        }
     }
 
     /// A fresh id for a request to this client, and where its answer arrives.
@@ -185,6 +299,16 @@ impl Session {
                 .unwrap_or_else(|p| p.into_inner())
                 .remove(&**key);
         }
+    }
+}
+
+/// The client capability a server-to-client request needs.
+pub fn capability_for(method: &str) -> Option<&'static str> {
+    match method {
+        "sampling/createMessage" => Some("sampling"),
+        "elicitation/create" => Some("elicitation"),
+        "roots/list" => Some("roots"),
+        _ => None,
     }
 }
 

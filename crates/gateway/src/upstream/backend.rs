@@ -12,7 +12,7 @@ use tokio::sync::{mpsc, oneshot, watch, Notify};
 use super::connection::{result_of, Connection, InitInfo};
 use super::failsafe::{backoff, is_read_method, unit_random, Breaker, TokenBucket};
 use super::peer::{CallContext, Event, Peer, Related};
-use super::{LinkOptions, UpstreamError};
+use super::{Hooks, LinkOptions, UpstreamError};
 use crate::catalog::listing::{self, Item, Lists};
 use crate::catalog::{parse_tools_page, Tool};
 use crate::config::BackendConfig;
@@ -75,10 +75,7 @@ pub struct Backend {
     /// Wakes a lazy backend.
     demand: Notify,
     stop: watch::Sender<bool>,
-    /// Called after every change of status or tools (the catalog rebuilds).
-    on_change: Arc<dyn Fn() + Send + Sync>,
-    /// Called with each notifications/resources/updated (routed to subscribers).
-    on_update: Arc<dyn Fn(Message) + Send + Sync>,
+    hooks: Hooks,
     client: reqwest::Client,
     opts: LinkOptions,
     breaker: std::sync::Mutex<Breaker>,
@@ -95,8 +92,7 @@ impl Backend {
         client: reqwest::Client,
         opts: LinkOptions,
         tool_ttl: Duration,
-        on_change: Arc<dyn Fn() + Send + Sync>,
-        on_update: Arc<dyn Fn(Message) + Send + Sync>,
+        hooks: Hooks,
     ) -> Arc<Self> {
         let state = match (config.enabled, config.lazy) {
             (false, _) => State::Disabled,
@@ -122,8 +118,7 @@ impl Backend {
             lists: ArcSwap::from_pointee(Lists::default()),
             demand: Notify::new(),
             stop: watch::Sender::new(false),
-            on_change,
-            on_update,
+            hooks,
             breaker: std::sync::Mutex::new(breaker),
             slots: tokio::sync::Semaphore::new(slots),
             waiting: std::sync::atomic::AtomicU32::new(0),
@@ -362,7 +357,7 @@ impl Backend {
             transport: old.transport,
             connects,
         }));
-        (self.on_change)();
+        (self.hooks.changed)();
     }
 
     /// Ready, with the transport actually in use (an `http_url` may have fallen back to SSE).
@@ -375,7 +370,7 @@ impl Backend {
             transport,
             connects: old.connects + 1,
         }));
-        (self.on_change)();
+        (self.hooks.changed)();
     }
 
     async fn run(self: Arc<Self>) {
@@ -541,18 +536,35 @@ impl Backend {
                 None,
                 "notifications/resources/list_changed" | "notifications/prompts/list_changed",
             ) => self.refresh_lists(conn).await,
-            (None, "notifications/resources/updated") => (self.on_update)(ev),
-            (None, method) => {
-                tracing::debug!(backend = %self.name(), method, "backend notification")
-            }
-            (Some(id), "ping") => conn.respond(id, Ok(raw(&json!({})))).await,
-            (Some(id), "roots/list") => conn.respond(id, Ok(raw(&json!({"roots": []})))).await,
+            (None, _) => (self.hooks.notified)(ev),
             (Some(id), method) => {
-                let err = ErrorObject::new(
-                    codes::METHOD_NOT_FOUND,
-                    format!("mcp-gateway cannot tell which client session this {method} is for (no call of this backend is in flight, or several are)"),
-                );
-                conn.respond(id, Err(err.to_raw())).await
+                let method = method.to_owned();
+                if let Some(answer) = (self.hooks.asked)(ev) {
+                    // The one client session that can answer it will.
+                    let conn = conn.clone();
+                    tokio::spawn(async move {
+                        let gone = || {
+                            Err(
+                                ErrorObject::new(codes::INTERNAL_ERROR, "the client session ended")
+                                    .to_raw(),
+                            )
+                        };
+                        conn.respond(id, answer.await.unwrap_or_else(|_| gone()))
+                            .await;
+                    });
+                    return;
+                }
+                let answer = match method.as_str() {
+                    "ping" => Ok(raw(&json!({}))),
+                    // No client to ask: the gateway itself has no roots.
+                    "roots/list" => Ok(raw(&json!({"roots": []}))),
+                    _ => Err(ErrorObject::new(
+                        codes::METHOD_NOT_FOUND,
+                        format!("mcp-gateway cannot tell which client session this {method} is for: it belongs to no call in flight, and not exactly one connected client can answer it"),
+                    )
+                    .to_raw()),
+                };
+                conn.respond(id, answer).await
             }
         }
     }
@@ -604,7 +616,7 @@ impl Backend {
             templates,
             prompts,
         }));
-        (self.on_change)();
+        (self.hooks.changed)();
     }
 
     async fn fetch_list(
@@ -658,7 +670,7 @@ impl Backend {
             &tools,
         )));
         self.tools.store(Arc::new(tools));
-        (self.on_change)();
+        (self.hooks.changed)();
         Ok(())
     }
 }

@@ -19,9 +19,30 @@ mod stdio;
 pub(crate) use stdio::{BoundedLines, Line};
 mod ws;
 
+use std::sync::Arc;
 use std::time::Duration;
 
+use mcp_wire::Message;
+use tokio::sync::oneshot;
+
 pub use backend::{Backend, State, Status};
+
+/// How a backend reaches the rest of the gateway.
+#[derive(Clone)]
+pub struct Hooks {
+    /// After every change of status or tools (the catalog rebuilds).
+    pub changed: Arc<dyn Fn() + Send + Sync>,
+    /// Backend notifications that belong to no call and that the backend
+    /// does not handle itself (resources/updated, tasks/status, ...).
+    pub notified: Arc<dyn Fn(Message) + Send + Sync>,
+    /// Backend requests that belong to no call: the answer of the one
+    /// client that can give it, or None when no single client can.
+    #[allow(clippy::type_complexity)]
+    pub asked: Arc<dyn Fn(Message) -> Option<oneshot::Receiver<Reply>> + Send + Sync>,
+}
+
+/// A client's answer to a backend's request: its result, or an error object.
+pub type Reply = Result<Box<serde_json::value::RawValue>, Box<serde_json::value::RawValue>>;
 pub use connection::{Connection, InitInfo};
 pub use peer::{CallContext, Peer, Related, Sink};
 

@@ -251,8 +251,13 @@ impl Client {
     }
 
     pub async fn initialize(&mut self, version: &str) -> Value {
+        self.initialize_with(version, json!({})).await
+    }
+
+    /// initialize declaring `capabilities` (e.g. `{"elicitation": {}}`).
+    pub async fn initialize_with(&mut self, version: &str, capabilities: Value) -> Value {
         let body = json!({"jsonrpc": "2.0", "id": 0, "method": "initialize", "params": {
-            "protocolVersion": version, "capabilities": {}, "clientInfo": {"name": "gateway-tests", "version": "1"}}});
+            "protocolVersion": version, "capabilities": capabilities, "clientInfo": {"name": "gateway-tests", "version": "1"}}});
         let resp = self.post(&body).await;
         self.session = resp
             .headers()
@@ -277,6 +282,20 @@ impl Client {
         req.send().await.unwrap()
     }
 
+    /// Open the session's GET stream.
+    pub async fn open_stream(&self) -> reqwest::Response {
+        let resp = self
+            .http
+            .get(&self.url)
+            .header("accept", "text/event-stream")
+            .header("mcp-session-id", self.session.as_deref().unwrap())
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(resp.status(), 200, "GET stream");
+        resp
+    }
+
     /// A request; returns the whole JSON-RPC response.
     pub async fn request(&mut self, method: &str, params: Value) -> Value {
         self.next_id += 1;
@@ -284,7 +303,7 @@ impl Client {
             json!({"jsonrpc": "2.0", "id": self.next_id, "method": method, "params": params});
         let resp = self.post(&body).await;
         assert_eq!(resp.status(), 200, "{method}");
-        let v: Value = resp.json().await.unwrap();
+        let v = answer(resp).await;
         assert_eq!(v["id"], self.next_id, "response id is the client's own");
         v
     }
@@ -305,6 +324,66 @@ impl Client {
         )
         .await
     }
+}
+
+/// The JSON-RPC answer in a POST's response: its JSON body, or the last
+/// message of its SSE stream (every event before it is a request or
+/// notification about the call).
+pub async fn answer(resp: reqwest::Response) -> Value {
+    let text = answer_text(resp).await;
+    serde_json::from_str(&text).unwrap_or_else(|e| panic!("{e}: {text}"))
+}
+
+/// The answer's exact bytes, as the gateway sent them.
+pub async fn answer_text(resp: reqwest::Response) -> String {
+    let sse = resp
+        .headers()
+        .get("content-type")
+        .is_some_and(|v| v.to_str().unwrap().starts_with("text/event-stream"));
+    let body = resp.text().await.unwrap();
+    if !sse {
+        return body;
+    }
+    let last = sse_data(&body)
+        .pop()
+        .unwrap_or_else(|| panic!("no message in {body}"));
+    assert!(
+        last.contains(r#""result":"#) || last.contains(r#""error":"#),
+        "an SSE answer stream ends with the answer: {body}"
+    );
+    last
+}
+
+/// The data of each SSE event carrying a message, in order (the priming
+/// event and keep-alive comments carry none).
+pub fn sse_data(body: &str) -> Vec<String> {
+    let mut decoder = mcp_wire::sse::Decoder::new(usize::MAX);
+    let mut events = Vec::new();
+    decoder.feed(body.as_bytes(), &mut events).unwrap();
+    events
+        .into_iter()
+        .filter(|e| !e.data.is_empty())
+        .map(|e| e.data)
+        .collect()
+}
+
+/// Read SSE events off a live response until one satisfies `done`.
+pub async fn events_until(
+    resp: &mut reqwest::Response,
+    done: impl Fn(&mcp_wire::sse::Event) -> bool,
+) -> Vec<mcp_wire::sse::Event> {
+    let mut decoder = mcp_wire::sse::Decoder::new(1 << 20);
+    let mut events = Vec::new();
+    let deadline = tokio::time::Instant::now() + std::time::Duration::from_secs(10);
+    while !events.iter().any(&done) {
+        let chunk = tokio::time::timeout_at(deadline, resp.chunk())
+            .await
+            .expect("event within 10s")
+            .unwrap()
+            .expect("stream ended early");
+        decoder.feed(&chunk, &mut events).unwrap();
+    }
+    events
 }
 
 /// The text of the first content item of a tool result.
