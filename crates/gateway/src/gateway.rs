@@ -42,7 +42,19 @@ pub struct Gateway {
     subscribers: Mutex<HashMap<(String, String), Vec<Subscriber>>>,
     /// Every client session, for backend messages that belong to no call.
     clients: Mutex<Vec<Weak<Session>>>,
+    /// Tasks clients started, by the backend's task id.
+    tasks: Mutex<HashMap<String, TaskOwner>>,
 }
+
+/// Where a task runs and whose it is.
+struct TaskOwner {
+    backend: String,
+    session_id: String,
+    session: Weak<Session>,
+}
+
+/// Most tasks remembered at once; past it, tasks of ended sessions go first.
+const MAX_TASKS: usize = 10_000;
 
 /// A client session subscribed to a resource, and the URI it knows it by.
 struct Subscriber {
@@ -87,6 +99,7 @@ impl Gateway {
                 me: me.clone(),
                 subscribers: Mutex::new(HashMap::new()),
                 clients: Mutex::new(Vec::new()),
+                tasks: Mutex::new(HashMap::new()),
             }
         })
     }
@@ -247,7 +260,72 @@ impl Gateway {
     fn on_backend_notification(&self, backend: &str, msg: Message) {
         match msg.method() {
             "notifications/resources/updated" => self.deliver_update(backend, msg),
+            "notifications/tasks/status" => self.deliver_task_status(backend, msg),
             method => tracing::debug!(backend, method, "backend notification"),
+        }
+    }
+
+    /// `session` started task `task_id` on `backend`.
+    pub fn task_created(&self, task_id: &str, backend: &str, session: &Arc<Session>) {
+        let mut tasks = self.tasks.lock().unwrap_or_else(|p| p.into_inner());
+        if tasks.len() >= MAX_TASKS {
+            tasks.retain(|_, t| t.session.strong_count() > 0);
+            if tasks.len() >= MAX_TASKS {
+                tracing::warn!("{MAX_TASKS} tasks remembered; forgetting them all");
+                tasks.clear();
+            }
+        }
+        tasks.insert(
+            task_id.to_owned(),
+            TaskOwner {
+                backend: backend.to_owned(),
+                session_id: session.id.clone(),
+                session: Arc::downgrade(session),
+            },
+        );
+    }
+
+    /// The backend running task `task_id`, if session `session_id` owns it.
+    pub fn task_backend(&self, task_id: &str, session_id: &str) -> Option<String> {
+        let tasks = self.tasks.lock().unwrap_or_else(|p| p.into_inner());
+        tasks
+            .get(task_id)
+            .filter(|t| t.session_id == session_id)
+            .map(|t| t.backend.clone())
+    }
+
+    /// Session `session_id`'s tasks: (task id, backend).
+    pub fn tasks_of(&self, session_id: &str) -> Vec<(String, String)> {
+        let tasks = self.tasks.lock().unwrap_or_else(|p| p.into_inner());
+        tasks
+            .iter()
+            .filter(|(_, t)| t.session_id == session_id)
+            .map(|(id, t)| (id.clone(), t.backend.clone()))
+            .collect()
+    }
+
+    /// A task's status change: to the session that started it, only.
+    fn deliver_task_status(&self, backend: &str, msg: Message) {
+        #[derive(serde::Deserialize)]
+        #[serde(rename_all = "camelCase")]
+        struct P {
+            task_id: String,
+        }
+        let Ok(p) = msg.parse_params::<P>() else {
+            return;
+        };
+        let owner = {
+            let tasks = self.tasks.lock().unwrap_or_else(|p| p.into_inner());
+            tasks
+                .get(&p.task_id)
+                .filter(|t| t.backend == backend)
+                .and_then(|t| t.session.upgrade())
+        };
+        match owner {
+            Some(session) if session.push(msg) => {}
+            _ => {
+                tracing::debug!(backend, task = %p.task_id, "task status for no open client stream; dropped")
+            }
         }
     }
 

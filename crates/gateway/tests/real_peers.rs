@@ -736,3 +736,82 @@ async fn a_roots_request_outside_any_call_reaches_the_one_client_that_can_answer
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
 }
+
+#[tokio::test]
+async fn tasks_run_on_their_backend_and_only_their_session_sees_them() {
+    // meta mode off: /mcp lists server-everything's tools as ev__<tool>.
+    let gw = Gateway::start(&format!(
+        "meta_mcp:\n  enabled: false\nbackends:\n  ev:\n    command: {} stdio\n",
+        peer("mcp-server-everything")
+    ));
+    gw.wait_ready(&["ev"]).await;
+    let mut c = Client::new(gw.url("/mcp"));
+    let init = c.initialize("2025-11-25").await;
+    assert!(init["result"]["capabilities"]["tasks"]["requests"]["tools"]["call"].is_object());
+    let mut stream = c.open_stream().await;
+
+    // A task-augmented call: the task travels to the backend, which answers
+    // with a CreateTaskResult under its own task id.
+    let created = c
+        .request(
+            "tools/call",
+            json!({"name": "ev__simulate-research-query", "arguments": {"topic": "gateways"},
+                   "task": {"ttl": 60000}}),
+        )
+        .await;
+    let task_id = created["result"]["task"]["taskId"]
+        .as_str()
+        .unwrap_or_else(|| panic!("CreateTaskResult expected: {created}"))
+        .to_owned();
+
+    // Another session cannot see it: a task of someone else is a missing one.
+    let mut other = Client::connect(gw.url("/mcp")).await;
+    let foreign = other.request("tasks/get", json!({"taskId": task_id})).await;
+    assert_eq!(foreign["error"]["code"], -32602, "{foreign}");
+    let listed = other.request("tasks/list", json!({})).await;
+    assert_eq!(listed["result"]["tasks"], json!([]), "{listed}");
+
+    // The owner gets its status, its result, and finds it in tasks/list.
+    let got = c.request("tasks/get", json!({"taskId": task_id})).await;
+    assert_eq!(got["result"]["taskId"], task_id.as_str(), "{got}");
+    let result = c.request("tasks/result", json!({"taskId": task_id})).await;
+    let report = text(&result["result"]);
+    assert!(report.contains("Research Report: gateways"), "{result}");
+    let done = c.request("tasks/get", json!({"taskId": task_id})).await;
+    assert_eq!(done["result"]["status"], "completed", "{done}");
+    let mine = c.request("tasks/list", json!({})).await;
+    assert!(
+        mine["result"]["tasks"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|t| t["taskId"] == task_id.as_str()),
+        "{mine}"
+    );
+    // Status notifications came to the owner's stream.
+    let events = events_until(&mut stream, |e| {
+        e.data.contains("notifications/tasks/status") && e.data.contains("completed")
+    })
+    .await;
+    let status: Value = serde_json::from_str(&events.last().unwrap().data).unwrap();
+    assert_eq!(status["params"]["taskId"], task_id.as_str(), "{status}");
+
+    // Through /mcp/ev the tasks/* methods are forwarded as they are.
+    let mut direct = Client::connect(gw.url("/mcp/ev")).await;
+    let created = direct
+        .request(
+            "tools/call",
+            json!({"name": "simulate-research-query", "arguments": {"topic": "routing"},
+                   "task": {"ttl": 60000}}),
+        )
+        .await;
+    let id = created["result"]["task"]["taskId"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let result = direct.request("tasks/result", json!({"taskId": id})).await;
+    assert!(
+        text(&result["result"]).contains("Research Report: routing"),
+        "{result}"
+    );
+}

@@ -11,8 +11,11 @@ use serde::Deserialize;
 use serde_json::json;
 use serde_json::value::RawValue;
 
-use super::{CallParams, GatewayError, Outcome};
+use std::sync::Arc;
+
+use super::{GatewayError, Outcome, ToolCall};
 use crate::gateway::Gateway;
+use crate::session::Session;
 use crate::upstream::{CallContext, UpstreamError};
 
 /// The initialize result for `/mcp/{backend}`: the backend's own
@@ -45,7 +48,13 @@ pub async fn initialize_backend(gw: &Gateway, name: &str, version: &str) -> Outc
 /// Forward a request to one backend; its result or error comes back as is.
 /// Tools the config hides stay hidden here too: filtered out of tools/list,
 /// and calling one looks exactly like calling a missing tool.
-pub async fn forward(gw: &Gateway, name: &str, msg: &Message, ctx: &CallContext) -> Outcome {
+pub async fn forward(
+    gw: &Gateway,
+    session: &Arc<Session>,
+    name: &str,
+    msg: &Message,
+    ctx: &CallContext,
+) -> Outcome {
     let backend = gw
         .backend(name)
         .ok_or_else(|| GatewayError::InvalidParams(format!("unknown backend {name}")))?;
@@ -77,6 +86,10 @@ pub async fn forward(gw: &Gateway, name: &str, msg: &Message, ctx: &CallContext)
     )?;
     if msg.method() == "tools/list" && !hidden.is_empty() {
         return Ok(without_hidden(result, hidden));
+    }
+    if msg.method() == "tools/call" {
+        // A task it created: its status notifications go to this session.
+        super::tasks::remember(gw, session, name, &result);
     }
     Ok(result)
 }
@@ -125,28 +138,23 @@ pub fn list_all(gw: &Gateway) -> Box<RawValue> {
 }
 
 /// tools/call for `/mcp` in direct mode: map the exposed name back.
-pub async fn call_prefixed(gw: &Gateway, msg: &Message, ctx: &CallContext) -> Outcome {
-    let p: CallParams = msg
+pub async fn call_prefixed(
+    gw: &Gateway,
+    session: &Arc<Session>,
+    msg: &Message,
+    ctx: &CallContext,
+) -> Outcome {
+    let p: ToolCall = msg
         .parse_params()
         .map_err(|e| GatewayError::InvalidParams(e.to_string()))?;
     let cat = gw.catalog();
-    let Some((entry, tool)) = cat.resolve_exposed(&p.name) else {
-        return Err(GatewayError::InvalidParams(format!(
-            "unknown tool: {}",
-            p.name
-        )));
+    let unknown = || GatewayError::InvalidParams(format!("unknown tool: {}", p.name));
+    let (entry, tool) = cat.resolve_exposed(&p.name).ok_or_else(unknown)?;
+    let backend = gw.backend(&entry.name).ok_or_else(unknown)?;
+    let call = ToolCall {
+        name: tool.name.as_str().into(),
+        ..p
     };
-    let backend = gw
-        .backend(&entry.name)
-        .ok_or_else(|| GatewayError::InvalidParams(format!("unknown tool: {}", p.name)))?;
-    let params = super::call_params(&tool.name, p.arguments, p.meta);
-    let ctx = &CallContext {
-        repeatable: tool.read_only || tool.idempotent,
-        ..ctx.clone()
-    };
-    super::answer_of(
-        backend
-            .request_with("tools/call", Some(params), ctx)
-            .await?,
-    )
+    let repeatable = tool.read_only || tool.idempotent;
+    super::call_tool(gw, session, &backend, &call, repeatable, ctx).await
 }

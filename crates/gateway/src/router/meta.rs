@@ -5,15 +5,18 @@
 //! carry the same JSON twice: as `structuredContent` and as text content,
 //! for clients that read only one of them.
 
+use std::sync::Arc;
+
 use mcp_wire::raw;
 use serde::{Deserialize, Serialize};
 use serde_json::json;
 use serde_json::value::RawValue;
 
-use super::{text_result, CallParams, GatewayError, Outcome};
+use super::{text_result, GatewayError, Outcome, ToolCall};
 use crate::catalog::Catalog;
 use crate::gateway::Gateway;
 use crate::search;
+use crate::session::Session;
 use crate::upstream::{CallContext, State};
 
 pub const INSTRUCTIONS: &str = "Tools of many MCP servers sit behind this gateway. Find the right one with gateway_search_tools, then call it with gateway_invoke.";
@@ -111,12 +114,17 @@ pub fn surfaced<'c>(
         .collect()
 }
 
-pub async fn call(gw: &Gateway, msg: &mcp_wire::Message, ctx: &CallContext) -> Outcome {
-    let p: CallParams = msg
+pub async fn call(
+    gw: &Gateway,
+    session: &Arc<Session>,
+    msg: &mcp_wire::Message,
+    ctx: &CallContext,
+) -> Outcome {
+    let p: ToolCall = msg
         .parse_params()
         .map_err(|e| GatewayError::InvalidParams(e.to_string()))?;
     let args = p.arguments.map_or("{}", RawValue::get);
-    match p.name.as_str() {
+    match &*p.name {
         "gateway_list_servers" => Ok(list_servers(gw, &gw.catalog())),
         "gateway_list_tools" => with_args(args, |a: ListToolsArgs| {
             Ok(list_tools(&gw.catalog(), a.server.as_deref()))
@@ -125,40 +133,33 @@ pub async fn call(gw: &Gateway, msg: &mcp_wire::Message, ctx: &CallContext) -> O
             Ok(search_tools(&gw.catalog(), &a.query, a.limit))
         }),
         "gateway_invoke" => match serde_json::from_str::<InvokeArgs>(args) {
-            Ok(a) => invoke(gw, a, p.meta, ctx).await,
+            Ok(a) => invoke(gw, session, a, &p, ctx).await,
             Err(e) => Ok(usage_error(&e)),
         },
-        other => call_surfaced(gw, other, p.arguments, p.meta, ctx).await,
+        _ => call_surfaced(gw, session, &p, ctx).await,
     }
 }
 
 /// A surfaced tool, called by the name it is listed under.
 async fn call_surfaced(
     gw: &Gateway,
-    name: &str,
-    arguments: Option<&RawValue>,
-    meta: Option<&RawValue>,
+    session: &Arc<Session>,
+    p: &ToolCall<'_>,
     ctx: &CallContext,
 ) -> Outcome {
     let cat = gw.catalog();
-    let unknown = || GatewayError::InvalidParams(format!("unknown tool: {name}"));
+    let unknown = || GatewayError::InvalidParams(format!("unknown tool: {}", p.name));
     let (_, entry, tool) = surfaced(gw, &cat)
         .into_iter()
-        .find(|(n, _, _)| n == name)
+        .find(|(n, _, _)| *n == p.name)
         .ok_or_else(unknown)?;
     let backend = gw.backend(&entry.name).ok_or_else(unknown)?;
-    let ctx = &CallContext {
-        repeatable: tool.read_only || tool.idempotent,
-        ..ctx.clone()
+    let call = ToolCall {
+        name: tool.name.as_str().into(),
+        ..*p
     };
-    let answer = backend
-        .request_with(
-            "tools/call",
-            Some(super::call_params(&tool.name, arguments, meta)),
-            ctx,
-        )
-        .await?;
-    super::answer_of(answer)
+    let repeatable = tool.read_only || tool.idempotent;
+    super::call_tool(gw, session, &backend, &call, repeatable, ctx).await
 }
 
 fn with_args<'a, T: Deserialize<'a>>(args: &'a str, f: impl FnOnce(T) -> Outcome) -> Outcome {
@@ -317,10 +318,13 @@ struct InvokeArgs {
     arguments: Option<Box<RawValue>>,
 }
 
+/// gateway_invoke: the named tool with the given arguments; the
+/// meta-tool call's own `_meta` and `task` go along.
 async fn invoke(
     gw: &Gateway,
+    session: &Arc<Session>,
     a: InvokeArgs,
-    meta: Option<&RawValue>,
+    outer: &ToolCall<'_>,
     ctx: &CallContext,
 ) -> Outcome {
     let cat = gw.catalog();
@@ -342,18 +346,15 @@ async fn invoke(
             true,
         ));
     }
-    let params = super::call_params(&a.tool, a.arguments.as_deref(), meta);
     let repeatable = entry
         .visible_tools()
         .any(|t| t.name == a.tool && (t.read_only || t.idempotent));
-    let ctx = &CallContext {
-        repeatable,
-        ..ctx.clone()
+    let call = ToolCall {
+        name: a.tool.as_str().into(),
+        arguments: a.arguments.as_deref(),
+        ..*outer
     };
-    let answer = backend
-        .request_with("tools/call", Some(params), ctx)
-        .await?;
-    super::answer_of(answer)
+    super::call_tool(gw, session, &backend, &call, repeatable, ctx).await
 }
 
 fn not_ready(e: &crate::catalog::Entry) -> String {

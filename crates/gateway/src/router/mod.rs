@@ -9,6 +9,7 @@ mod direct;
 mod error;
 mod lists;
 mod meta;
+mod tasks;
 
 use std::sync::Arc;
 
@@ -23,7 +24,7 @@ pub use meta::meta_tools;
 
 use crate::gateway::Gateway;
 use crate::session::{Scope, Session};
-use crate::upstream::{CallContext, Related, Sink};
+use crate::upstream::{Backend, CallContext, Related, Sink};
 
 pub type Outcome = Result<Box<RawValue>, GatewayError>;
 
@@ -52,6 +53,7 @@ fn merged_capabilities() -> serde_json::Value {
         "prompts": {"listChanged": true},
         "completions": {},
         "logging": {},
+        "tasks": {"list": {}, "cancel": {}, "requests": {"tools": {"call": {}}}},
     })
 }
 
@@ -103,11 +105,11 @@ pub async fn request(
                 .uri;
             lists::subscription(gw, session, name, m, msg.params.clone(), &uri, &uri, ctx).await
         }
-        (Scope::Backend(name), _) => direct::forward(gw, name, msg, ctx).await,
+        (Scope::Backend(name), _) => direct::forward(gw, session, name, msg, ctx).await,
         (Scope::Meta, "tools/list") => Ok(meta::list(gw)),
-        (Scope::Meta, "tools/call") => meta::call(gw, msg, ctx).await,
+        (Scope::Meta, "tools/call") => meta::call(gw, session, msg, ctx).await,
         (Scope::Direct, "tools/list") => Ok(direct::list_all(gw)),
-        (Scope::Direct, "tools/call") => direct::call_prefixed(gw, msg, ctx).await,
+        (Scope::Direct, "tools/call") => direct::call_prefixed(gw, session, msg, ctx).await,
         (_, m @ ("resources/list" | "resources/templates/list" | "prompts/list")) => {
             lists::list(&gw.catalog(), msg, m)
         }
@@ -117,6 +119,10 @@ pub async fn request(
         (_, "prompts/get") => lists::prompt(gw, msg, ctx).await,
         (_, "completion/complete") => lists::complete(gw, msg, ctx).await,
         (_, "logging/setLevel") => set_level(gw, msg).await,
+        (_, "tasks/get" | "tasks/result" | "tasks/cancel") => {
+            tasks::route(gw, session, msg, ctx).await
+        }
+        (_, "tasks/list") => tasks::list(gw, session, ctx).await,
         (_, "initialize") => Err(GatewayError::InvalidParams(
             "the session is already initialised".into(),
         )),
@@ -190,14 +196,23 @@ pub async fn notification(gw: &Gateway, session: &Session, msg: &Message) {
     }
 }
 
-/// The params of a `tools/call`, borrowed from the request.
-#[derive(Deserialize)]
-pub(crate) struct CallParams<'a> {
-    name: String,
-    #[serde(borrow, default)]
-    arguments: Option<&'a RawValue>,
-    #[serde(borrow, default, rename = "_meta")]
-    meta: Option<&'a RawValue>,
+/// The params of a `tools/call`, borrowed from the request: what the
+/// gateway reads, and what it passes on raw (`_meta`, a `task` to run the
+/// call as). Serialised, it is the backend's params.
+#[derive(Deserialize, serde::Serialize)]
+pub(crate) struct ToolCall<'a> {
+    pub name: std::borrow::Cow<'a, str>,
+    #[serde(borrow, default, skip_serializing_if = "Option::is_none")]
+    pub arguments: Option<&'a RawValue>,
+    #[serde(
+        borrow,
+        default,
+        rename = "_meta",
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub meta: Option<&'a RawValue>,
+    #[serde(borrow, default, skip_serializing_if = "Option::is_none")]
+    pub task: Option<&'a RawValue>,
 }
 
 /// A backend's answer as an outcome: its result, or its own error object
@@ -210,26 +225,29 @@ pub fn answer_of(answer: Message) -> Outcome {
     }
 }
 
-/// `tools/call` params for a backend: its own tool name, the caller's
-/// arguments and `_meta` passed through raw.
-pub fn call_params(
-    tool: &str,
-    arguments: Option<&RawValue>,
-    meta: Option<&RawValue>,
-) -> Box<RawValue> {
-    #[derive(serde::Serialize)]
-    struct Params<'a> {
-        name: &'a str,
-        #[serde(skip_serializing_if = "Option::is_none")]
-        arguments: Option<&'a RawValue>,
-        #[serde(rename = "_meta", skip_serializing_if = "Option::is_none")]
-        meta: Option<&'a RawValue>,
+/// Call backend tool `call.name` for a client: arguments, `_meta` and
+/// `task` pass through raw. A task the call creates is remembered with its
+/// backend and session (see [`tasks`]).
+pub(crate) async fn call_tool(
+    gw: &Gateway,
+    session: &Arc<Session>,
+    backend: &Backend,
+    call: &ToolCall<'_>,
+    repeatable: bool,
+    ctx: &CallContext,
+) -> Outcome {
+    let ctx = &CallContext {
+        repeatable,
+        ..ctx.clone()
+    };
+    let answer = backend
+        .request_with("tools/call", Some(raw(call)), ctx)
+        .await?;
+    let result = answer_of(answer)?;
+    if call.task.is_some() {
+        tasks::remember(gw, session, backend.name(), &result);
     }
-    raw(&Params {
-        name: tool,
-        arguments,
-        meta,
-    })
+    Ok(result)
 }
 
 /// The text of a tool result: `{"content":[{"type":"text","text":…}], …}`.

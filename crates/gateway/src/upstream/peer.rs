@@ -161,8 +161,9 @@ impl Peer {
     }
 
     /// Which call a backend message belongs to: the request whose stream
-    /// carried it, the call whose progress token it names, or the only call
-    /// in flight (stdio and WebSocket carry no other association).
+    /// carried it, the call whose progress token it names, or — for a log
+    /// message or a request — the only call in flight (stdio and WebSocket
+    /// carry no other association).
     fn route_of(&self, on: Option<i64>, msg: &Message) -> Option<(Sink, Option<Box<RawValue>>)> {
         let routes = self.routes.lock().unwrap_or_else(|p| p.into_inner());
         let pick = |id: &i64| {
@@ -182,7 +183,10 @@ impl Peer {
             let token = msg.parse_params::<P>().ok().and_then(|p| p.progress_token);
             return token.as_ref().and_then(pick);
         }
-        if routes.len() == 1 {
+        // Only log messages and requests may be about a call; list changes,
+        // resource updates and task status never are.
+        let about_a_call = msg.method() == "notifications/message" || msg.id.is_some();
+        if about_a_call && routes.len() == 1 {
             return routes.values().next().map(|r| (r.sink.clone(), None));
         }
         None
@@ -292,6 +296,37 @@ mod tests {
         assert_eq!(
             rx.recv().await.unwrap().0.method(),
             "notifications/tools/list_changed"
+        );
+    }
+
+    #[tokio::test]
+    async fn with_one_call_in_flight_only_its_logs_and_requests_go_to_it() {
+        let (tx, mut events) = mpsc::channel(4);
+        let peer = Peer::new("b", tx);
+        let (sink, mut related) = mpsc::channel(4);
+        peer.attach(1, sink, None);
+        for m in [
+            r#"{"jsonrpc":"2.0","method":"notifications/message","params":{"level":"info","data":"x"}}"#,
+            r#"{"jsonrpc":"2.0","method":"notifications/tools/list_changed"}"#,
+            r#"{"jsonrpc":"2.0","method":"notifications/tasks/status","params":{"taskId":"t"}}"#,
+        ] {
+            peer.dispatch(msg(m));
+        }
+        match related.try_recv().unwrap() {
+            Related::Notification(m) => assert_eq!(m.method(), "notifications/message"),
+            Related::Request { .. } => panic!("not a request"),
+        }
+        assert!(related.try_recv().is_err());
+        let (a, b) = (
+            events.recv().await.unwrap().0,
+            events.recv().await.unwrap().0,
+        );
+        assert_eq!(
+            [a.method(), b.method()],
+            [
+                "notifications/tools/list_changed",
+                "notifications/tasks/status"
+            ]
         );
     }
 
