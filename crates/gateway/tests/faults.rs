@@ -7,7 +7,7 @@ mod common;
 use std::time::{Duration, Instant};
 
 use common::*;
-use serde_json::json;
+use serde_json::{json, Value};
 
 fn config(extra: &str) -> String {
     let f = fault_fixture();
@@ -358,6 +358,27 @@ async fn fields_no_spec_defines_pass_through_byte_for_byte() {
     assert_eq!(exotic["x-vendor-flag"], true);
     assert_eq!(exotic["_meta"]["com.example/tool"], 1);
     assert!(exotic["icons"].is_array());
+}
+
+#[tokio::test]
+async fn call_params_no_spec_defines_reach_the_backend() {
+    // Direct mode renames the tool and leaves every other member alone.
+    let gw = Gateway::start(&format!("meta_mcp:\n  enabled: false\n{}", config("")));
+    gw.wait_ready(&["good"]).await;
+    let mut c = Client::connect(gw.url("/mcp")).await;
+    let sent = json!({"name": "good__echo_params", "arguments": {"a": [1, {"b": null}]},
+        "_meta": {"com.example/trace": "t-1", "progressToken": 7}, "x-extension": {"keep": true}});
+    let got = c.call("good__echo_params", json!({})).await;
+    assert_eq!(
+        serde_json::from_str::<Value>(text(&got)).unwrap()["name"],
+        "echo_params"
+    );
+    let v = c.request("tools/call", sent.clone()).await;
+    let received: Value = serde_json::from_str(text(&v["result"])).unwrap();
+    assert_eq!(received["name"], "echo_params");
+    assert_eq!(received["arguments"], sent["arguments"]);
+    assert_eq!(received["x-extension"], sent["x-extension"]);
+    assert_eq!(received["_meta"]["com.example/trace"], "t-1");
 }
 
 #[tokio::test]

@@ -151,10 +151,16 @@ pub async fn call_prefixed(
     let unknown = || GatewayError::InvalidParams(format!("unknown tool: {}", p.name));
     let (entry, tool) = cat.resolve_exposed(&p.name).ok_or_else(unknown)?;
     let backend = gw.backend(&entry.name).ok_or_else(unknown)?;
-    let call = ToolCall {
-        name: tool.name.as_str().into(),
-        ..p
-    };
+    let params = super::renamed(msg, &p, &tool.name);
     let repeatable = tool.read_only || tool.idempotent;
-    super::call_tool(gw, session, &backend, &call, repeatable, ctx).await
+    super::call_tool(
+        gw,
+        session,
+        &backend,
+        params,
+        p.task.is_some(),
+        repeatable,
+        ctx,
+    )
+    .await
 }

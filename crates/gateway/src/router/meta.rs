@@ -136,7 +136,7 @@ pub async fn call(
             Ok(a) => invoke(gw, session, a, &p, ctx).await,
             Err(e) => Ok(usage_error(&e)),
         },
-        _ => call_surfaced(gw, session, &p, ctx).await,
+        _ => call_surfaced(gw, session, msg, &p, ctx).await,
     }
 }
 
@@ -144,6 +144,7 @@ pub async fn call(
 async fn call_surfaced(
     gw: &Gateway,
     session: &Arc<Session>,
+    msg: &mcp_wire::Message,
     p: &ToolCall<'_>,
     ctx: &CallContext,
 ) -> Outcome {
@@ -154,12 +155,18 @@ async fn call_surfaced(
         .find(|(n, _, _)| *n == p.name)
         .ok_or_else(unknown)?;
     let backend = gw.backend(&entry.name).ok_or_else(unknown)?;
-    let call = ToolCall {
-        name: tool.name.as_str().into(),
-        ..*p
-    };
+    let params = super::renamed(msg, p, &tool.name);
     let repeatable = tool.read_only || tool.idempotent;
-    super::call_tool(gw, session, &backend, &call, repeatable, ctx).await
+    super::call_tool(
+        gw,
+        session,
+        &backend,
+        params,
+        p.task.is_some(),
+        repeatable,
+        ctx,
+    )
+    .await
 }
 
 fn with_args<'a, T: Deserialize<'a>>(args: &'a str, f: impl FnOnce(T) -> Outcome) -> Outcome {
@@ -354,7 +361,8 @@ async fn invoke(
         arguments: a.arguments.as_deref(),
         ..*outer
     };
-    super::call_tool(gw, session, &backend, &call, repeatable, ctx).await
+    let task = call.task.is_some();
+    super::call_tool(gw, session, &backend, raw(&call), task, repeatable, ctx).await
 }
 
 fn not_ready(e: &crate::catalog::Entry) -> String {

@@ -225,14 +225,15 @@ pub fn answer_of(answer: Message) -> Outcome {
     }
 }
 
-/// Call backend tool `call.name` for a client: arguments, `_meta` and
-/// `task` pass through raw. A task the call creates is remembered with its
-/// backend and session (see [`tasks`]).
+/// tools/call on a backend for a client, `params` ready for the backend.
+/// A task the call creates (`task`: the client asked for one) is
+/// remembered with its backend and session (see [`tasks`]).
 pub(crate) async fn call_tool(
     gw: &Gateway,
     session: &Arc<Session>,
     backend: &Backend,
-    call: &ToolCall<'_>,
+    params: Box<RawValue>,
+    task: bool,
     repeatable: bool,
     ctx: &CallContext,
 ) -> Outcome {
@@ -241,13 +242,28 @@ pub(crate) async fn call_tool(
         ..ctx.clone()
     };
     let answer = backend
-        .request_with("tools/call", Some(raw(call)), ctx)
+        .request_with("tools/call", Some(params), ctx)
         .await?;
     let result = answer_of(answer)?;
-    if call.task.is_some() {
+    if task {
         tasks::remember(gw, session, backend.name(), &result);
     }
     Ok(result)
+}
+
+/// The client's own tools/call params with the tool under its backend
+/// name: every other member (arguments, `_meta`, `task`, extensions)
+/// stays as the client sent it.
+pub(crate) fn renamed(msg: &Message, call: &ToolCall<'_>, tool: &str) -> Box<RawValue> {
+    msg.params
+        .as_deref()
+        .and_then(|p| mcp_wire::object::with_member(p, "name", &raw(&tool)))
+        .unwrap_or_else(|| {
+            raw(&ToolCall {
+                name: tool.into(),
+                ..*call
+            })
+        })
 }
 
 /// The text of a tool result: `{"content":[{"type":"text","text":…}], …}`.
