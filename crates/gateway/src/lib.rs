@@ -18,6 +18,7 @@
 pub mod catalog;
 pub mod config;
 pub mod gateway;
+pub mod modern;
 pub mod reload;
 pub mod router;
 pub mod search;

@@ -20,6 +20,12 @@ pub mod codes {
     pub const REQUEST_CANCELLED: i64 = -32800;
     /// MCP: resource not found (2025-11-25).
     pub const RESOURCE_NOT_FOUND: i64 = -32002;
+    /// 2026-07-28: routing headers missing, malformed or not matching the body.
+    pub const HEADER_MISMATCH: i64 = -32020;
+    /// 2026-07-28: the request needs a client capability it did not declare.
+    pub const MISSING_REQUIRED_CLIENT_CAPABILITY: i64 = -32021;
+    /// 2026-07-28: the protocol version in the request is not served.
+    pub const UNSUPPORTED_PROTOCOL_VERSION: i64 = -32022;
 }
 
 /// The `error` member of a JSON-RPC response. `data` stays raw so a backend's

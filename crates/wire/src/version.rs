@@ -6,6 +6,13 @@ pub const SUPPORTED: &[&str] = &["2025-11-25", "2025-06-18", "2025-03-26", "2024
 /// The newest session-based version.
 pub const LATEST: &str = "2025-11-25";
 
+/// The stateless revision: no initialize, no sessions; every request
+/// carries its version and capabilities in `_meta`.
+pub const MODERN: &str = "2026-07-28";
+
+/// What a dual-era server lists in `server/discover` and in -32022 errors.
+pub const DISCOVERABLE: &[&str] = &[MODERN, LATEST];
+
 /// Assumed by the Streamable HTTP rules when a request carries no
 /// `MCP-Protocol-Version` header.
 pub const HTTP_DEFAULT: &str = "2025-03-26";

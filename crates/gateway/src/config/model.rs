@@ -51,6 +51,12 @@ pub struct ServerConfig {
     /// How long a broken, finished answer stream stays resumable.
     #[serde(with = "humantime_serde_like")]
     pub sse_resume_window: Duration,
+    /// How long a 2026-07-28 client has to come back with its answers
+    /// before the call held for it is cancelled.
+    #[serde(with = "humantime_serde_like")]
+    pub request_state_ttl: Duration,
+    /// Most calls held for 2026-07-28 clients at once.
+    pub max_held_calls: usize,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize)]
@@ -208,6 +214,12 @@ pub fn validate(
             &s.sse_resume_window,
             Duration::from_secs(300),
         )?,
+        request_state_ttl: opt_duration(
+            "server.request_state_ttl",
+            &s.request_state_ttl,
+            Duration::from_secs(600),
+        )?,
+        max_held_calls: s.max_held_calls.unwrap_or(1000),
     };
     if server.max_body_size < 1024 {
         return Err(invalid("server.max_body_size", "must be at least 1KB"));

@@ -41,6 +41,8 @@ pub struct RawServer {
     pub sse_retry: Option<String>,
     pub sse_resume_buffer: Option<ByteSize>,
     pub sse_resume_window: Option<String>,
+    pub request_state_ttl: Option<String>,
+    pub max_held_calls: Option<usize>,
 }
 
 #[derive(Debug, Default, Deserialize)]

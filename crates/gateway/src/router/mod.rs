@@ -57,6 +57,31 @@ fn merged_capabilities() -> serde_json::Value {
     })
 }
 
+/// What `scope` offers: its capabilities and instructions (a backend's
+/// own on `/mcp/{backend}`, starting it if lazy).
+pub async fn describe(gw: &Gateway, scope: &Scope) -> (serde_json::Value, Option<String>) {
+    match scope {
+        Scope::Meta => (merged_capabilities(), Some(meta::INSTRUCTIONS.to_owned())),
+        Scope::Direct => (merged_capabilities(), None),
+        Scope::Backend(name) => {
+            #[derive(Deserialize)]
+            struct Init {
+                capabilities: serde_json::Value,
+                instructions: Option<String>,
+            }
+            match direct::initialize_backend(gw, name, version::LATEST).await {
+                Ok(r) => serde_json::from_str::<Init>(r.get())
+                    .map(|i| (i.capabilities, i.instructions))
+                    .unwrap_or_else(|_| (json!({}), None)),
+                Err(e) => {
+                    tracing::warn!(backend = %name, "describing the backend failed: {e}");
+                    (json!({}), None)
+                }
+            }
+        }
+    }
+}
+
 /// Answer `initialize` for a new session on `scope`.
 pub async fn initialize(
     gw: &Gateway,

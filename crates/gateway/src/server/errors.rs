@@ -95,6 +95,23 @@ pub fn http_error(status: StatusCode, code: i64, message: impl Into<String>) -> 
     (status, [(header::CONTENT_TYPE, "application/json")], body).into_response()
 }
 
+/// The HTTP status of a 2026-07-28 error answer: 400 for a request that
+/// is malformed or refused by its headers, version or capabilities, 404 for
+/// a method that does not exist, 200 for the rest (a JSON-RPC error that
+/// the call itself produced).
+pub fn modern_status(code: i64) -> StatusCode {
+    match code {
+        codes::PARSE_ERROR
+        | codes::INVALID_REQUEST
+        | codes::INVALID_PARAMS
+        | codes::HEADER_MISMATCH
+        | codes::MISSING_REQUIRED_CLIENT_CAPABILITY
+        | codes::UNSUPPORTED_PROTOCOL_VERSION => StatusCode::BAD_REQUEST,
+        codes::METHOD_NOT_FOUND => StatusCode::NOT_FOUND,
+        _ => StatusCode::OK,
+    }
+}
+
 pub fn json_response(msg: &Message) -> Response {
     ([(header::CONTENT_TYPE, "application/json")], msg.to_bytes()).into_response()
 }

@@ -27,6 +27,7 @@ use tokio_stream::StreamExt;
 
 use super::errors::{http_error, json_response, Reject};
 use super::App;
+use crate::modern;
 use crate::router;
 use crate::session::outbox::{self, Next, Outbox};
 use crate::session::{Scope, Session};
@@ -226,7 +227,11 @@ async fn post(app: Arc<App>, scope: Scope, headers: HeaderMap, body: Body) -> Re
             return (StatusCode::BAD_REQUEST, json_response(&e.to_response())).into_response()
         }
     };
+    let version_header = headers.get(VERSION_HEADER).and_then(|v| v.to_str().ok());
     match parsed {
+        Parsed::Single(msg) if modern::is_modern(version_header, &msg) => {
+            super::modern::post(app, scope, headers, msg).await
+        }
         Parsed::Single(msg) if msg.method() == "initialize" => initialize(&app, scope, msg).await,
         Parsed::Single(msg) => {
             let session = match find_session(&app, &scope, &headers)

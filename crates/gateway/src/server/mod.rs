@@ -2,6 +2,7 @@
 //! transport.
 //!
 //! - [`http`]: POST/GET/DELETE `/mcp` and `/mcp/{backend}` (2025-11-25 rules).
+//! - [`modern`]: the same endpoints for stateless 2026-07-28 requests.
 //! - [`legacy`]: `GET /sse` + `POST /message` (2024-11-05 clients).
 //! - [`health`]: `GET /health`.
 //! - [`admin`]: `POST /admin/reload` (what `mcp-gateway reload` calls).
@@ -13,6 +14,7 @@ mod errors;
 mod health;
 mod http;
 mod legacy;
+mod modern;
 pub mod stdio;
 
 use std::future::Future;
@@ -34,6 +36,8 @@ pub struct App {
     pub reloader: Option<admin::Reloader>,
     /// Set when shutdown starts: open SSE streams end, so draining is quick.
     pub closing: tokio::sync::watch::Sender<bool>,
+    /// Calls of 2026-07-28 clients held between rounds (MRTR).
+    pub held: Arc<crate::modern::held::Held>,
 }
 
 impl App {
@@ -41,6 +45,7 @@ impl App {
         let server = gw.config().server.clone();
         Arc::new(App {
             sessions: SessionStore::new(server.max_sessions),
+            held: crate::modern::held::Held::new(server.request_state_ttl, server.max_held_calls),
             server,
             gw,
             reloader,
