@@ -75,7 +75,7 @@ async fn disabled_tools_look_exactly_like_missing_ones_everywhere() {
     ));
     gw.wait_ready(&["fx"]).await;
     let h = gw.wait_ready(&["fx"]).await;
-    assert_eq!(h["backends"]["fx"]["tools"], 7);
+    assert_eq!(h["backends"]["fx"]["tools"], 8);
     let mut c = Client::connect(gw.url("/mcp")).await;
 
     let listed = c.call("gateway_list_tools", json!({"server": "fx"})).await;
@@ -116,7 +116,7 @@ async fn disabled_tools_look_exactly_like_missing_ones_everywhere() {
             .any(|n| n == "side_effect" || n == "crash"),
         "{list}"
     );
-    assert_eq!(names(&list).len(), 7);
+    assert_eq!(names(&list).len(), 8);
     let call = direct
         .request("tools/call", json!({"name": "crash", "arguments": {}}))
         .await;

@@ -181,7 +181,7 @@ async fn paginated_tool_lists_are_followed() {
         "backends:\n  paged:\n    command: {f} --page-size 2\n"
     ));
     let h = gw.wait_ready(&["paged"]).await;
-    assert_eq!(h["backends"]["paged"]["tools"], 9, "{h}");
+    assert_eq!(h["backends"]["paged"]["tools"], 10, "{h}");
 }
 
 #[tokio::test]
@@ -192,7 +192,7 @@ async fn tools_list_changed_refreshes_the_catalog() {
     ));
     gw.wait_ready(&["growing"]).await;
     gw.wait_health("late tool listed", |h| {
-        h["backends"]["growing"]["tools"] == 10
+        h["backends"]["growing"]["tools"] == 11
     })
     .await;
     let mut c = Client::connect(gw.url("/mcp")).await;

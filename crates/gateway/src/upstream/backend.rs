@@ -76,6 +76,8 @@ pub struct Backend {
     demand: Notify,
     stop: watch::Sender<bool>,
     hooks: Hooks,
+    /// The era the backend speaks, once found (kept across reconnects).
+    era: std::sync::Mutex<Option<super::era::Era>>,
     client: reqwest::Client,
     opts: LinkOptions,
     breaker: std::sync::Mutex<Breaker>,
@@ -119,6 +121,7 @@ impl Backend {
             demand: Notify::new(),
             stop: watch::Sender::new(false),
             hooks,
+            era: std::sync::Mutex::new(None),
             breaker: std::sync::Mutex::new(breaker),
             slots: tokio::sync::Semaphore::new(slots),
             waiting: std::sync::atomic::AtomicU32::new(0),
@@ -392,7 +395,7 @@ impl Backend {
             let (events_tx, events_rx) = mpsc::channel(1024);
             let peer = Arc::new(Peer::new(self.name(), events_tx));
             let opened = tokio::select! {
-                r = Connection::open(&self.config.transport, peer, &self.client, &self.opts) => r,
+                r = Connection::open(&self.config.transport, peer, &self.client, &self.opts, &self.era) => r,
                 _ = stopped(&mut stop) => return,
             };
             match opened {

@@ -4,11 +4,12 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use mcp_wire::{raw, version, Id, Message};
+use mcp_wire::{codes, raw, version, ErrorObject, Id, Message};
 use serde::Deserialize;
 use serde_json::json;
 use serde_json::value::RawValue;
 
+use super::era::{self, Era};
 use super::http::HttpLink;
 use super::peer::{CallContext, Peer};
 use super::sse::SseLink;
@@ -57,19 +58,46 @@ pub struct InitInfo {
 pub struct Connection {
     pub peer: Arc<Peer>,
     pub link: Link,
+    pub era: Era,
+    /// The level a session-era client set with logging/setLevel, sent to a
+    /// stateless backend on every request.
+    log_level: std::sync::Mutex<Option<String>>,
+    /// Stateless backends: the listen request behind each resource
+    /// subscription, by URI.
+    listens: std::sync::Mutex<std::collections::HashMap<String, i64>>,
 }
 
+/// How long a `server/discover` probe waits before deciding "session era".
+const PROBE_TIMEOUT: Duration = Duration::from_secs(5);
+
 impl Connection {
-    /// Open the transport and run the initialize handshake.
+    /// Open the transport and find the backend's era unless `era` knows it
+    /// (the verdict is written there as soon as it is known): a stateless
+    /// backend answers `server/discover`; any other backend gets the
+    /// initialize handshake.
     pub async fn open(
         transport: &Transport,
         peer: Arc<Peer>,
         client: &reqwest::Client,
         opts: &LinkOptions,
+        era: &std::sync::Mutex<Option<Era>>,
     ) -> Result<(Connection, InitInfo), UpstreamError> {
+        let known = *era.lock().unwrap_or_else(|p| p.into_inner());
+        let learn = |verdict: Era| *era.lock().unwrap_or_else(|p| p.into_inner()) = Some(verdict);
         let link = match transport {
             Transport::Stdio { .. } => {
-                Link::Stdio(StdioLink::spawn(transport, peer.clone(), opts).await?)
+                let modern = match known {
+                    Some(era) => era == Era::Stateless,
+                    None => probe_stdio(transport, peer.backend(), opts).await,
+                };
+                learn(if modern { Era::Stateless } else { Era::Session });
+                let link = Link::Stdio(StdioLink::spawn(transport, peer.clone(), opts).await?);
+                if modern {
+                    return Connection::new(peer, link, Era::Stateless)
+                        .discover(opts)
+                        .await;
+                }
+                link
             }
             Transport::Http { url, headers } => {
                 let link = HttpLink::new(
@@ -79,10 +107,24 @@ impl Connection {
                     peer.clone(),
                     opts,
                 )?;
-                let conn = Connection {
-                    peer: peer.clone(),
-                    link: Link::Http(link),
-                };
+                if known != Some(Era::Session) {
+                    link.set_stateless(true);
+                    let conn =
+                        Connection::new(peer.clone(), Link::Http(link.clone()), Era::Stateless);
+                    match conn.discover(opts).await {
+                        Ok(found) => {
+                            learn(Era::Stateless);
+                            return Ok(found);
+                        }
+                        Err(e) if known == Some(Era::Stateless) => return Err(e),
+                        Err(e) => {
+                            tracing::debug!(backend = %peer.backend(), "no server/discover ({e}): session era")
+                        }
+                    }
+                    link.set_stateless(false);
+                    learn(Era::Session);
+                }
+                let conn = Connection::new(peer.clone(), Link::Http(link), Era::Session);
                 match conn.initialize(opts.connect_timeout).await {
                     Ok(info) => return Ok((conn, info)),
                     // The spec's fallback: a 2024-11-05 server rejects the POST; try its SSE stream.
@@ -103,7 +145,7 @@ impl Connection {
                 Link::Ws(WsLink::connect(url, headers, peer.clone(), opts).await?)
             }
         };
-        let conn = Connection { peer, link };
+        let conn = Connection::new(peer, link, Era::Session);
         let info = conn.initialize(opts.connect_timeout).await;
         match info {
             Ok(info) => Ok((conn, info)),
@@ -112,6 +154,56 @@ impl Connection {
                 Err(e)
             }
         }
+    }
+
+    fn new(peer: Arc<Peer>, link: Link, era: Era) -> Connection {
+        Connection {
+            peer,
+            link,
+            era,
+            log_level: std::sync::Mutex::new(None),
+            listens: std::sync::Mutex::new(std::collections::HashMap::new()),
+        }
+    }
+
+    /// A stateless backend's `server/discover`, as what initialize would
+    /// have told; then a listen for its list changes.
+    async fn discover(self, opts: &LinkOptions) -> Result<(Connection, InitInfo), UpstreamError> {
+        let deadline = opts.connect_timeout.min(PROBE_TIMEOUT);
+        let answer = self
+            .exchange(
+                "server/discover",
+                Some(era::stamp(None, None)),
+                deadline,
+                CallContext::default(),
+            )
+            .await?;
+        let result = result_of(answer)?;
+        let Some((capabilities, server_info, instructions)) = era::discovered(&result) else {
+            return Err(UpstreamError::Protocol(
+                "server/discover did not name protocol version 2026-07-28".into(),
+            ));
+        };
+        let (id, _) = self.peer.register()?;
+        self.peer.forget(id); // its notifications go to the actor; no answer is awaited
+        let filter = raw(
+            &json!({"notifications": {"toolsListChanged": true, "promptsListChanged": true, "resourcesListChanged": true}}),
+        );
+        let listen = Message::request(
+            Id::Num(id),
+            "subscriptions/listen",
+            Some(era::stamp(Some(&filter), None)),
+        );
+        if let Err(e) = self.link.send(&listen).await {
+            tracing::debug!(backend = %self.peer.backend(), "no list-change subscription: {e}");
+        }
+        let info = InitInfo {
+            protocol_version: version::MODERN.into(),
+            capabilities,
+            server_info,
+            instructions,
+        };
+        Ok((self, info))
     }
 
     async fn initialize(&self, deadline: Duration) -> Result<InitInfo, UpstreamError> {
@@ -173,6 +265,157 @@ impl Connection {
     /// go to `sink`. The client's progress token is swapped for the upstream
     /// id (unique on this connection) and restored on the way back.
     pub async fn request_with(
+        &self,
+        method: &str,
+        params: Option<Box<RawValue>>,
+        deadline: Duration,
+        ctx: CallContext,
+    ) -> Result<Message, UpstreamError> {
+        match self.era {
+            Era::Session => self.exchange(method, params, deadline, ctx).await,
+            Era::Stateless => self.stateless(method, params, deadline, ctx).await,
+        }
+    }
+
+    /// A request to a stateless backend for a client of any era: the
+    /// session-era methods it lacks are emulated; the envelope goes on every
+    /// request; each round of questions is put to the calling client and
+    /// the request retried with its answers.
+    async fn stateless(
+        &self,
+        method: &str,
+        params: Option<Box<RawValue>>,
+        deadline: Duration,
+        ctx: CallContext,
+    ) -> Result<Message, UpstreamError> {
+        let done = |result: serde_json::Value| Ok(Message::response(Id::Num(0), raw(&result)));
+        match method {
+            "ping" => return done(json!({})),
+            "logging/setLevel" => {
+                #[derive(Deserialize)]
+                struct L {
+                    level: String,
+                }
+                let level = params
+                    .as_deref()
+                    .and_then(|p| serde_json::from_str::<L>(p.get()).ok());
+                *self.log_level.lock().unwrap_or_else(|p| p.into_inner()) = level.map(|l| l.level);
+                return done(json!({}));
+            }
+            "resources/subscribe" | "resources/unsubscribe" => {
+                return self
+                    .subscription(method, params.as_deref())
+                    .await
+                    .and_then(|()| done(json!({})));
+            }
+            _ => {}
+        }
+        let level = self
+            .log_level
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .clone();
+        let original = era::stamp(params.as_deref(), level.as_deref());
+        let mut params = original.clone();
+        for _ in 0..era::MAX_ROUNDS {
+            let answer = self
+                .exchange(method, Some(params), deadline, ctx.clone())
+                .await?;
+            let Some(questions) = answer.result.as_deref().and_then(era::questions) else {
+                return Ok(hop_errors_hidden(answer));
+            };
+            let answers = self.ask_client(questions.requests, &ctx).await?;
+            params = era::retry_params(&original, &answers, questions.state.as_deref());
+        }
+        Err(UpstreamError::Protocol(format!(
+            "{method}: still asking after {} rounds",
+            era::MAX_ROUNDS
+        )))
+    }
+
+    /// Put a round of a stateless backend's questions to the calling client
+    /// (as ordinary server-to-client requests), all at once.
+    async fn ask_client(
+        &self,
+        requests: Vec<(String, Message)>,
+        ctx: &CallContext,
+    ) -> Result<Vec<(String, Box<RawValue>)>, UpstreamError> {
+        let Some(sink) = &ctx.sink else {
+            return Err(UpstreamError::Protocol(
+                "the backend asks the client something, but no client can be asked".into(),
+            ));
+        };
+        let mut waiting = Vec::new();
+        for (key, msg) in requests {
+            let (reply, answer) = tokio::sync::oneshot::channel();
+            if sink
+                .send(super::Related::Request { msg, reply })
+                .await
+                .is_err()
+            {
+                return Err(UpstreamError::Protocol("the calling client is gone".into()));
+            }
+            waiting.push((key, answer));
+        }
+        let mut answers = Vec::new();
+        for (key, answer) in waiting {
+            match answer.await {
+                Ok(Ok(result)) => answers.push((key, result)),
+                Ok(Err(error)) => {
+                    return Err(UpstreamError::Protocol(format!(
+                        "the client could not answer the backend's question: {}",
+                        error.get()
+                    )))
+                }
+                Err(_) => return Err(UpstreamError::Protocol("the calling client is gone".into())),
+            }
+        }
+        Ok(answers)
+    }
+
+    /// resources/subscribe for a stateless backend: a listen request for
+    /// that resource, left open until resources/unsubscribe.
+    async fn subscription(
+        &self,
+        method: &str,
+        params: Option<&RawValue>,
+    ) -> Result<(), UpstreamError> {
+        #[derive(Deserialize)]
+        struct U {
+            uri: String,
+        }
+        let uri = params
+            .and_then(|p| serde_json::from_str::<U>(p.get()).ok())
+            .map(|u| u.uri)
+            .ok_or_else(|| UpstreamError::Protocol(format!("{method} needs a uri")))?;
+        let mut listens = self
+            .listens
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .clone();
+        if method == "resources/unsubscribe" {
+            if let Some(id) = listens.remove(&uri) {
+                let cancel = raw(&json!({"requestId": id, "reason": "unsubscribed"}));
+                let _ = self.notify("notifications/cancelled", Some(cancel)).await;
+            }
+        } else if !listens.contains_key(&uri) {
+            let (id, _) = self.peer.register()?;
+            self.peer.forget(id);
+            let filter = raw(&json!({"notifications": {"resourceSubscriptions": [uri]}}));
+            let listen = Message::request(
+                Id::Num(id),
+                "subscriptions/listen",
+                Some(era::stamp(Some(&filter), None)),
+            );
+            self.link.send(&listen).await?;
+            listens.insert(uri, id);
+        }
+        *self.listens.lock().unwrap_or_else(|p| p.into_inner()) = listens;
+        Ok(())
+    }
+
+    /// One request and its answer.
+    async fn exchange(
         &self,
         method: &str,
         params: Option<Box<RawValue>>,
@@ -253,6 +496,9 @@ impl Connection {
         method: &str,
         params: Option<Box<RawValue>>,
     ) -> Result<(), UpstreamError> {
+        if self.era == Era::Stateless && method == "notifications/roots/list_changed" {
+            return Ok(()); // roots are asked for per request in that era
+        }
         self.link.send(&Message::notification(method, params)).await
     }
 
@@ -281,6 +527,64 @@ impl Connection {
             Link::Ws(l) => l.shutdown().await,
         }
         self.peer.close("backend stopped");
+    }
+}
+
+/// Whether a stdio backend answers `server/discover`, asked of a throwaway
+/// process (a session-era server may exit on an unknown first request,
+/// and SDK servers settle their era on the first request they see).
+async fn probe_stdio(transport: &Transport, backend: &str, opts: &LinkOptions) -> bool {
+    let (events, _ignored) = tokio::sync::mpsc::channel(16);
+    let peer = Arc::new(Peer::new(backend, events));
+    let Ok(link) = StdioLink::spawn(transport, peer.clone(), opts).await else {
+        return false;
+    };
+    let conn = Connection::new(peer, Link::Stdio(link), Era::Stateless);
+    let deadline = opts.connect_timeout.min(PROBE_TIMEOUT);
+    let answer = conn
+        .exchange(
+            "server/discover",
+            Some(era::stamp(None, None)),
+            deadline,
+            CallContext::default(),
+        )
+        .await;
+    conn.shutdown().await;
+    let modern = answer
+        .ok()
+        .and_then(|a| a.result)
+        .is_some_and(|r| era::discovered(&r).is_some());
+    tracing::debug!(backend, modern, "server/discover probe");
+    modern
+}
+
+/// A stateless backend's header, capability and version errors are about
+/// the gateway's hop, never the client's request: they become internal
+/// errors.
+fn hop_errors_hidden(answer: Message) -> Message {
+    let hop = answer.error_object().filter(|e| {
+        matches!(
+            e.code,
+            codes::HEADER_MISMATCH
+                | codes::MISSING_REQUIRED_CLIENT_CAPABILITY
+                | codes::UNSUPPORTED_PROTOCOL_VERSION
+        )
+    });
+    match hop {
+        Some(e) => {
+            let hidden = ErrorObject::new(
+                codes::INTERNAL_ERROR,
+                format!(
+                    "the backend refused the gateway's request: {} ({})",
+                    e.message, e.code
+                ),
+            );
+            Message {
+                error: Some(hidden.to_raw()),
+                ..answer
+            }
+        }
+        None => answer,
     }
 }
 

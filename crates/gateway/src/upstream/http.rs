@@ -29,6 +29,9 @@ pub struct HttpLink {
     version: RwLock<Option<HeaderValue>>,
     peer: Arc<Peer>,
     max: usize,
+    /// The backend speaks 2026-07-28: routing headers on every POST, no
+    /// session, errors as JSON bodies of 4xx answers.
+    stateless: std::sync::atomic::AtomicBool,
 }
 
 impl HttpLink {
@@ -51,7 +54,20 @@ impl HttpLink {
             version: RwLock::new(None),
             peer,
             max: opts.max_message_size,
+            stateless: std::sync::atomic::AtomicBool::new(false),
         }))
+    }
+
+    /// Speak 2026-07-28 to this backend (or stop).
+    pub fn set_stateless(&self, on: bool) {
+        self.stateless
+            .store(on, std::sync::atomic::Ordering::Relaxed);
+        let version = on.then(|| HeaderValue::from_static(mcp_wire::version::MODERN));
+        *self.version.write().unwrap_or_else(|p| p.into_inner()) = version;
+    }
+
+    fn is_stateless(&self) -> bool {
+        self.stateless.load(std::sync::atomic::Ordering::Relaxed)
     }
 
     /// Every later request carries the negotiated version.
@@ -81,12 +97,19 @@ impl HttpLink {
     }
 
     pub async fn send(&self, msg: &Message) -> Result<(), UpstreamError> {
-        let resp = self
+        let mut req = self
             .client
             .post(self.url.clone())
             .headers(self.request_headers())
             .header(CONTENT_TYPE, "application/json")
-            .header(ACCEPT, "application/json, text/event-stream")
+            .header(ACCEPT, "application/json, text/event-stream");
+        let stateless = self.is_stateless();
+        if stateless {
+            for (name, value) in super::era::routing_headers(msg) {
+                req = req.header(name, value);
+            }
+        }
+        let resp = req
             .body(msg.to_bytes())
             .send()
             .await
@@ -108,6 +131,23 @@ impl HttpLink {
                 .is_some()
         {
             return Err(UpstreamError::SessionExpired);
+        }
+        if stateless
+            && status.is_client_error()
+            && content_type(&resp).starts_with("application/json")
+        {
+            // A stateless backend's JSON-RPC error: the answer to this request.
+            let body = read_limited(resp, self.max).await.unwrap_or_default();
+            return match Message::parse_one(&body) {
+                Ok(answer) if answer.id.is_some() && answer.id == msg.id => {
+                    self.peer.dispatch(answer);
+                    Ok(())
+                }
+                _ => Err(UpstreamError::Http {
+                    status: status.as_u16(),
+                    body: String::from_utf8_lossy(&body).into_owned(),
+                }),
+            };
         }
         if !status.is_success() {
             let body = read_limited(resp, 512).await.unwrap_or_default();

@@ -9,6 +9,7 @@
 
 mod backend;
 mod connection;
+pub mod era;
 pub mod failsafe;
 mod http;
 mod peer;

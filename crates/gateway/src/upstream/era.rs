@@ -1,0 +1,274 @@
+//! Backends of the 2026-07-28 era, for clients of any era.
+//!
+//! Which era a backend speaks is found once per backend: a `server/discover`
+//! probe (over stdio in a throwaway process, since some session-era servers
+//! exit on an unknown first request); any answer that is not a discover
+//! result means the session era and `initialize`. The verdict is kept for
+//! the backend's later connections.
+//!
+//! To a modern backend every request carries the envelope in `_meta` (and,
+//! over HTTP, the routing headers); an `input_required` answer is a round of
+//! questions the gateway puts to the calling client as ordinary requests,
+//! then retries with the answers and the backend's `requestState`.
+
+use mcp_wire::object::with_member;
+use mcp_wire::{raw, version, Id, Message};
+use serde::Deserialize;
+use serde_json::json;
+use serde_json::value::RawValue;
+
+/// Which protocol a backend speaks.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Era {
+    /// initialize, sessions, server-to-client requests (≤ 2025-11-25).
+    Session,
+    /// 2026-07-28: stateless requests, `input_required` results.
+    Stateless,
+}
+
+/// What the gateway can do for a backend as its client: every question
+/// goes on to the calling client.
+pub fn gateway_capabilities() -> serde_json::Value {
+    json!({"sampling": {}, "elicitation": {"form": {}, "url": {}}, "roots": {"listChanged": true}})
+}
+
+/// Most rounds of questions one call may take.
+pub const MAX_ROUNDS: usize = 10;
+
+/// The params of `method` for a modern backend: the caller's, with the
+/// envelope in `_meta` (the caller's own `_meta` members stay).
+pub fn stamp(params: Option<&RawValue>, log_level: Option<&str>) -> Box<RawValue> {
+    let mut envelope = json!({
+        "io.modelcontextprotocol/protocolVersion": version::MODERN,
+        "io.modelcontextprotocol/clientCapabilities": gateway_capabilities(),
+        "io.modelcontextprotocol/clientInfo": {"name": "mcp-gateway", "version": env!("CARGO_PKG_VERSION")},
+    });
+    if let Some(level) = log_level {
+        envelope["io.modelcontextprotocol/logLevel"] = json!(level);
+    }
+    #[derive(Deserialize)]
+    struct Meta {
+        #[serde(rename = "_meta")]
+        meta: Option<serde_json::Map<String, serde_json::Value>>,
+    }
+    let params = params.map_or_else(|| raw(&json!({})), ToOwned::to_owned);
+    if let Ok(Meta { meta: Some(own) }) = serde_json::from_str(params.get()) {
+        for (k, v) in own {
+            envelope
+                .as_object_mut()
+                .expect("an object")
+                .entry(k)
+                .or_insert(v);
+        }
+    }
+    with_member(&params, "_meta", &raw(&envelope)).unwrap_or(params)
+}
+
+/// The routing headers of a request to a modern HTTP backend.
+pub fn routing_headers(msg: &Message) -> Vec<(&'static str, String)> {
+    let mut out = vec![("mcp-method", msg.method().to_owned())];
+    let member = match msg.method() {
+        "tools/call" | "prompts/get" => "name",
+        "resources/read" => "uri",
+        _ => return out,
+    };
+    #[derive(Deserialize)]
+    struct P {
+        name: Option<String>,
+        uri: Option<String>,
+    }
+    if let Ok(p) = msg.parse_params::<P>() {
+        if let Some(v) = if member == "name" { p.name } else { p.uri } {
+            out.push(("mcp-name", header_value(&v)));
+        }
+    }
+    out
+}
+
+/// A header value: as it is when plain printable ASCII, otherwise in the
+/// `=?base64?…?=` form.
+fn header_value(v: &str) -> String {
+    use base64::Engine;
+    let plain = !v.is_empty()
+        && v.bytes().all(|b| (0x20..0x7f).contains(&b))
+        && v.trim() == v
+        && !v.starts_with("=?base64?");
+    if plain {
+        v.to_owned()
+    } else {
+        format!(
+            "=?base64?{}?=",
+            base64::engine::general_purpose::STANDARD.encode(v)
+        )
+    }
+}
+
+/// The `server/discover` probe.
+pub fn discover(id: i64) -> Message {
+    Message::request(Id::Num(id), "server/discover", Some(stamp(None, None)))
+}
+
+/// A discover result that names the modern era: (capabilities, server
+/// info, instructions).
+pub fn discovered(result: &RawValue) -> Option<(Box<RawValue>, Box<RawValue>, Option<String>)> {
+    #[derive(Deserialize)]
+    #[serde(rename_all = "camelCase")]
+    struct D {
+        supported_versions: Vec<String>,
+        capabilities: Option<Box<RawValue>>,
+        instructions: Option<String>,
+        #[serde(rename = "_meta")]
+        meta: Option<serde_json::Map<String, serde_json::Value>>,
+    }
+    let d: D = serde_json::from_str(result.get()).ok()?;
+    if !d.supported_versions.iter().any(|v| v == version::MODERN) {
+        return None;
+    }
+    let info = d
+        .meta
+        .and_then(|m| m.get("io.modelcontextprotocol/serverInfo").cloned())
+        .unwrap_or_else(|| json!({}));
+    Some((
+        d.capabilities.unwrap_or_else(|| raw(&json!({}))),
+        raw(&info),
+        d.instructions,
+    ))
+}
+
+/// A round of questions in a backend's answer.
+pub struct Questions {
+    /// (key, the request to put to the client).
+    pub requests: Vec<(String, Message)>,
+    pub state: Option<String>,
+}
+
+/// The questions of an `input_required` result, if it is one.
+pub fn questions(result: &RawValue) -> Option<Questions> {
+    #[derive(Deserialize)]
+    #[serde(rename_all = "camelCase")]
+    struct R {
+        result_type: Option<String>,
+        #[serde(default)]
+        input_requests: serde_json::Map<String, serde_json::Value>,
+        request_state: Option<String>,
+    }
+    #[derive(Deserialize)]
+    struct Q {
+        method: String,
+        params: Option<serde_json::Value>,
+    }
+    let r: R = serde_json::from_str(result.get()).ok()?;
+    if r.result_type.as_deref() != Some("input_required") {
+        return None;
+    }
+    let requests = r
+        .input_requests
+        .into_iter()
+        .filter_map(|(key, q)| {
+            let q: Q = serde_json::from_value(q).ok()?;
+            let params = q.params.map(|p| raw(&p));
+            Some((key, Message::request(Id::Num(0), &q.method, params)))
+        })
+        .collect();
+    Some(Questions {
+        requests,
+        state: r.request_state,
+    })
+}
+
+/// The retry of a request: its params with the answers and the state.
+pub fn retry_params(
+    params: &RawValue,
+    answers: &[(String, Box<RawValue>)],
+    state: Option<&str>,
+) -> Box<RawValue> {
+    let mut responses = String::from("{");
+    for (i, (key, value)) in answers.iter().enumerate() {
+        if i > 0 {
+            responses.push(',');
+        }
+        responses.push_str(&serde_json::to_string(key).expect("a string"));
+        responses.push(':');
+        responses.push_str(value.get());
+    }
+    responses.push('}');
+    let responses = RawValue::from_string(responses).expect("built from valid JSON");
+    let mut out =
+        with_member(params, "inputResponses", &responses).unwrap_or_else(|| params.to_owned());
+    if let Some(s) = state {
+        out = with_member(&out, "requestState", &raw(&s)).unwrap_or(out);
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_envelope_joins_the_callers_meta() {
+        let p = raw(&json!({"name": "t", "_meta": {"progressToken": 3}}));
+        let v: serde_json::Value =
+            serde_json::from_str(stamp(Some(&p), Some("info")).get()).unwrap();
+        assert_eq!(v["name"], "t");
+        assert_eq!(v["_meta"]["progressToken"], 3);
+        assert_eq!(
+            v["_meta"]["io.modelcontextprotocol/protocolVersion"],
+            "2026-07-28"
+        );
+        assert_eq!(v["_meta"]["io.modelcontextprotocol/logLevel"], "info");
+        assert!(
+            v["_meta"]["io.modelcontextprotocol/clientCapabilities"]["elicitation"].is_object()
+        );
+    }
+
+    #[test]
+    fn routing_headers_name_the_method_and_the_target() {
+        let m = Message::request(
+            Id::Num(1),
+            "tools/call",
+            Some(raw(&json!({"name": "héllo"}))),
+        );
+        let h = routing_headers(&m);
+        assert_eq!(h[0], ("mcp-method", "tools/call".to_owned()));
+        assert!(h[1].1.starts_with("=?base64?"), "{:?}", h[1]);
+        let list = Message::request(Id::Num(1), "tools/list", None);
+        assert_eq!(routing_headers(&list).len(), 1);
+    }
+
+    #[test]
+    fn discover_results_and_questions_are_recognised() {
+        let d = raw(
+            &json!({"supportedVersions": ["2026-07-28"], "capabilities": {"tools": {}},
+            "_meta": {"io.modelcontextprotocol/serverInfo": {"name": "s", "version": "1"}}}),
+        );
+        let (caps, info, _) = discovered(&d).unwrap();
+        assert!(caps.get().contains("tools") && info.get().contains(r#""name":"s""#));
+        assert!(discovered(&raw(&json!({"supportedVersions": ["2025-11-25"]}))).is_none());
+
+        let ask = raw(
+            &json!({"resultType": "input_required", "requestState": "s1",
+            "inputRequests": {"n": {"method": "elicitation/create", "params": {"message": "name?"}}}}),
+        );
+        let q = questions(&ask).unwrap();
+        assert_eq!(
+            (q.requests[0].0.as_str(), q.requests[0].1.method()),
+            ("n", "elicitation/create")
+        );
+        assert!(questions(&raw(&json!({"content": []}))).is_none());
+
+        let retry = retry_params(
+            &raw(&json!({"name": "t"})),
+            &[("n".into(), raw(&json!({"action": "accept"})))],
+            q.state.as_deref(),
+        );
+        let v: serde_json::Value = serde_json::from_str(retry.get()).unwrap();
+        assert_eq!(
+            (
+                v["requestState"].as_str(),
+                v["inputResponses"]["n"]["action"].as_str()
+            ),
+            (Some("s1"), Some("accept"))
+        );
+    }
+}
