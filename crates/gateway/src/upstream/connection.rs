@@ -388,29 +388,28 @@ impl Connection {
             .and_then(|p| serde_json::from_str::<U>(p.get()).ok())
             .map(|u| u.uri)
             .ok_or_else(|| UpstreamError::Protocol(format!("{method} needs a uri")))?;
-        let mut listens = self
-            .listens
-            .lock()
-            .unwrap_or_else(|p| p.into_inner())
-            .clone();
+        let listens = || self.listens.lock().unwrap_or_else(|p| p.into_inner());
         if method == "resources/unsubscribe" {
-            if let Some(id) = listens.remove(&uri) {
+            let listen = listens().remove(&uri);
+            if let Some(id) = listen {
                 let cancel = raw(&json!({"requestId": id, "reason": "unsubscribed"}));
                 let _ = self.notify("notifications/cancelled", Some(cancel)).await;
             }
-        } else if !listens.contains_key(&uri) {
-            let (id, _) = self.peer.register()?;
-            self.peer.forget(id);
-            let filter = raw(&json!({"notifications": {"resourceSubscriptions": [uri]}}));
-            let listen = Message::request(
-                Id::Num(id),
-                "subscriptions/listen",
-                Some(era::stamp(Some(&filter), None)),
-            );
-            self.link.send(&listen).await?;
-            listens.insert(uri, id);
+            return Ok(());
         }
-        *self.listens.lock().unwrap_or_else(|p| p.into_inner()) = listens;
+        if listens().contains_key(&uri) {
+            return Ok(());
+        }
+        let (id, _) = self.peer.register()?;
+        self.peer.forget(id);
+        let filter = raw(&json!({"notifications": {"resourceSubscriptions": [&uri]}}));
+        let listen = Message::request(
+            Id::Num(id),
+            "subscriptions/listen",
+            Some(era::stamp(Some(&filter), None)),
+        );
+        self.link.send(&listen).await?;
+        listens().insert(uri, id);
         Ok(())
     }
 
