@@ -168,3 +168,69 @@ async fn the_stdio_front_passes_the_suite_too() {
     println!("through the stdio front: {total}");
     assert_eq!(total, "Total: 46 passed, 0 failed");
 }
+
+/// Run conformance 0.2.0-alpha.12 with `--requirements 2026-07-28`; returns
+/// its scored scenario lines (the ones before "Not scored").
+fn suite_2026(url: &str) -> Vec<String> {
+    let out = Command::new(peer("conformance-next"))
+        .args(["server", "--requirements", "2026-07-28", "--url", url])
+        .output()
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&out.stdout).into_owned();
+    assert!(
+        out.status.success(),
+        "2026-07-28 requirements failed against {url}:\n{stdout}\n{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    // Extension and pending scenarios run too; the suite lists them after
+    // "Not scored" and they do not count.
+    let (results, unscored) = stdout.split_once("Not scored").unwrap_or((&stdout, ""));
+    let name = |l: &str| {
+        l.trim_start_matches(['✓', '✗', ' '])
+            .split([':', ' '])
+            .next()
+            .unwrap_or("")
+            .to_owned()
+    };
+    let unscored: Vec<String> = unscored.lines().skip(1).map(|l| name(l.trim())).collect();
+    let scored: Vec<String> = results
+        .lines()
+        .filter(|l| l.starts_with('✓') || l.starts_with('✗'))
+        .filter(|l| !unscored.contains(&name(l)))
+        .map(str::to_owned)
+        .collect();
+    let failed: Vec<&String> = scored.iter().filter(|l| l.starts_with('✗')).collect();
+    assert!(failed.is_empty(), "{failed:?}\n{stdout}");
+    scored
+}
+
+#[tokio::test]
+async fn the_2026_07_28_requirements_pass_through_the_gateway_over_legacy_backends() {
+    // The fixture speaks 2025-11-25 only; every stateless rule, result type,
+    // cache hint, listen stream and input_required round is the gateway's.
+    let port = free_port();
+    let _fx = fixture_http(port);
+    wait_for_port(port).await;
+    let stdio = workspace_bin("mcp-conformance-fixture");
+    let gw = Gateway::start(&format!(
+        "backends:\n  fx_http:\n    http_url: http://127.0.0.1:{port}/mcp\n  fx_stdio:\n    command: {} --stdio\n",
+        stdio.display()
+    ));
+    gw.wait_ready(&["fx_http", "fx_stdio"]).await;
+    for backend in ["fx_http", "fx_stdio"] {
+        let scored = suite_2026(&gw.url(&format!("/mcp/{backend}")));
+        println!("{backend}: {} required scenarios passed", scored.len());
+        assert!(scored.len() >= 37, "{scored:?}");
+        for required in [
+            "server-stateless",
+            "caching",
+            "input-required-result-multi-round",
+            "dns-rebinding-protection",
+        ] {
+            assert!(
+                scored.iter().any(|l| l.contains(required)),
+                "{required} ran"
+            );
+        }
+    }
+}

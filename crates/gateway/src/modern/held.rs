@@ -10,6 +10,7 @@
 //! upstream when its state expires; so is a call whose client goes away.
 
 use std::collections::HashMap;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
@@ -35,6 +36,8 @@ pub struct Call {
     events_open: bool,
     task: JoinHandle<Outcome>,
     cancel: watch::Sender<Option<String>>,
+    /// Set while the call is held between rounds (see `CallContext::parked`).
+    parked: Arc<AtomicBool>,
     /// Questions asked of the client, not answered yet.
     asked: Vec<Asked>,
     /// Notifications that came while questions were being gathered.
@@ -67,11 +70,14 @@ impl Call {
     pub fn start(gw: Arc<Gateway>, session: Arc<Session>, msg: Message) -> Call {
         let (sink, events) = mpsc::channel(64);
         let (cancel, cancelled) = watch::channel(None);
+        let parked = Arc::new(AtomicBool::new(false));
+        let flag = parked.clone();
         let task = tokio::spawn(async move {
             let ctx = CallContext {
                 sink: Some(sink),
                 cancelled: Some(cancelled),
                 repeatable: false,
+                parked: Some(flag),
             };
             router::request(&gw, &session, &msg, &ctx).await
         });
@@ -80,6 +86,7 @@ impl Call {
             events_open: true,
             task,
             cancel,
+            parked,
             asked: Vec::new(),
             notes: Default::default(),
             next_key: 1,
@@ -167,8 +174,10 @@ impl Call {
             )
             .with_data(&serde_json::json!({ "requiredCapabilities": { cap: {} } })));
         }
-        let key = format!("{}-{}", cap, self.next_key);
-        self.next_key += 1;
+        let key = input_key(&msg).unwrap_or_else(|| {
+            self.next_key += 1;
+            format!("{}-{}", cap, self.next_key - 1)
+        });
         let request = raw(&serde_json::json!({
             "method": method,
             "params": msg.params.as_deref(),
@@ -235,6 +244,27 @@ impl Drop for Call {
     }
 }
 
+/// The key a backend chose for its question: `_meta["mcp-gateway/inputKey"]`
+/// (a session-era request has no key of its own; without one the gateway
+/// names it `<capability>-<n>`).
+fn input_key(msg: &Message) -> Option<String> {
+    #[derive(serde::Deserialize)]
+    struct P {
+        #[serde(rename = "_meta")]
+        meta: Option<M>,
+    }
+    #[derive(serde::Deserialize)]
+    struct M {
+        #[serde(rename = "mcp-gateway/inputKey")]
+        key: Option<String>,
+    }
+    msg.parse_params::<P>()
+        .ok()?
+        .meta?
+        .key
+        .filter(|k| !k.is_empty())
+}
+
 /// Whether a client capabilities object declares `cap`.
 fn declares(capabilities: &RawValue, cap: &str) -> bool {
     serde_json::from_str::<HashMap<String, &RawValue>>(capabilities.get())
@@ -279,6 +309,7 @@ impl Held {
             if calls.len() >= self.max {
                 return None;
             }
+            call.parked.store(true, Ordering::Relaxed);
             calls.insert(handle.clone(), call);
         }
         let (me, h, ttl) = (self.clone(), handle.clone(), self.sealer.ttl);
@@ -292,10 +323,15 @@ impl Held {
     }
 
     pub fn take(&self, handle: &str) -> Option<Call> {
-        self.calls
+        let call = self
+            .calls
             .lock()
             .unwrap_or_else(|p| p.into_inner())
-            .remove(handle)
+            .remove(handle);
+        if let Some(c) = &call {
+            c.parked.store(false, Ordering::Relaxed);
+        }
+        call
     }
 
     pub fn len(&self) -> usize {

@@ -336,7 +336,7 @@ pub async fn handle(
             let ctx = CallContext {
                 sink,
                 cancelled: Some(session.begin_call(&id)),
-                repeatable: false,
+                ..CallContext::default()
             };
             let outcome = request(gw, session, &msg, &ctx).await;
             session.end_call(&id);

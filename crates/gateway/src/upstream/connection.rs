@@ -435,7 +435,7 @@ impl Connection {
                     .and_then(|p| with_progress_token(p, id))
                     .or(params);
             }
-            self.peer.attach(id, sink, token);
+            self.peer.attach(id, sink, token, ctx.parked.clone());
         }
         let _route = DetachOnDrop(&self.peer, id);
         let msg = Message::request(Id::Num(id), method, params);

@@ -8,8 +8,8 @@
 //! fails every waiting call at once instead of letting it hang.
 
 use std::collections::HashMap;
-use std::sync::atomic::{AtomicI64, Ordering};
-use std::sync::Mutex;
+use std::sync::atomic::{AtomicBool, AtomicI64, Ordering};
+use std::sync::{Arc, Mutex};
 
 use mcp_wire::{Id, Kind, Message};
 use serde_json::value::RawValue;
@@ -45,6 +45,10 @@ pub struct CallContext {
     /// The tool says it is read-only or idempotent, so a failed call may be
     /// sent again (reads are always safe; other calls never are).
     pub repeatable: bool,
+    /// Set while the call waits for its client to come back with answers
+    /// (a 2026-07-28 client between rounds): it asks nothing new then, so a
+    /// question without an association is not its.
+    pub parked: Option<Arc<AtomicBool>>,
 }
 
 /// An event for the backend's actor; requests carry the caller's sink
@@ -55,6 +59,15 @@ struct Route {
     sink: Sink,
     /// The client's own progress token, restored on the way back.
     progress_token: Option<Box<RawValue>>,
+    parked: Option<Arc<AtomicBool>>,
+}
+
+impl Route {
+    fn parked(&self) -> bool {
+        self.parked
+            .as_ref()
+            .is_some_and(|p| p.load(Ordering::Relaxed))
+    }
 }
 
 pub struct Peer {
@@ -162,8 +175,8 @@ impl Peer {
 
     /// Which call a backend message belongs to: the request whose stream
     /// carried it, the call whose progress token it names, or — for a log
-    /// message or a request — the only call in flight (stdio and WebSocket
-    /// carry no other association).
+    /// message or a request — the only call in flight that is not parked
+    /// (stdio and WebSocket carry no other association).
     fn route_of(&self, on: Option<i64>, msg: &Message) -> Option<(Sink, Option<Box<RawValue>>)> {
         let routes = self.routes.lock().unwrap_or_else(|p| p.into_inner());
         let pick = |id: &i64| {
@@ -186,24 +199,30 @@ impl Peer {
         // Only log messages and requests may be about a call; list changes,
         // resource updates and task status never are.
         let about_a_call = msg.method() == "notifications/message" || msg.id.is_some();
-        if about_a_call && routes.len() == 1 {
-            return routes.values().next().map(|r| (r.sink.clone(), None));
+        let mut active = routes.values().filter(|r| !r.parked());
+        if let (true, Some(only), None) = (about_a_call, active.next(), active.next()) {
+            return Some((only.sink.clone(), None));
         }
         None
     }
 
     /// Send related messages of call `id` to `sink` until [`Peer::detach`].
-    pub fn attach(&self, id: i64, sink: Sink, progress_token: Option<Box<RawValue>>) {
+    pub fn attach(
+        &self,
+        id: i64,
+        sink: Sink,
+        progress_token: Option<Box<RawValue>>,
+        parked: Option<Arc<AtomicBool>>,
+    ) {
+        let route = Route {
+            sink,
+            progress_token,
+            parked,
+        };
         self.routes
             .lock()
             .unwrap_or_else(|p| p.into_inner())
-            .insert(
-                id,
-                Route {
-                    sink,
-                    progress_token,
-                },
-            );
+            .insert(id, route);
     }
 
     pub fn detach(&self, id: i64) {
@@ -304,7 +323,7 @@ mod tests {
         let (tx, mut events) = mpsc::channel(4);
         let peer = Peer::new("b", tx);
         let (sink, mut related) = mpsc::channel(4);
-        peer.attach(1, sink, None);
+        peer.attach(1, sink, None, None);
         for m in [
             r#"{"jsonrpc":"2.0","method":"notifications/message","params":{"level":"info","data":"x"}}"#,
             r#"{"jsonrpc":"2.0","method":"notifications/tools/list_changed"}"#,
@@ -328,6 +347,25 @@ mod tests {
                 "notifications/tasks/status"
             ]
         );
+    }
+
+    #[tokio::test]
+    async fn a_question_goes_to_the_one_call_that_is_not_parked() {
+        let (tx, mut events) = mpsc::channel(4);
+        let peer = Peer::new("b", tx);
+        let (held, _held_rx) = mpsc::channel(4);
+        let (live, _live_rx) = mpsc::channel(4);
+        let parked = Arc::new(AtomicBool::new(true));
+        peer.attach(1, held, None, Some(parked.clone()));
+        peer.attach(2, live.clone(), None, None);
+        let ask = r#"{"jsonrpc":"2.0","id":"q","method":"elicitation/create","params":{}}"#;
+        peer.dispatch(msg(ask));
+        let (_, sink) = events.recv().await.unwrap();
+        assert!(sink.is_some_and(|s| s.same_channel(&live)));
+        // Both active: nobody can tell which call asks; no sink, no guess.
+        parked.store(false, Ordering::Relaxed);
+        peer.dispatch(msg(ask));
+        assert!(events.recv().await.unwrap().1.is_none());
     }
 
     #[tokio::test]
