@@ -815,3 +815,216 @@ async fn tasks_run_on_their_backend_and_only_their_session_sees_them() {
         "{result}"
     );
 }
+
+/// Run the Python SDK 2.x client (auto era: server/discover, then
+/// initialize as the fallback); returns its step lines and summary.
+fn py2_client(args: &[&str]) -> (Vec<Value>, Value) {
+    let out = Command::new(peer("mcp2-client"))
+        .args(["--timeout", "30"])
+        .args(args)
+        .output()
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        out.status.success(),
+        "mcp2-client failed ({}):\n{stdout}\n{}",
+        out.status,
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let lines: Vec<Value> = stdout
+        .lines()
+        .filter_map(|l| serde_json::from_str(l).ok())
+        .collect();
+    let summary = lines
+        .iter()
+        .find_map(|l| l.get("summary").cloned())
+        .expect("summary line");
+    let steps = lines
+        .into_iter()
+        .filter(|l| l.get("step").is_some())
+        .collect();
+    (steps, summary)
+}
+
+#[tokio::test]
+async fn a_2026_client_and_a_2025_client_share_one_gateway() {
+    let z = zoo("").await;
+    let url = z.gw.url("/mcp");
+    let invoke = |tool: &str, args: Value| {
+        json!({"server": "ev_stdio", "tool": tool, "arguments": args}).to_string()
+    };
+    let sampling = invoke("trigger-sampling-request", json!({"prompt": "hello"}));
+    let elicit = invoke("trigger-elicitation-request", json!({}));
+    // Both clients at the same time, on the same endpoint.
+    let modern = std::thread::spawn({
+        let (url, sampling, elicit) = (url.clone(), sampling.clone(), elicit.clone());
+        move || {
+            py2_client(&[
+                "--url",
+                &url,
+                "--sampling-text",
+                "sampled for 2026",
+                "--elicit-content",
+                r#"{"name": "Grace"}"#,
+                "--list-tools",
+                "--call-tool",
+                "gateway_search_tools",
+                r#"{"query": "ask the LLM to sample a message"}"#,
+                "--call-tool",
+                "gateway_invoke",
+                &sampling,
+                "--call-tool",
+                "gateway_invoke",
+                &elicit,
+            ])
+        }
+    });
+    let (old, old_summary) = py_client(
+        &[
+            "--transport",
+            "http",
+            "--url",
+            &url,
+            "--sampling-reply",
+            "sampled for 2025",
+            "--elicitation-accept",
+            r#"{"name": "Ada"}"#,
+        ],
+        &[
+            "--call",
+            "gateway_invoke",
+            &sampling,
+            "--call",
+            "gateway_invoke",
+            &elicit,
+        ],
+    );
+    let (new, summary) = modern.join().unwrap();
+
+    assert_eq!(summary["era"], "modern", "{summary}");
+    assert_eq!(summary["protocol_version"], "2026-07-28");
+    assert_eq!(summary["negotiated_by"], "discover");
+    let names: Vec<&str> = new[0]["result"]["tools"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|t| t["name"].as_str().unwrap())
+        .collect();
+    assert!(names.contains(&"gateway_invoke"), "{names:?}");
+    assert!(
+        new[1]["result"]
+            .to_string()
+            .contains("trigger-sampling-request"),
+        "{}",
+        new[1]
+    );
+    // server-everything's sampling and elicitation requests became
+    // input_required rounds for the 2026 client...
+    assert_eq!(
+        new[2]["input_required"][0]["methods"][0], "sampling/createMessage",
+        "{}",
+        new[2]
+    );
+    assert!(
+        new[2]["result"].to_string().contains("sampled for 2026"),
+        "{}",
+        new[2]
+    );
+    assert_eq!(
+        new[3]["input_required"][0]["methods"][0],
+        "elicitation/create"
+    );
+    assert!(new[3]["result"].to_string().contains("Grace"), "{}", new[3]);
+    assert_eq!(
+        (
+            summary["sampling_calls"].as_u64(),
+            summary["elicitation_calls"].as_u64()
+        ),
+        (Some(1), Some(1))
+    );
+    // ...and real requests for the 2025 client, answered under its own ids.
+    assert!(
+        old[0]["result"].to_string().contains("sampled for 2025"),
+        "{}",
+        old[0]
+    );
+    assert!(old[1]["result"].to_string().contains("Ada"), "{}", old[1]);
+    assert_eq!(old_summary["protocol_version"], "2025-11-25");
+}
+
+#[tokio::test]
+async fn session_era_clients_reach_2026_backends() {
+    let port = free_port();
+    let server = Server(
+        Command::new(peer("mcp2-server"))
+            .args(["--port", &port.to_string()])
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap(),
+    );
+    let deadline = Instant::now() + Duration::from_secs(30);
+    while tokio::net::TcpStream::connect(("127.0.0.1", port))
+        .await
+        .is_err()
+    {
+        assert!(Instant::now() < deadline, "mcp2-server did not listen");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    let gw = Gateway::start(&format!(
+        "backends:\n  m_stdio:\n    command: {} --stdio\n  m_http:\n    http_url: http://127.0.0.1:{port}/mcp\n",
+        peer("mcp2-server")
+    ));
+    let health = gw.wait_ready(&["m_stdio", "m_http"]).await;
+    for b in ["m_stdio", "m_http"] {
+        assert_eq!(
+            health["backends"][b]["protocol_version"], "2026-07-28",
+            "{health}"
+        );
+        // The backend's questions come to this 2025 client as real requests.
+        let (out, summary) = py_client(
+            &[
+                "--transport",
+                "http",
+                "--url",
+                &gw.url(&format!("/mcp/{b}")),
+                "--sampling-reply",
+                "sampled for 2025",
+                "--elicitation-accept",
+                r#"{"user_name": "Ada"}"#,
+                "--roots",
+                "/tmp/project",
+            ],
+            &[
+                "--call",
+                "ask_all",
+                "{}",
+                "--call",
+                "echo",
+                r#"{"message": "hi"}"#,
+                "--ping",
+            ],
+        );
+        assert!(
+            out[0]["result"]
+                .to_string()
+                .contains("name=Ada; llm=sampled for 2025; roots=file:///tmp/project"),
+            "{b}: {}",
+            out[0]
+        );
+        assert!(
+            out[1]["result"].to_string().contains("Echo: hi"),
+            "{}",
+            out[1]
+        );
+        assert_eq!(out[2]["result"], json!({}), "ping is the gateway's");
+        assert_eq!(
+            (
+                summary["sampling_calls"].as_u64(),
+                summary["elicitation_calls"].as_u64(),
+                summary["roots_calls"].as_u64()
+            ),
+            (Some(1), Some(1), Some(1))
+        );
+    }
+    drop(server);
+}
