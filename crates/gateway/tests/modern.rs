@@ -380,3 +380,44 @@ async fn listen_acknowledges_first_and_tags_every_notification() {
         );
     }
 }
+
+#[tokio::test]
+async fn a_held_call_nobody_comes_back_for_is_cancelled_when_its_state_expires() {
+    let gw = Gateway::start(&fixture_config("server:\n  request_state_ttl: 1s\n"));
+    gw.wait_ready(&["fx"]).await;
+    let c = Modern::new(gw.url("/mcp/fx"));
+    let params = json!({"name": "test_elicitation", "arguments": {"message": "anyone?"}});
+    let (_, first) = c.request(1, "tools/call", params.clone()).await;
+    let state = first["result"]["requestState"].as_str().unwrap().to_owned();
+    gw.wait_log("client cancelled; sent notifications/cancelled upstream")
+        .await;
+    let mut late = params;
+    late["requestState"] = json!(state);
+    late["inputResponses"] = json!({"elicitation-1": {"action": "accept", "content": {}}});
+    let (status, v) = c.request(2, "tools/call", late).await;
+    assert_eq!(
+        (status, v["error"]["code"].as_i64()),
+        (400, Some(-32602)),
+        "{v}"
+    );
+    assert!(
+        v["error"]["message"].as_str().unwrap().contains("expired"),
+        "{v}"
+    );
+}
+
+#[tokio::test]
+async fn held_calls_are_bounded() {
+    let gw = Gateway::start(&fixture_config("server:\n  max_held_calls: 1\n"));
+    gw.wait_ready(&["fx"]).await;
+    let c = Modern::new(gw.url("/mcp/fx"));
+    let params = json!({"name": "test_elicitation", "arguments": {"message": "one"}});
+    let (_, first) = c.request(1, "tools/call", params.clone()).await;
+    assert_eq!(first["result"]["resultType"], "input_required");
+    let (_, second) = c.request(2, "tools/call", params).await;
+    assert_eq!(second["error"]["code"], -32603, "{second}");
+    assert!(second["error"]["message"]
+        .as_str()
+        .unwrap()
+        .contains("too many calls"));
+}

@@ -48,6 +48,18 @@ fn answer_stream_settings() {
     assert_eq!(c.server.sse_resume_buffer, 64 << 10);
     assert_eq!(c.server.sse_resume_window, Duration::from_secs(60));
     assert!(error_of("server: { sse_retry: soon }").contains("server.sse_retry"));
+    let c = load_str("server: { request_state_ttl: 30s, max_held_calls: 7 }")
+        .unwrap()
+        .config;
+    assert_eq!(
+        (c.server.request_state_ttl, c.server.max_held_calls),
+        (Duration::from_secs(30), 7)
+    );
+    let d = load_str("").unwrap().config;
+    assert_eq!(
+        (d.server.request_state_ttl, d.server.max_held_calls),
+        (Duration::from_secs(600), 1000)
+    );
 }
 
 #[test]
