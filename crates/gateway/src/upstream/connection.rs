@@ -117,6 +117,10 @@ impl Connection {
                             return Ok(found);
                         }
                         Err(e) if known == Some(Era::Stateless) => return Err(e),
+                        // Not reached at all: no verdict yet.
+                        Err(e @ (UpstreamError::Send(_) | UpstreamError::Closed { .. })) => {
+                            return Err(e)
+                        }
                         Err(e) => {
                             tracing::debug!(backend = %peer.backend(), "no server/discover ({e}): session era")
                         }
@@ -538,7 +542,7 @@ async fn probe_stdio(transport: &Transport, backend: &str, opts: &LinkOptions) -
     let Ok(link) = StdioLink::spawn(transport, peer.clone(), opts).await else {
         return false;
     };
-    let conn = Connection::new(peer, Link::Stdio(link), Era::Stateless);
+    let conn = Connection::new(peer, Link::Stdio(link.clone()), Era::Stateless);
     let deadline = opts.connect_timeout.min(PROBE_TIMEOUT);
     let answer = conn
         .exchange(
@@ -548,7 +552,8 @@ async fn probe_stdio(transport: &Transport, backend: &str, opts: &LinkOptions) -
             CallContext::default(),
         )
         .await;
-    conn.shutdown().await;
+    link.kill().await;
+    conn.peer.close("probe done");
     let modern = answer
         .ok()
         .and_then(|a| a.result)

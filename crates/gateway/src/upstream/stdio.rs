@@ -170,6 +170,15 @@ impl StdioLink {
         self.signal_group(Signal::SIGKILL);
     }
 
+    /// Stop at once (a throwaway process that did nothing worth a grace period).
+    pub async fn kill(&self) {
+        self.tx.lock().unwrap_or_else(|p| p.into_inner()).take();
+        self.signal_group(Signal::SIGKILL);
+        if let Some(mut child) = self.child.lock().await.take() {
+            let _ = child.kill().await;
+        }
+    }
+
     fn signal_group(&self, sig: Signal) {
         if let Some(pgid) = self.pgid {
             let _ = killpg(pgid, sig);
