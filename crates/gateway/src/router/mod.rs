@@ -23,7 +23,7 @@ pub use meta::meta_tools;
 
 use crate::gateway::Gateway;
 use crate::session::{Scope, Session};
-use crate::upstream::{CallContext, Related, Sink};
+use crate::upstream::{CallContext, Related};
 
 pub type Outcome = Result<Box<RawValue>, GatewayError>;
 
@@ -258,25 +258,42 @@ pub async fn handle(
                     return Some(GatewayError::ClientRateLimited(wait).into_message(id));
                 }
             }
-            let (sink, relayed) = match out {
-                Some(out) => {
-                    let (sink, done) = relay(session.clone(), out);
-                    (Some(sink), Some(done))
+            let cancelled = Some(session.begin_call(&id));
+            let outcome = match out {
+                None => {
+                    let ctx = CallContext {
+                        sink: None,
+                        cancelled,
+                        repeatable: false,
+                    };
+                    let outcome = request(gw, session, &msg, &ctx).await;
+                    session.end_call(&id);
+                    outcome
                 }
-                None => (None, None),
+                // The relay runs inside this task, next to the call: no task
+                // spawned per call (most calls never send anything related).
+                Some(out) => {
+                    let (sink, related) = mpsc::channel::<Related>(64);
+                    let ctx = CallContext {
+                        sink: Some(sink),
+                        cancelled,
+                        repeatable: false,
+                    };
+                    // The context (and its sink) is dropped when the call ends.
+                    let call = async move { request(gw, session, &msg, &ctx).await };
+                    let mut call = std::pin::pin!(call);
+                    let mut relayed = std::pin::pin!(relay(session, out, related));
+                    let outcome = tokio::select! {
+                        biased;
+                        outcome = &mut call => outcome,
+                        () = &mut relayed => call.await,
+                    };
+                    session.end_call(&id);
+                    // Everything the backend sent about the call goes out before its answer.
+                    let _ = tokio::time::timeout(std::time::Duration::from_secs(1), relayed).await;
+                    outcome
+                }
             };
-            let ctx = CallContext {
-                sink,
-                cancelled: Some(session.begin_call(&id)),
-                repeatable: false,
-            };
-            let outcome = request(gw, session, &msg, &ctx).await;
-            session.end_call(&id);
-            drop(ctx);
-            // Everything the backend sent about the call goes out before its answer.
-            if let Some(done) = relayed {
-                let _ = tokio::time::timeout(std::time::Duration::from_secs(1), done).await;
-            }
             Some(match outcome {
                 Ok(result) => Message::response(id, result),
                 Err(e) => e.into_message(id),
@@ -301,72 +318,71 @@ const CLIENT_ANSWER_TIMEOUT: std::time::Duration = std::time::Duration::from_sec
 /// Carry a call's related backend messages to the client: notifications as
 /// they are, requests under a gateway id with the answer routed back. A
 /// request needing a capability the client did not declare is refused
-/// here, so the backend gets a clear error. The task ends when the call's
-/// sink is dropped; `handle` waits for it so nothing trails the answer.
-fn relay(session: Arc<Session>, out: mpsc::Sender<Message>) -> (Sink, tokio::task::JoinHandle<()>) {
-    let (tx, mut rx) = mpsc::channel::<Related>(64);
-    let done = tokio::spawn(async move {
-        while let Some(related) = rx.recv().await {
-            match related {
-                Related::Notification(m) => {
-                    let _ = out.send(m).await;
+/// here, so the backend gets a clear error. Ends when every sender of the
+/// call's sink is dropped; `handle` waits for it so nothing trails the answer.
+async fn relay(
+    session: &Arc<Session>,
+    out: mpsc::Sender<Message>,
+    mut rx: mpsc::Receiver<Related>,
+) {
+    while let Some(related) = rx.recv().await {
+        match related {
+            Related::Notification(m) => {
+                let _ = out.send(m).await;
+            }
+            Related::Request { msg, reply } => {
+                let needs = match msg.method() {
+                    "sampling/createMessage" => Some("sampling"),
+                    "elicitation/create" => Some("elicitation"),
+                    "roots/list" => Some("roots"),
+                    _ => None,
+                };
+                if let Some(cap) = needs.filter(|c| !session.declared(c)) {
+                    let e = ErrorObject::new(codes::METHOD_NOT_FOUND, format!("the client did not declare the {cap} capability, so mcp-gateway cannot forward {}", msg.method()));
+                    let _ = reply.send(Err(e.to_raw()));
+                    continue;
                 }
-                Related::Request { msg, reply } => {
-                    let needs = match msg.method() {
-                        "sampling/createMessage" => Some("sampling"),
-                        "elicitation/create" => Some("elicitation"),
-                        "roots/list" => Some("roots"),
-                        _ => None,
+                let (id, answer) = session.ask();
+                if out
+                    .send(Message {
+                        id: Some(id.clone()),
+                        ..msg
+                    })
+                    .await
+                    .is_err()
+                {
+                    session.forget_ask(&id);
+                    let _ = reply.send(Err(ErrorObject::new(
+                        codes::INTERNAL_ERROR,
+                        "the client's stream is closed",
+                    )
+                    .to_raw()));
+                    continue;
+                }
+                let session = session.clone();
+                tokio::spawn(async move {
+                    let result = match tokio::time::timeout(CLIENT_ANSWER_TIMEOUT, answer).await {
+                        Ok(Ok(a)) => match (a.result, a.error) {
+                            (Some(r), _) => Ok(r),
+                            (None, Some(e)) => Err(e),
+                            (None, None) => Err(ErrorObject::new(
+                                codes::INTERNAL_ERROR,
+                                "empty answer from the client",
+                            )
+                            .to_raw()),
+                        },
+                        _ => {
+                            session.forget_ask(&id);
+                            Err(ErrorObject::new(
+                                codes::REQUEST_TIMEOUT,
+                                "the client did not answer",
+                            )
+                            .to_raw())
+                        }
                     };
-                    if let Some(cap) = needs.filter(|c| !session.declared(c)) {
-                        let e = ErrorObject::new(codes::METHOD_NOT_FOUND, format!("the client did not declare the {cap} capability, so mcp-gateway cannot forward {}", msg.method()));
-                        let _ = reply.send(Err(e.to_raw()));
-                        continue;
-                    }
-                    let (id, answer) = session.ask();
-                    if out
-                        .send(Message {
-                            id: Some(id.clone()),
-                            ..msg
-                        })
-                        .await
-                        .is_err()
-                    {
-                        session.forget_ask(&id);
-                        let _ = reply.send(Err(ErrorObject::new(
-                            codes::INTERNAL_ERROR,
-                            "the client's stream is closed",
-                        )
-                        .to_raw()));
-                        continue;
-                    }
-                    let session = session.clone();
-                    tokio::spawn(async move {
-                        let result = match tokio::time::timeout(CLIENT_ANSWER_TIMEOUT, answer).await
-                        {
-                            Ok(Ok(a)) => match (a.result, a.error) {
-                                (Some(r), _) => Ok(r),
-                                (None, Some(e)) => Err(e),
-                                (None, None) => Err(ErrorObject::new(
-                                    codes::INTERNAL_ERROR,
-                                    "empty answer from the client",
-                                )
-                                .to_raw()),
-                            },
-                            _ => {
-                                session.forget_ask(&id);
-                                Err(ErrorObject::new(
-                                    codes::REQUEST_TIMEOUT,
-                                    "the client did not answer",
-                                )
-                                .to_raw())
-                            }
-                        };
-                        let _ = reply.send(result);
-                    });
-                }
+                    let _ = reply.send(result);
+                });
             }
         }
-    });
-    (tx, done)
+    }
 }
