@@ -306,6 +306,14 @@ impl Message {
         out
     }
 
+    /// The message and a newline, in one allocation (NDJSON framing).
+    pub fn to_line(&self) -> Vec<u8> {
+        let mut out = Vec::with_capacity(self.len_hint() + 1);
+        self.write_to(&mut out);
+        out.push(b'\n');
+        out
+    }
+
     pub fn to_json_string(&self) -> String {
         // write_to only emits valid UTF-8: raw values are &str and the rest is ASCII/JSON.
         String::from_utf8(self.to_bytes()).expect("JSON is UTF-8")

@@ -310,16 +310,16 @@ fn unavailable_servers(cat: &Catalog) -> Vec<&str> {
 }
 
 #[derive(Deserialize)]
-struct InvokeArgs {
+struct InvokeArgs<'a> {
     server: String,
     tool: String,
-    #[serde(default)]
-    arguments: Option<Box<RawValue>>,
+    #[serde(borrow, default)]
+    arguments: Option<&'a RawValue>,
 }
 
 async fn invoke(
     gw: &Gateway,
-    a: InvokeArgs,
+    a: InvokeArgs<'_>,
     meta: Option<&RawValue>,
     ctx: &CallContext,
 ) -> Outcome {
@@ -342,7 +342,7 @@ async fn invoke(
             true,
         ));
     }
-    let params = super::call_params(&a.tool, a.arguments.as_deref(), meta);
+    let params = super::call_params(&a.tool, a.arguments, meta);
     let repeatable = entry
         .visible_tools()
         .any(|t| t.name == a.tool && (t.read_only || t.idempotent));

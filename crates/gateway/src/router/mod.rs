@@ -208,19 +208,21 @@ pub fn call_params(
     arguments: Option<&RawValue>,
     meta: Option<&RawValue>,
 ) -> Box<RawValue> {
-    #[derive(serde::Serialize)]
-    struct Params<'a> {
-        name: &'a str,
-        #[serde(skip_serializing_if = "Option::is_none")]
-        arguments: Option<&'a RawValue>,
-        #[serde(rename = "_meta", skip_serializing_if = "Option::is_none")]
-        meta: Option<&'a RawValue>,
+    // Written out directly: one allocation of the right size, the raw parts copied once.
+    let raw_len = |r: Option<&RawValue>| r.map_or(0, |r| r.get().len());
+    let mut out = String::with_capacity(48 + tool.len() + raw_len(arguments) + raw_len(meta));
+    out.push_str(r#"{"name":"#);
+    out.push_str(&serde_json::to_string(tool).expect("strings serialise"));
+    if let Some(a) = arguments {
+        out.push_str(r#","arguments":"#);
+        out.push_str(a.get());
     }
-    raw(&Params {
-        name: tool,
-        arguments,
-        meta,
-    })
+    if let Some(m) = meta {
+        out.push_str(r#","_meta":"#);
+        out.push_str(m.get());
+    }
+    out.push('}');
+    RawValue::from_string(out).expect("built from valid JSON")
 }
 
 /// The text of a tool result: `{"content":[{"type":"text","text":…}], …}`.

@@ -185,7 +185,7 @@ impl Connection {
             // Parse only when the text can hold a token (hot path: most calls have none).
             let token = params
                 .as_deref()
-                .filter(|p| p.get().contains("progressToken"))
+                .filter(|p| memchr::memmem::find(p.get().as_bytes(), b"progressToken").is_some())
                 .and_then(progress_token);
             if token.is_some() {
                 params = params

@@ -24,7 +24,7 @@ use crate::config::Transport;
 const GRACE: Duration = Duration::from_secs(2);
 
 pub struct StdioLink {
-    /// Lines to write; `None` once closed.
+    /// Lines to write, each with its newline; `None` once closed.
     tx: std::sync::Mutex<Option<mpsc::Sender<Vec<u8>>>>,
     child: Mutex<Option<Child>>,
     pgid: Option<Pid>,
@@ -75,18 +75,23 @@ impl StdioLink {
             pgid,
         });
 
-        // Writer: batch whatever is queued into one write.
+        // Writer: one write per line, or whatever is queued batched into one.
         tokio::spawn(async move {
             let mut buf = Vec::new();
             while let Some(line) = rx.recv().await {
-                buf.clear();
-                buf.extend_from_slice(&line);
-                buf.push(b'\n');
-                while let Ok(more) = rx.try_recv() {
-                    buf.extend_from_slice(&more);
-                    buf.push(b'\n');
-                }
-                if stdin.write_all(&buf).await.is_err() || stdin.flush().await.is_err() {
+                let out = match rx.try_recv() {
+                    Err(_) => &line,
+                    Ok(more) => {
+                        buf.clear();
+                        buf.extend_from_slice(&line);
+                        buf.extend_from_slice(&more);
+                        while let Ok(more) = rx.try_recv() {
+                            buf.extend_from_slice(&more);
+                        }
+                        &buf
+                    }
+                };
+                if stdin.write_all(out).await.is_err() || stdin.flush().await.is_err() {
                     break;
                 }
             }
@@ -128,7 +133,7 @@ impl StdioLink {
         let tx = self.tx.lock().unwrap_or_else(|p| p.into_inner()).clone();
         match tx {
             Some(tx) => tx
-                .send(msg.to_bytes())
+                .send(msg.to_line())
                 .await
                 .map_err(|_| UpstreamError::Send("stdin is closed".into())),
             None => Err(UpstreamError::Send("stdin is closed".into())),
