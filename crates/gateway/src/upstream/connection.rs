@@ -4,7 +4,7 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use mcp_wire::{raw, version, Id, Message};
+use mcp_wire::{raw, version, Id, Message, Outgoing};
 use serde::Deserialize;
 use serde_json::json;
 use serde_json::value::RawValue;
@@ -26,7 +26,7 @@ pub enum Link {
 }
 
 impl Link {
-    async fn send(&self, msg: &Message) -> Result<(), UpstreamError> {
+    async fn send(&self, msg: Outgoing<'_>) -> Result<(), UpstreamError> {
         match self {
             Link::Stdio(l) => l.send(msg).await,
             Link::Http(l) => l.send(msg).await,
@@ -120,7 +120,7 @@ impl Connection {
             "capabilities": {"sampling": {}, "elicitation": {"form": {}, "url": {}}, "roots": {"listChanged": true}},
             "clientInfo": {"name": "mcp-gateway", "version": env!("CARGO_PKG_VERSION")},
         }));
-        let resp = self.request("initialize", Some(params), deadline).await?;
+        let resp = self.request("initialize", Some(&params), deadline).await?;
         let result = result_of(resp)?;
         #[derive(Deserialize)]
         #[serde(rename_all = "camelCase")]
@@ -162,7 +162,7 @@ impl Connection {
     pub async fn request(
         &self,
         method: &str,
-        params: Option<Box<RawValue>>,
+        params: Option<&RawValue>,
         deadline: Duration,
     ) -> Result<Message, UpstreamError> {
         self.request_with(method, params, deadline, CallContext::default())
@@ -175,30 +175,27 @@ impl Connection {
     pub async fn request_with(
         &self,
         method: &str,
-        params: Option<Box<RawValue>>,
+        params: Option<&RawValue>,
         deadline: Duration,
         ctx: CallContext,
     ) -> Result<Message, UpstreamError> {
         let (id, rx) = self.peer.register()?;
-        let mut params = params;
+        let mut rewritten = None;
         if let Some(sink) = ctx.sink {
             // Parse only when the text can hold a token (hot path: most calls have none).
             let token = params
-                .as_deref()
                 .filter(|p| memchr::memmem::find(p.get().as_bytes(), b"progressToken").is_some())
                 .and_then(progress_token);
             if token.is_some() {
-                params = params
-                    .as_deref()
-                    .and_then(|p| with_progress_token(p, id))
-                    .or(params);
+                rewritten = params.and_then(|p| with_progress_token(p, id));
             }
             self.peer.attach(id, sink, token);
         }
         let _route = DetachOnDrop(&self.peer, id);
-        let msg = Message::request(Id::Num(id), method, params);
+        let upstream_id = Id::Num(id);
+        let msg = Outgoing::request(&upstream_id, method, rewritten.as_deref().or(params));
         let exchange = async {
-            self.link.send(&msg).await?;
+            self.link.send(msg).await?;
             rx.await.unwrap_or_else(|_| {
                 Err(UpstreamError::Closed {
                     backend: self.peer.backend().into(),
@@ -253,7 +250,9 @@ impl Connection {
         method: &str,
         params: Option<Box<RawValue>>,
     ) -> Result<(), UpstreamError> {
-        self.link.send(&Message::notification(method, params)).await
+        self.link
+            .send(Message::notification(method, params).outgoing())
+            .await
     }
 
     /// Answer a request the backend sent us.
@@ -268,7 +267,7 @@ impl Connection {
                 error: Some(error),
             },
         };
-        if let Err(e) = self.link.send(&msg).await {
+        if let Err(e) = self.link.send(msg.outgoing()).await {
             tracing::debug!(backend = %self.peer.backend(), "could not answer a backend request: {e}");
         }
     }

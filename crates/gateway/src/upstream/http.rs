@@ -19,7 +19,7 @@ use bytes::Bytes;
 use http_body_util::{BodyExt, Either, Full};
 use hyper_util::client::legacy::connect::HttpConnector;
 use hyper_util::rt::{TokioExecutor, TokioTimer};
-use mcp_wire::{Message, Parsed};
+use mcp_wire::{Message, Outgoing, Parsed};
 use reqwest::header::{HeaderMap, HeaderName, HeaderValue, ACCEPT, CONTENT_TYPE};
 use reqwest::{StatusCode, Url};
 
@@ -167,7 +167,7 @@ impl HttpLink {
         Ok(http::Response::from(resp).map(Either::Right))
     }
 
-    pub async fn send(&self, msg: &Message) -> Result<(), UpstreamError> {
+    pub async fn send(&self, msg: Outgoing<'_>) -> Result<(), UpstreamError> {
         let resp = self.post(msg.to_bytes()).await?;
         if msg.method() == "initialize" {
             if let Some(s) = resp.headers().get(SESSION_HEADER) {
@@ -201,7 +201,7 @@ impl HttpLink {
         if is_sse {
             let peer = self.peer.clone();
             let max = self.max;
-            let id = match &msg.id {
+            let id = match msg.id {
                 Some(mcp_wire::Id::Num(n)) if msg.method.is_some() => Some(*n),
                 _ => None,
             };

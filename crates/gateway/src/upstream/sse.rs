@@ -7,7 +7,7 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use mcp_wire::Message;
+use mcp_wire::Outgoing;
 use reqwest::header::{HeaderMap, ACCEPT, CONTENT_TYPE};
 use reqwest::Url;
 use tokio::sync::oneshot;
@@ -95,7 +95,7 @@ impl SseLink {
         }))
     }
 
-    pub async fn send(&self, msg: &Message) -> Result<(), UpstreamError> {
+    pub async fn send(&self, msg: Outgoing<'_>) -> Result<(), UpstreamError> {
         let resp = self
             .client
             .post(self.endpoint.clone())

@@ -9,7 +9,7 @@ use std::process::Stdio;
 use std::sync::Arc;
 use std::time::Duration;
 
-use mcp_wire::Message;
+use mcp_wire::{Message, Outgoing};
 use nix::sys::signal::{killpg, Signal};
 use nix::unistd::Pid;
 use tokio::io::{AsyncBufReadExt, AsyncRead, AsyncWriteExt, BufReader};
@@ -129,7 +129,7 @@ impl StdioLink {
         Ok(link)
     }
 
-    pub async fn send(&self, msg: &Message) -> Result<(), UpstreamError> {
+    pub async fn send(&self, msg: Outgoing<'_>) -> Result<(), UpstreamError> {
         let tx = self.tx.lock().unwrap_or_else(|p| p.into_inner()).clone();
         match tx {
             Some(tx) => tx
