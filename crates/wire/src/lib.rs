@@ -19,4 +19,4 @@ pub mod sse;
 pub mod version;
 
 pub use error::{codes, ErrorObject};
-pub use message::{raw, Id, Kind, Message, ParseError, Parsed};
+pub use message::{raw, Id, Kind, Message, Outgoing, ParseError, Parsed};

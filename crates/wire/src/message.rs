@@ -274,23 +274,79 @@ impl Message {
         serde_json::from_str(self.params.as_deref().map_or("{}", RawValue::get))
     }
 
+    /// The same message borrowed, for writing it out.
+    pub fn outgoing(&self) -> Outgoing<'_> {
+        Outgoing {
+            id: self.id.as_ref(),
+            method: self.method.as_deref(),
+            params: self.params.as_deref(),
+            result: self.result.as_deref(),
+            error: self.error.as_deref(),
+        }
+    }
+
+    /// Serialise into `out` without reformatting the raw members.
+    pub fn write_to(&self, out: &mut Vec<u8>) {
+        self.outgoing().write_to(out)
+    }
+
+    pub fn to_bytes(&self) -> Vec<u8> {
+        self.outgoing().to_bytes()
+    }
+
+    /// The message and a newline, in one allocation (NDJSON framing).
+    pub fn to_line(&self) -> Vec<u8> {
+        self.outgoing().to_line()
+    }
+
+    pub fn to_json_string(&self) -> String {
+        self.outgoing().to_json_string()
+    }
+}
+
+/// A message to be written, its parts borrowed: a request can go out
+/// without first copying its params into a [`Message`].
+#[derive(Debug, Clone, Copy)]
+pub struct Outgoing<'a> {
+    pub id: Option<&'a Id>,
+    pub method: Option<&'a str>,
+    pub params: Option<&'a RawValue>,
+    pub result: Option<&'a RawValue>,
+    pub error: Option<&'a RawValue>,
+}
+
+impl<'a> Outgoing<'a> {
+    pub fn request(id: &'a Id, method: &'a str, params: Option<&'a RawValue>) -> Self {
+        Outgoing {
+            id: Some(id),
+            method: Some(method),
+            params,
+            result: None,
+            error: None,
+        }
+    }
+
+    pub fn method(&self) -> &'a str {
+        self.method.unwrap_or("")
+    }
+
     /// Serialise into `out` without reformatting the raw members.
     pub fn write_to(&self, out: &mut Vec<u8>) {
         out.extend_from_slice(br#"{"jsonrpc":"2.0""#);
-        if let Some(id) = &self.id {
+        if let Some(id) = self.id {
             out.extend_from_slice(br#","id":"#);
             write_json(out, id);
         } else if self.method.is_none() {
             out.extend_from_slice(br#","id":null"#);
         }
-        if let Some(m) = &self.method {
+        if let Some(m) = self.method {
             out.extend_from_slice(br#","method":"#);
             write_json(out, m);
         }
         for (key, raw) in [
-            (&br#","params":"#[..], &self.params),
-            (br#","result":"#, &self.result),
-            (br#","error":"#, &self.error),
+            (&br#","params":"#[..], self.params),
+            (br#","result":"#, self.result),
+            (br#","error":"#, self.error),
         ] {
             if let Some(raw) = raw {
                 out.extend_from_slice(key);
@@ -306,14 +362,22 @@ impl Message {
         out
     }
 
+    /// The message and a newline, in one allocation (NDJSON framing).
+    pub fn to_line(&self) -> Vec<u8> {
+        let mut out = Vec::with_capacity(self.len_hint() + 1);
+        self.write_to(&mut out);
+        out.push(b'\n');
+        out
+    }
+
     pub fn to_json_string(&self) -> String {
         // write_to only emits valid UTF-8: raw values are &str and the rest is ASCII/JSON.
         String::from_utf8(self.to_bytes()).expect("JSON is UTF-8")
     }
 
     fn len_hint(&self) -> usize {
-        let raw = |r: &Option<Box<RawValue>>| r.as_ref().map_or(0, |r| r.get().len());
-        64 + raw(&self.params) + raw(&self.result) + raw(&self.error)
+        let raw = |r: Option<&RawValue>| r.map_or(0, |r| r.get().len());
+        64 + self.method.map_or(0, str::len) + raw(self.params) + raw(self.result) + raw(self.error)
     }
 }
 

@@ -318,11 +318,11 @@ fn unavailable_servers(cat: &Catalog) -> Vec<&str> {
 }
 
 #[derive(Deserialize)]
-struct InvokeArgs {
+struct InvokeArgs<'a> {
     server: String,
     tool: String,
-    #[serde(default)]
-    arguments: Option<Box<RawValue>>,
+    #[serde(borrow, default)]
+    arguments: Option<&'a RawValue>,
 }
 
 /// gateway_invoke: the named tool with the given arguments; the
@@ -330,7 +330,7 @@ struct InvokeArgs {
 async fn invoke(
     gw: &Gateway,
     session: &Arc<Session>,
-    a: InvokeArgs,
+    a: InvokeArgs<'_>,
     outer: &ToolCall<'_>,
     ctx: &CallContext,
 ) -> Outcome {
@@ -358,7 +358,7 @@ async fn invoke(
         .any(|t| t.name == a.tool && (t.read_only || t.idempotent));
     let call = ToolCall {
         name: a.tool.as_str().into(),
-        arguments: a.arguments.as_deref(),
+        arguments: a.arguments,
         ..*outer
     };
     let task = call.task.is_some();

@@ -24,7 +24,7 @@ pub use meta::meta_tools;
 
 use crate::gateway::Gateway;
 use crate::session::{Scope, Session};
-use crate::upstream::{Backend, CallContext, Related, Sink};
+use crate::upstream::{Backend, CallContext, Related};
 
 pub type Outcome = Result<Box<RawValue>, GatewayError>;
 
@@ -326,25 +326,41 @@ pub async fn handle(
                     return Some(GatewayError::ClientRateLimited(wait).into_message(id));
                 }
             }
-            let (sink, relayed) = match out {
-                Some(out) => {
-                    let (sink, done) = relay(session.clone(), out);
-                    (Some(sink), Some(done))
+            let cancelled = Some(session.begin_call(&id));
+            let outcome = match out {
+                None => {
+                    let ctx = CallContext {
+                        cancelled,
+                        ..CallContext::default()
+                    };
+                    let outcome = request(gw, session, &msg, &ctx).await;
+                    session.end_call(&id);
+                    outcome
                 }
-                None => (None, None),
+                // The relay runs inside this task, next to the call: no task
+                // spawned per call (most calls never send anything related).
+                Some(out) => {
+                    let (sink, related) = mpsc::channel::<Related>(64);
+                    let ctx = CallContext {
+                        sink: Some(sink),
+                        cancelled,
+                        ..CallContext::default()
+                    };
+                    // The context (and its sink) is dropped when the call ends.
+                    let call = async move { request(gw, session, &msg, &ctx).await };
+                    let mut call = std::pin::pin!(call);
+                    let mut relayed = std::pin::pin!(relay(session, out, related));
+                    let outcome = tokio::select! {
+                        biased;
+                        outcome = &mut call => outcome,
+                        () = &mut relayed => call.await,
+                    };
+                    session.end_call(&id);
+                    // Everything the backend sent about the call goes out before its answer.
+                    let _ = tokio::time::timeout(std::time::Duration::from_secs(1), relayed).await;
+                    outcome
+                }
             };
-            let ctx = CallContext {
-                sink,
-                cancelled: Some(session.begin_call(&id)),
-                ..CallContext::default()
-            };
-            let outcome = request(gw, session, &msg, &ctx).await;
-            session.end_call(&id);
-            drop(ctx);
-            // Everything the backend sent about the call goes out before its answer.
-            if let Some(done) = relayed {
-                let _ = tokio::time::timeout(std::time::Duration::from_secs(1), done).await;
-            }
             Some(match outcome {
                 Ok(result) => Message::response(id, result),
                 Err(e) => e.into_message(id),
@@ -368,30 +384,30 @@ pub const CLIENT_ANSWER_TIMEOUT: std::time::Duration = std::time::Duration::from
 
 /// Carry a call's related backend messages to the client: notifications as
 /// they are, requests under a gateway id with the answer routed back (see
-/// [`Session::ask_on`]). The task ends when the call's sink is dropped;
-/// `handle` waits for it so nothing trails the answer.
-fn relay(session: Arc<Session>, out: mpsc::Sender<Message>) -> (Sink, tokio::task::JoinHandle<()>) {
-    let (tx, mut rx) = mpsc::channel::<Related>(64);
-    let done = tokio::spawn(async move {
-        while let Some(related) = rx.recv().await {
-            match related {
-                Related::Notification(m) => {
-                    let _ = out.send(m).await;
-                }
-                Related::Request { msg, reply } => match session.ask_on(&out, msg).await {
-                    Err(refused) => {
-                        let _ = reply.send(refused);
-                    }
-                    Ok((id, answer)) => {
-                        let session = session.clone();
-                        tokio::spawn(async move {
-                            let answer = session.answer_of(id, answer, CLIENT_ANSWER_TIMEOUT);
-                            let _ = reply.send(answer.await);
-                        });
-                    }
-                },
+/// [`Session::ask_on`]). Ends when every sender of the call's sink is
+/// dropped; `handle` waits for it so nothing trails the answer.
+async fn relay(
+    session: &Arc<Session>,
+    out: mpsc::Sender<Message>,
+    mut rx: mpsc::Receiver<Related>,
+) {
+    while let Some(related) = rx.recv().await {
+        match related {
+            Related::Notification(m) => {
+                let _ = out.send(m).await;
             }
+            Related::Request { msg, reply } => match session.ask_on(&out, msg).await {
+                Err(refused) => {
+                    let _ = reply.send(refused);
+                }
+                Ok((id, answer)) => {
+                    let session = session.clone();
+                    tokio::spawn(async move {
+                        let answer = session.answer_of(id, answer, CLIENT_ANSWER_TIMEOUT);
+                        let _ = reply.send(answer.await);
+                    });
+                }
+            },
         }
-    });
-    (tx, done)
+    }
 }

@@ -213,7 +213,7 @@ impl Backend {
             }
             let result = match self.connection().await {
                 Ok(conn) => match conn
-                    .request_with(method, params.clone(), self.config.timeout, ctx.clone())
+                    .request_with(method, params.as_deref(), self.config.timeout, ctx.clone())
                     .await
                 {
                     // 404 for our session: the request never reached a tool. Start a
@@ -254,7 +254,7 @@ impl Backend {
         let mut attempt = 1;
         loop {
             match conn
-                .request(method, params.clone(), self.config.timeout)
+                .request(method, params.as_deref(), self.config.timeout)
                 .await
             {
                 Err(e)

@@ -4,7 +4,7 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use mcp_wire::{codes, raw, version, ErrorObject, Id, Message};
+use mcp_wire::{codes, raw, version, ErrorObject, Id, Message, Outgoing};
 use serde::Deserialize;
 use serde_json::json;
 use serde_json::value::RawValue;
@@ -27,7 +27,7 @@ pub enum Link {
 }
 
 impl Link {
-    async fn send(&self, msg: &Message) -> Result<(), UpstreamError> {
+    async fn send(&self, msg: Outgoing<'_>) -> Result<(), UpstreamError> {
         match self {
             Link::Stdio(l) => l.send(msg).await,
             Link::Http(l) => l.send(msg).await,
@@ -177,7 +177,7 @@ impl Connection {
         let answer = self
             .exchange(
                 "server/discover",
-                Some(era::stamp(None, None)),
+                Some(&era::stamp(None, None)),
                 deadline,
                 CallContext::default(),
             )
@@ -198,7 +198,7 @@ impl Connection {
             "subscriptions/listen",
             Some(era::stamp(Some(&filter), None)),
         );
-        if let Err(e) = self.link.send(&listen).await {
+        if let Err(e) = self.link.send(listen.outgoing()).await {
             tracing::debug!(backend = %self.peer.backend(), "no list-change subscription: {e}");
         }
         let info = InitInfo {
@@ -216,7 +216,7 @@ impl Connection {
             "capabilities": {"sampling": {}, "elicitation": {"form": {}, "url": {}}, "roots": {"listChanged": true}},
             "clientInfo": {"name": "mcp-gateway", "version": env!("CARGO_PKG_VERSION")},
         }));
-        let resp = self.request("initialize", Some(params), deadline).await?;
+        let resp = self.request("initialize", Some(&params), deadline).await?;
         let result = result_of(resp)?;
         #[derive(Deserialize)]
         #[serde(rename_all = "camelCase")]
@@ -258,7 +258,7 @@ impl Connection {
     pub async fn request(
         &self,
         method: &str,
-        params: Option<Box<RawValue>>,
+        params: Option<&RawValue>,
         deadline: Duration,
     ) -> Result<Message, UpstreamError> {
         self.request_with(method, params, deadline, CallContext::default())
@@ -271,7 +271,7 @@ impl Connection {
     pub async fn request_with(
         &self,
         method: &str,
-        params: Option<Box<RawValue>>,
+        params: Option<&RawValue>,
         deadline: Duration,
         ctx: CallContext,
     ) -> Result<Message, UpstreamError> {
@@ -288,7 +288,7 @@ impl Connection {
     async fn stateless(
         &self,
         method: &str,
-        params: Option<Box<RawValue>>,
+        params: Option<&RawValue>,
         deadline: Duration,
         ctx: CallContext,
     ) -> Result<Message, UpstreamError> {
@@ -300,15 +300,13 @@ impl Connection {
                 struct L {
                     level: String,
                 }
-                let level = params
-                    .as_deref()
-                    .and_then(|p| serde_json::from_str::<L>(p.get()).ok());
+                let level = params.and_then(|p| serde_json::from_str::<L>(p.get()).ok());
                 *self.log_level.lock().unwrap_or_else(|p| p.into_inner()) = level.map(|l| l.level);
                 return done(json!({}));
             }
             "resources/subscribe" | "resources/unsubscribe" => {
                 return self
-                    .subscription(method, params.as_deref())
+                    .subscription(method, params)
                     .await
                     .and_then(|()| done(json!({})));
             }
@@ -319,11 +317,11 @@ impl Connection {
             .lock()
             .unwrap_or_else(|p| p.into_inner())
             .clone();
-        let original = era::stamp(params.as_deref(), level.as_deref());
+        let original = era::stamp(params, level.as_deref());
         let mut params = original.clone();
         for _ in 0..era::MAX_ROUNDS {
             let answer = self
-                .exchange(method, Some(params), deadline, ctx.clone())
+                .exchange(method, Some(&params), deadline, ctx.clone())
                 .await?;
             let Some(questions) = answer.result.as_deref().and_then(era::questions) else {
                 return Ok(hop_errors_hidden(answer));
@@ -412,7 +410,7 @@ impl Connection {
             "subscriptions/listen",
             Some(era::stamp(Some(&filter), None)),
         );
-        self.link.send(&listen).await?;
+        self.link.send(listen.outgoing()).await?;
         listens().insert(uri, id);
         Ok(())
     }
@@ -421,30 +419,27 @@ impl Connection {
     async fn exchange(
         &self,
         method: &str,
-        params: Option<Box<RawValue>>,
+        params: Option<&RawValue>,
         deadline: Duration,
         ctx: CallContext,
     ) -> Result<Message, UpstreamError> {
         let (id, rx) = self.peer.register()?;
-        let mut params = params;
+        let mut rewritten = None;
         if let Some(sink) = ctx.sink {
             // Parse only when the text can hold a token (hot path: most calls have none).
             let token = params
-                .as_deref()
-                .filter(|p| p.get().contains("progressToken"))
+                .filter(|p| memchr::memmem::find(p.get().as_bytes(), b"progressToken").is_some())
                 .and_then(progress_token);
             if token.is_some() {
-                params = params
-                    .as_deref()
-                    .and_then(|p| with_progress_token(p, id))
-                    .or(params);
+                rewritten = params.and_then(|p| with_progress_token(p, id));
             }
             self.peer.attach(id, sink, token, ctx.parked.clone());
         }
         let _route = DetachOnDrop(&self.peer, id);
-        let msg = Message::request(Id::Num(id), method, params);
+        let upstream_id = Id::Num(id);
+        let msg = Outgoing::request(&upstream_id, method, rewritten.as_deref().or(params));
         let exchange = async {
-            self.link.send(&msg).await?;
+            self.link.send(msg).await?;
             rx.await.unwrap_or_else(|_| {
                 Err(UpstreamError::Closed {
                     backend: self.peer.backend().into(),
@@ -502,7 +497,9 @@ impl Connection {
         if self.era == Era::Stateless && method == "notifications/roots/list_changed" {
             return Ok(()); // roots are asked for per request in that era
         }
-        self.link.send(&Message::notification(method, params)).await
+        self.link
+            .send(Message::notification(method, params).outgoing())
+            .await
     }
 
     /// Answer a request the backend sent us.
@@ -517,7 +514,7 @@ impl Connection {
                 error: Some(error),
             },
         };
-        if let Err(e) = self.link.send(&msg).await {
+        if let Err(e) = self.link.send(msg.outgoing()).await {
             tracing::debug!(backend = %self.peer.backend(), "could not answer a backend request: {e}");
         }
     }
@@ -547,7 +544,7 @@ async fn probe_stdio(transport: &Transport, backend: &str, opts: &LinkOptions) -
     let answer = conn
         .exchange(
             "server/discover",
-            Some(era::stamp(None, None)),
+            Some(&era::stamp(None, None)),
             deadline,
             CallContext::default(),
         )

@@ -6,14 +6,22 @@
 //! negotiated protocol version ride along on every later request. After
 //! initialisation a GET stream is opened for server-initiated messages when
 //! the server offers one.
+//!
+//! POSTs to a plain `http://` URL go through a bare hyper client with its
+//! own keep-alive pool (the hot path: no URL re-parsing, redirect or proxy
+//! layers per call); `https://` URLs, any URL while a proxy is configured in
+//! the environment, and the long GET streams use reqwest.
 
 use std::sync::{Arc, RwLock};
 use std::time::Duration;
 
-use futures_util::StreamExt;
-use mcp_wire::{Message, Parsed};
+use bytes::Bytes;
+use http_body_util::{BodyExt, Either, Full};
+use hyper_util::client::legacy::connect::HttpConnector;
+use hyper_util::rt::{TokioExecutor, TokioTimer};
+use mcp_wire::{Message, Outgoing, Parsed};
 use reqwest::header::{HeaderMap, HeaderName, HeaderValue, ACCEPT, CONTENT_TYPE};
-use reqwest::{Response, StatusCode, Url};
+use reqwest::{StatusCode, Url};
 
 use super::peer::Peer;
 use super::{LinkOptions, UpstreamError};
@@ -21,17 +29,48 @@ use super::{LinkOptions, UpstreamError};
 pub const SESSION_HEADER: &str = "mcp-session-id";
 pub const VERSION_HEADER: &str = "mcp-protocol-version";
 
+/// A response body from either client.
+pub type Body = Either<hyper::body::Incoming, reqwest::Body>;
+type Response = http::Response<Body>;
+
 pub struct HttpLink {
     client: reqwest::Client,
+    /// The hot-path client for plain `http://` backends (see the module docs).
+    plain: Option<PlainClient>,
     url: Url,
+    uri: http::Uri,
     headers: HeaderMap,
     session: RwLock<Option<HeaderValue>>,
     version: RwLock<Option<HeaderValue>>,
+    /// Everything a POST carries: the configured headers, session, version,
+    /// content type and accept; rebuilt when the session or version changes.
+    post_headers: RwLock<HeaderMap>,
     peer: Arc<Peer>,
     max: usize,
     /// The backend speaks 2026-07-28: routing headers on every POST, no
     /// session, errors as JSON bodies of 4xx answers.
     stateless: std::sync::atomic::AtomicBool,
+}
+
+type PlainClient = hyper_util::client::legacy::Client<HttpConnector, Full<Bytes>>;
+
+/// Settings as for the gateway's reqwest client: Nagle off, 10 s to connect,
+/// idle keep-alive connections kept 90 s.
+fn plain_client() -> PlainClient {
+    let mut connector = HttpConnector::new();
+    connector.set_nodelay(true);
+    connector.set_connect_timeout(Some(Duration::from_secs(10)));
+    hyper_util::client::legacy::Client::builder(TokioExecutor::new())
+        .pool_idle_timeout(Duration::from_secs(90))
+        .pool_timer(TokioTimer::new())
+        .build(connector)
+}
+
+/// reqwest honours these; the bare client does not, so it stays out of the way.
+fn proxy_configured() -> bool {
+    ["HTTP_PROXY", "http_proxy", "ALL_PROXY", "all_proxy"]
+        .iter()
+        .any(|v| std::env::var_os(v).is_some_and(|s| !s.is_empty()))
 }
 
 impl HttpLink {
@@ -42,20 +81,38 @@ impl HttpLink {
         peer: Arc<Peer>,
         opts: &LinkOptions,
     ) -> Result<Arc<Self>, UpstreamError> {
-        let url = Url::parse(url).map_err(|e| UpstreamError::Start {
+        let bad = |reason: String| UpstreamError::Start {
             backend: peer.backend().into(),
-            reason: e.to_string(),
-        })?;
-        Ok(Arc::new(HttpLink {
+            reason,
+        };
+        let url = Url::parse(url).map_err(|e| bad(e.to_string()))?;
+        let uri: http::Uri = url.as_str().parse().map_err(|e| bad(format!("{e}")))?;
+        let plain = (url.scheme() == "http" && !proxy_configured()).then(plain_client);
+        let link = HttpLink {
             client,
+            plain,
             url,
+            uri,
+            post_headers: RwLock::new(HeaderMap::new()),
             headers,
             session: RwLock::new(None),
             version: RwLock::new(None),
             peer,
             max: opts.max_message_size,
             stateless: std::sync::atomic::AtomicBool::new(false),
-        }))
+        };
+        link.rebuild_post_headers();
+        Ok(Arc::new(link))
+    }
+
+    fn rebuild_post_headers(&self) {
+        let mut h = self.request_headers();
+        h.insert(CONTENT_TYPE, HeaderValue::from_static("application/json"));
+        h.insert(
+            ACCEPT,
+            HeaderValue::from_static("application/json, text/event-stream"),
+        );
+        *self.post_headers.write().unwrap_or_else(|p| p.into_inner()) = h;
     }
 
     /// Speak 2026-07-28 to this backend (or stop).
@@ -64,6 +121,7 @@ impl HttpLink {
             .store(on, std::sync::atomic::Ordering::Relaxed);
         let version = on.then(|| HeaderValue::from_static(mcp_wire::version::MODERN));
         *self.version.write().unwrap_or_else(|p| p.into_inner()) = version;
+        self.rebuild_post_headers();
     }
 
     fn is_stateless(&self) -> bool {
@@ -73,6 +131,7 @@ impl HttpLink {
     /// Every later request carries the negotiated version.
     pub fn set_protocol_version(&self, v: &str) {
         *self.version.write().unwrap_or_else(|p| p.into_inner()) = HeaderValue::from_str(v).ok();
+        self.rebuild_post_headers();
     }
 
     fn request_headers(&self) -> HeaderMap {
@@ -96,27 +155,55 @@ impl HttpLink {
         h
     }
 
-    pub async fn send(&self, msg: &Message) -> Result<(), UpstreamError> {
-        let mut req = self
-            .client
-            .post(self.url.clone())
-            .headers(self.request_headers())
-            .header(CONTENT_TYPE, "application/json")
-            .header(ACCEPT, "application/json, text/event-stream");
-        let stateless = self.is_stateless();
-        if stateless {
-            for (name, value) in super::era::routing_headers(msg) {
-                req = req.header(name, value);
+    /// POST one message; its body becomes the request body without a copy.
+    async fn post(
+        &self,
+        body: Vec<u8>,
+        routing: Vec<(&'static str, String)>,
+    ) -> Result<Response, UpstreamError> {
+        let mut headers = self
+            .post_headers
+            .read()
+            .unwrap_or_else(|p| p.into_inner())
+            .clone();
+        for (name, value) in routing {
+            if let Ok(v) = HeaderValue::from_str(&value) {
+                headers.insert(HeaderName::from_static(name), v);
             }
         }
-        let resp = req
-            .body(msg.to_bytes())
+        if let Some(plain) = &self.plain {
+            let mut req = http::Request::new(Full::new(Bytes::from(body)));
+            *req.method_mut() = http::Method::POST;
+            *req.uri_mut() = self.uri.clone();
+            *req.headers_mut() = headers;
+            let resp = plain
+                .request(req)
+                .await
+                .map_err(|e| UpstreamError::Send(describe(&e)))?;
+            return Ok(resp.map(Either::Left));
+        }
+        let resp = self
+            .client
+            .post(self.url.clone())
+            .headers(headers)
+            .body(body)
             .send()
             .await
             .map_err(|e| UpstreamError::Send(describe(&e)))?;
+        Ok(http::Response::from(resp).map(Either::Right))
+    }
+
+    pub async fn send(&self, msg: Outgoing<'_>) -> Result<(), UpstreamError> {
+        let stateless = self.is_stateless();
+        let routing = match stateless {
+            true => super::era::routing_headers(msg.method(), msg.params),
+            false => Vec::new(),
+        };
+        let resp = self.post(msg.to_bytes(), routing).await?;
         if msg.method() == "initialize" {
             if let Some(s) = resp.headers().get(SESSION_HEADER) {
                 *self.session.write().unwrap_or_else(|p| p.into_inner()) = Some(s.clone());
+                self.rebuild_post_headers();
             }
         }
         let status = resp.status();
@@ -134,12 +221,14 @@ impl HttpLink {
         }
         if stateless
             && status.is_client_error()
-            && content_type(&resp).starts_with("application/json")
+            && content_type(resp.headers()).starts_with("application/json")
         {
             // A stateless backend's JSON-RPC error: the answer to this request.
-            let body = read_limited(resp, self.max).await.unwrap_or_default();
+            let body = read_limited(resp.into_body(), self.max)
+                .await
+                .unwrap_or_default();
             return match Message::parse_one(&body) {
-                Ok(answer) if answer.id.is_some() && answer.id == msg.id => {
+                Ok(answer) if answer.id.is_some() && answer.id.as_ref() == msg.id => {
                     self.peer.dispatch(answer);
                     Ok(())
                 }
@@ -150,17 +239,19 @@ impl HttpLink {
             };
         }
         if !status.is_success() {
-            let body = read_limited(resp, 512).await.unwrap_or_default();
+            let body = read_limited(resp.into_body(), 512)
+                .await
+                .unwrap_or_default();
             return Err(UpstreamError::Http {
                 status: status.as_u16(),
                 body: String::from_utf8_lossy(&body).into_owned(),
             });
         }
-        let is_sse = content_type(&resp).starts_with("text/event-stream");
+        let is_sse = content_type(resp.headers()).starts_with("text/event-stream");
         if is_sse {
             let peer = self.peer.clone();
             let max = self.max;
-            let id = match &msg.id {
+            let id = match msg.id {
                 Some(mcp_wire::Id::Num(n)) if msg.method.is_some() => Some(*n),
                 _ => None,
             };
@@ -171,7 +262,8 @@ impl HttpLink {
             };
             tokio::spawn(async move {
                 let mut cursor = StreamCursor::default();
-                let mut result = pump_sse(resp, max, |ev| cursor.on_event(&peer, id, ev)).await;
+                let mut result =
+                    pump_sse(resp.into_body(), max, |ev| cursor.on_event(&peer, id, ev)).await;
                 // The stream broke before the answer: resume it (GET + Last-Event-ID), as the spec allows.
                 let mut attempts = 0;
                 while let (Some(req), Some(event_id)) = (id, cursor.last_id.clone()) {
@@ -191,10 +283,13 @@ impl HttpLink {
                     match resp {
                         Ok(r)
                             if r.status().is_success()
-                                && content_type(&r).starts_with("text/event-stream") =>
+                                && content_type(r.headers()).starts_with("text/event-stream") =>
                         {
                             tracing::debug!(backend = %peer.backend(), attempts, "resumed a response stream");
-                            result = pump_sse(r, max, |ev| cursor.on_event(&peer, id, ev)).await;
+                            result = pump_sse(reqwest::Body::from(r), max, |ev| {
+                                cursor.on_event(&peer, id, ev)
+                            })
+                            .await;
                         }
                         _ => break,
                     }
@@ -217,10 +312,8 @@ impl HttpLink {
             });
             return Ok(());
         }
-        let body = read_limited(resp, self.max).await?;
-        if !body.iter().all(u8::is_ascii_whitespace) {
-            dispatch_data(&self.peer, &String::from_utf8_lossy(&body));
-        }
+        let body = read_limited(resp.into_body(), self.max).await?;
+        dispatch_bytes(&self.peer, None, &body);
         Ok(())
     }
 
@@ -247,12 +340,12 @@ impl HttpLink {
                 match resp {
                     Ok(r)
                         if r.status().is_success()
-                            && content_type(&r).starts_with("text/event-stream") =>
+                            && content_type(r.headers()).starts_with("text/event-stream") =>
                     {
                         delay = Duration::from_millis(500);
                         let peer = link.peer.clone();
                         let mut retry = None;
-                        let pump = pump_sse(r, link.max, |ev| {
+                        let pump = pump_sse(reqwest::Body::from(r), link.max, |ev| {
                             if let Some(id) = &ev.id {
                                 last_event_id = Some(id.clone());
                             }
@@ -302,8 +395,8 @@ impl HttpLink {
     }
 }
 
-fn content_type(resp: &Response) -> &str {
-    resp.headers()
+fn content_type(headers: &HeaderMap) -> &str {
+    headers
         .get(CONTENT_TYPE)
         .and_then(|v| v.to_str().ok())
         .unwrap_or("")
@@ -353,10 +446,16 @@ pub fn dispatch_data(peer: &Peer, data: &str) {
 
 /// The same, for data that arrived on the response stream of request `on`.
 fn dispatch_data_on(peer: &Peer, on: Option<i64>, data: &str) {
-    if data.trim().is_empty() {
-        return; // priming events carry no data
+    dispatch_bytes(peer, on, data.as_bytes())
+}
+
+/// A body or event's data as received: whitespace only is nothing (priming
+/// events), anything else is a message or a batch.
+fn dispatch_bytes(peer: &Peer, on: Option<i64>, data: &[u8]) {
+    if data.iter().all(u8::is_ascii_whitespace) {
+        return;
     }
-    match Message::parse(data.as_bytes()) {
+    match Message::parse(data) {
         Ok(Parsed::Single(m)) => peer.dispatch_on(on, m),
         Ok(Parsed::Batch(items)) => items
             .into_iter()
@@ -368,31 +467,58 @@ fn dispatch_data_on(peer: &Peer, on: Option<i64>, data: &str) {
     }
 }
 
-/// Read a whole body, refusing more than `max` bytes.
-pub async fn read_limited(resp: Response, max: usize) -> Result<Vec<u8>, UpstreamError> {
-    let mut out = Vec::new();
-    let mut stream = resp.bytes_stream();
-    while let Some(chunk) = stream.next().await {
-        let chunk = chunk.map_err(|e| UpstreamError::Send(describe(&e)))?;
-        if out.len() + chunk.len() > max {
+/// Read a whole body, refusing more than `max` bytes. A body that arrives
+/// in one piece is returned without a copy.
+pub async fn read_limited<B>(mut body: B, max: usize) -> Result<Bytes, UpstreamError>
+where
+    B: hyper::body::Body<Data = Bytes> + Unpin,
+    B::Error: std::fmt::Display,
+{
+    let mut first: Option<Bytes> = None;
+    let mut rest = Vec::new();
+    while let Some(frame) = body.frame().await {
+        let frame = frame.map_err(|e| UpstreamError::Send(e.to_string()))?;
+        let Ok(chunk) = frame.into_data() else {
+            continue; // trailers
+        };
+        let len = first.as_ref().map_or(0, Bytes::len) + rest.len();
+        if len + chunk.len() > max {
             return Err(UpstreamError::TooLarge { limit: max });
         }
-        out.extend_from_slice(&chunk);
+        match &first {
+            None => first = Some(chunk),
+            Some(f) => {
+                if rest.is_empty() {
+                    rest.extend_from_slice(f);
+                }
+                rest.extend_from_slice(&chunk);
+            }
+        }
     }
-    Ok(out)
+    Ok(if rest.is_empty() {
+        first.unwrap_or_default()
+    } else {
+        Bytes::from(rest)
+    })
 }
 
-/// Feed an SSE response through the decoder until it ends.
-pub async fn pump_sse(
-    resp: Response,
+/// Feed an SSE body through the decoder until it ends.
+pub async fn pump_sse<B>(
+    mut body: B,
     max: usize,
     mut on_event: impl FnMut(mcp_wire::sse::Event),
-) -> Result<(), String> {
+) -> Result<(), String>
+where
+    B: hyper::body::Body<Data = Bytes> + Unpin,
+    B::Error: std::fmt::Display,
+{
     let mut decoder = mcp_wire::sse::Decoder::new(max);
-    let mut stream = resp.bytes_stream();
     let mut events = Vec::new();
-    while let Some(chunk) = stream.next().await {
-        let chunk = chunk.map_err(|e| describe(&e))?;
+    while let Some(frame) = body.frame().await {
+        let frame = frame.map_err(|e| e.to_string())?;
+        let Ok(chunk) = frame.into_data() else {
+            continue;
+        };
         decoder
             .feed(&chunk, &mut events)
             .map_err(|e| e.to_string())?;
@@ -403,8 +529,8 @@ pub async fn pump_sse(
     Ok(())
 }
 
-/// reqwest errors print their whole source chain only through `{:#}`-like walking.
-pub fn describe(e: &reqwest::Error) -> String {
+/// Client errors print their whole source chain only through `{:#}`-like walking.
+pub fn describe(e: &dyn std::error::Error) -> String {
     let mut s = e.to_string();
     let mut src = std::error::Error::source(e);
     while let Some(inner) = src {

@@ -7,7 +7,7 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use mcp_wire::Message;
+use mcp_wire::Outgoing;
 use reqwest::header::{HeaderMap, ACCEPT, CONTENT_TYPE};
 use reqwest::Url;
 use tokio::sync::oneshot;
@@ -59,14 +59,16 @@ impl SseLink {
         let max = opts.max_message_size;
         let task = tokio::spawn(async move {
             let mut endpoint_tx = Some(endpoint_tx);
-            let result = pump_sse(resp, max, |ev| match ev.event.as_deref() {
-                Some("endpoint") => {
-                    if let Some(tx) = endpoint_tx.take() {
-                        let _ = tx.send(ev.data);
+            let result = pump_sse(reqwest::Body::from(resp), max, |ev| {
+                match ev.event.as_deref() {
+                    Some("endpoint") => {
+                        if let Some(tx) = endpoint_tx.take() {
+                            let _ = tx.send(ev.data);
+                        }
                     }
+                    None | Some("message") => dispatch_data(&pump_peer, &ev.data),
+                    Some(_) => {}
                 }
-                None | Some("message") => dispatch_data(&pump_peer, &ev.data),
-                Some(_) => {}
             })
             .await;
             let reason = match result {
@@ -93,7 +95,7 @@ impl SseLink {
         }))
     }
 
-    pub async fn send(&self, msg: &Message) -> Result<(), UpstreamError> {
+    pub async fn send(&self, msg: Outgoing<'_>) -> Result<(), UpstreamError> {
         let resp = self
             .client
             .post(self.endpoint.clone())
@@ -105,7 +107,9 @@ impl SseLink {
             .map_err(|e| UpstreamError::Send(describe(&e)))?;
         if !resp.status().is_success() {
             let status = resp.status().as_u16();
-            let body = read_limited(resp, 512).await.unwrap_or_default();
+            let body = read_limited(reqwest::Body::from(resp), 512)
+                .await
+                .unwrap_or_default();
             return Err(UpstreamError::Http {
                 status,
                 body: String::from_utf8_lossy(&body).into_owned(),

@@ -9,7 +9,7 @@ use std::process::Stdio;
 use std::sync::Arc;
 use std::time::Duration;
 
-use mcp_wire::Message;
+use mcp_wire::{Message, Outgoing};
 use nix::sys::signal::{killpg, Signal};
 use nix::unistd::Pid;
 use tokio::io::{AsyncBufReadExt, AsyncRead, AsyncWriteExt, BufReader};
@@ -24,7 +24,7 @@ use crate::config::Transport;
 const GRACE: Duration = Duration::from_secs(2);
 
 pub struct StdioLink {
-    /// Lines to write; `None` once closed.
+    /// Lines to write, each with its newline; `None` once closed.
     tx: std::sync::Mutex<Option<mpsc::Sender<Vec<u8>>>>,
     child: Mutex<Option<Child>>,
     pgid: Option<Pid>,
@@ -75,18 +75,23 @@ impl StdioLink {
             pgid,
         });
 
-        // Writer: batch whatever is queued into one write.
+        // Writer: one write per line, or whatever is queued batched into one.
         tokio::spawn(async move {
             let mut buf = Vec::new();
             while let Some(line) = rx.recv().await {
-                buf.clear();
-                buf.extend_from_slice(&line);
-                buf.push(b'\n');
-                while let Ok(more) = rx.try_recv() {
-                    buf.extend_from_slice(&more);
-                    buf.push(b'\n');
-                }
-                if stdin.write_all(&buf).await.is_err() || stdin.flush().await.is_err() {
+                let out = match rx.try_recv() {
+                    Err(_) => &line,
+                    Ok(more) => {
+                        buf.clear();
+                        buf.extend_from_slice(&line);
+                        buf.extend_from_slice(&more);
+                        while let Ok(more) = rx.try_recv() {
+                            buf.extend_from_slice(&more);
+                        }
+                        &buf
+                    }
+                };
+                if stdin.write_all(out).await.is_err() || stdin.flush().await.is_err() {
                     break;
                 }
             }
@@ -124,11 +129,11 @@ impl StdioLink {
         Ok(link)
     }
 
-    pub async fn send(&self, msg: &Message) -> Result<(), UpstreamError> {
+    pub async fn send(&self, msg: Outgoing<'_>) -> Result<(), UpstreamError> {
         let tx = self.tx.lock().unwrap_or_else(|p| p.into_inner()).clone();
         match tx {
             Some(tx) => tx
-                .send(msg.to_bytes())
+                .send(msg.to_line())
                 .await
                 .map_err(|_| UpstreamError::Send("stdin is closed".into())),
             None => Err(UpstreamError::Send("stdin is closed".into())),

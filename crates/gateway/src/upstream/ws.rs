@@ -3,7 +3,7 @@
 use std::sync::Arc;
 
 use futures_util::{SinkExt, StreamExt};
-use mcp_wire::Message;
+use mcp_wire::Outgoing;
 use tokio::sync::mpsc;
 use tokio_tungstenite::tungstenite::client::IntoClientRequest;
 use tokio_tungstenite::tungstenite::http::HeaderValue;
@@ -85,7 +85,7 @@ impl WsLink {
         Ok(Arc::new(WsLink { tx }))
     }
 
-    pub async fn send(&self, msg: &Message) -> Result<(), UpstreamError> {
+    pub async fn send(&self, msg: Outgoing<'_>) -> Result<(), UpstreamError> {
         self.tx
             .send(Frame::Text(msg.to_json_string().into()))
             .await
