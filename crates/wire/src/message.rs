@@ -466,6 +466,20 @@ mod tests {
     }
 
     #[test]
+    fn a_borrowed_request_writes_what_the_owned_one_writes() {
+        let params =
+            RawValue::from_string(r#"{"name":"x","arguments":{"a":[1,2.50]}}"#.into()).unwrap();
+        let owned = Message::request(Id::Num(7), "tools/call", Some(params.clone()));
+        let borrowed = Outgoing::request(&Id::Num(7), "tools/call", Some(&params));
+        assert_eq!(borrowed.to_bytes(), owned.to_bytes());
+        assert_eq!(owned.outgoing().to_bytes(), owned.to_bytes());
+        let mut line = owned.to_bytes();
+        line.push(b'\n');
+        assert_eq!(borrowed.to_line(), line);
+        assert_eq!(borrowed.method(), "tools/call");
+    }
+
+    #[test]
     fn error_with_null_id_serialises_null() {
         let m = Message::error(None, &ErrorObject::new(-32700, "bad"));
         assert_eq!(

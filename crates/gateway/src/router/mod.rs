@@ -411,3 +411,27 @@ async fn relay(
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn call_params_carry_name_arguments_and_meta_verbatim() {
+        let raw = |s: &str| RawValue::from_string(s.to_owned()).unwrap();
+        let args = raw(r#"{"a":[1,2.50,null],"b":"\u00e9"}"#);
+        let meta = raw(r#"{"progressToken":"t"}"#);
+        let check = |tool: &str, a: Option<&RawValue>, m: Option<&RawValue>, want: &str| {
+            let got = call_params(tool, a, m);
+            assert_eq!(got.get(), want);
+            serde_json::from_str::<serde_json::Value>(got.get()).unwrap();
+        };
+        check(
+            "echo",
+            Some(&args),
+            Some(&meta),
+            r#"{"name":"echo","arguments":{"a":[1,2.50,null],"b":"\u00e9"},"_meta":{"progressToken":"t"}}"#,
+        );
+        check(r#"say "hi"\"#, None, None, r#"{"name":"say \"hi\"\\"}"#);
+    }
+}
