@@ -417,21 +417,28 @@ mod tests {
     use super::*;
 
     #[test]
-    fn call_params_carry_name_arguments_and_meta_verbatim() {
-        let raw = |s: &str| RawValue::from_string(s.to_owned()).unwrap();
-        let args = raw(r#"{"a":[1,2.50,null],"b":"\u00e9"}"#);
-        let meta = raw(r#"{"progressToken":"t"}"#);
-        let check = |tool: &str, a: Option<&RawValue>, m: Option<&RawValue>, want: &str| {
-            let got = call_params(tool, a, m);
-            assert_eq!(got.get(), want);
-            serde_json::from_str::<serde_json::Value>(got.get()).unwrap();
-        };
-        check(
-            "echo",
-            Some(&args),
-            Some(&meta),
-            r#"{"name":"echo","arguments":{"a":[1,2.50,null],"b":"\u00e9"},"_meta":{"progressToken":"t"}}"#,
+    fn tool_calls_keep_every_member_of_the_clients_params() {
+        let msg = Message::parse_one(
+            br#"{"jsonrpc":"2.0","id":1,"method":"tools/call","params":{"name":"x__echo","arguments":{"a":[1,2.50,null],"b":"\u00e9"},"_meta":{"progressToken":"t"},"x-ext":1}}"#,
+        )
+        .unwrap();
+        let call: ToolCall = msg.parse_params().unwrap();
+        let got = renamed(&msg, &call, "echo");
+        assert_eq!(
+            got.get(),
+            r#"{"name":"echo","arguments":{"a":[1,2.50,null],"b":"\u00e9"},"_meta":{"progressToken":"t"},"x-ext":1}"#
         );
-        check(r#"say "hi"\"#, None, None, r#"{"name":"say \"hi\"\\"}"#);
+        // gateway_invoke builds the backend's params from parts, raw ones verbatim.
+        let args = RawValue::from_string(r#"{"a":[1,2.50]}"#.to_owned()).unwrap();
+        let built = raw(&ToolCall {
+            name: r#"say "hi"\"#.into(),
+            arguments: Some(&args),
+            meta: None,
+            task: None,
+        });
+        assert_eq!(
+            built.get(),
+            r#"{"name":"say \"hi\"\\","arguments":{"a":[1,2.50]}}"#
+        );
     }
 }
