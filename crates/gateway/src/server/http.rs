@@ -137,6 +137,13 @@ fn is_loopback_origin(origin: &str) -> bool {
 }
 
 fn accepts(headers: &HeaderMap, mime: &str) -> bool {
+    // What every SDK sends, checked without splitting (the hot path).
+    const USUAL: &[u8] = b"application/json, text/event-stream";
+    if headers.get(header::ACCEPT).is_some_and(|v| v.as_bytes() == USUAL)
+        && (mime == "application/json" || mime == "text/event-stream")
+    {
+        return true;
+    }
     headers
         .get_all(header::ACCEPT)
         .iter()
