@@ -4,6 +4,8 @@
 //! fixture alone, and through the gateway's `/mcp/{backend}` endpoint with
 //! the fixture as a Streamable HTTP backend and as a stdio backend.
 //!
+//! The gateway runs with `server.stream_after: 0s` here, so every answer
+//! is a stream as the SDK servers do (the suite's SSE checks need one).
 //! The fixture alone scores one check more: in server-sse-polling it closes
 //! its stream mid-call (SEP-1699 polling) and the suite checks the resume.
 //! Through the gateway that close happens on the gateway's own link to the
@@ -95,7 +97,7 @@ async fn through_the_gateway_to_http_and_stdio_backends() {
     wait_for_port(port).await;
     let stdio = workspace_bin("mcp-conformance-fixture");
     let gw = Gateway::start(&format!(
-        "backends:\n  fx_http:\n    http_url: http://127.0.0.1:{port}/mcp\n  fx_stdio:\n    command: {} --stdio\n",
+        "server:\n  stream_after: 0s\nbackends:\n  fx_http:\n    http_url: http://127.0.0.1:{port}/mcp\n  fx_stdio:\n    command: {} --stdio\n",
         stdio.display()
     ));
     gw.wait_ready(&["fx_http", "fx_stdio"]).await;
@@ -159,7 +161,7 @@ async fn the_stdio_front_passes_the_suite_too() {
     )
     .unwrap();
     let gw = Gateway::start(&format!(
-        "backends:\n  b:\n    command: {} serve --stdio --backend fx --log-level warn --config {}\n",
+        "server:\n  stream_after: 0s\nbackends:\n  b:\n    command: {} serve --stdio --backend fx --log-level warn --config {}\n",
         env!("CARGO_BIN_EXE_mcp-gateway"),
         inner.display()
     ));
@@ -213,7 +215,7 @@ async fn the_2026_07_28_requirements_pass_through_the_gateway_over_legacy_backen
     wait_for_port(port).await;
     let stdio = workspace_bin("mcp-conformance-fixture");
     let gw = Gateway::start(&format!(
-        "backends:\n  fx_http:\n    http_url: http://127.0.0.1:{port}/mcp\n  fx_stdio:\n    command: {} --stdio\n",
+        "server:\n  stream_after: 0s\nbackends:\n  fx_http:\n    http_url: http://127.0.0.1:{port}/mcp\n  fx_stdio:\n    command: {} --stdio\n",
         stdio.display()
     ));
     gw.wait_ready(&["fx_http", "fx_stdio"]).await;

@@ -394,14 +394,25 @@ async fn a_broken_answer_stream_resumes_after_the_last_event_with_that_stream_on
 }
 
 #[tokio::test]
-async fn json_responses_answer_with_one_json_body() {
-    let gw = Gateway::start("server:\n  json_responses: true\nbackends: {}\n");
+async fn quick_answers_are_json_and_slow_ones_streams() {
+    let f = fault_fixture();
+    let gw = Gateway::start(&format!(
+        "server:\n  stream_after: 200ms\nbackends:\n  fx:\n    command: {f}\n"
+    ));
+    gw.wait_ready(&["fx"]).await;
     let c = Client::connect(gw.url("/mcp")).await;
-    let resp = c
+    let quick = c
         .post(&json!({"jsonrpc": "2.0", "id": 1, "method": "tools/list"}))
         .await;
-    assert_eq!(resp.headers()["content-type"], "application/json");
-    assert!(answer(resp).await["result"]["tools"].is_array());
+    assert_eq!(quick.headers()["content-type"], "application/json");
+    assert!(answer(quick).await["result"]["tools"].is_array());
+    let slow = json!({"jsonrpc": "2.0", "id": 2, "method": "tools/call", "params": {"name": "gateway_invoke",
+        "arguments": {"server": "fx", "tool": "slow", "arguments": {"ms": 600}}}});
+    let resp = c.post(&slow).await;
+    assert_eq!(resp.headers()["content-type"], "text/event-stream");
+    let body = resp.text().await.unwrap();
+    assert!(body.starts_with("id: 1-0\nretry: "), "primed: {body}");
+    assert!(body.contains("slept 600ms"), "{body}");
 }
 
 #[tokio::test]

@@ -40,9 +40,11 @@ pub struct ServerConfig {
     /// How long shutdown waits for in-flight calls.
     #[serde(with = "humantime_serde_like")]
     pub shutdown_timeout: Duration,
-    /// true: answer a request with one JSON body unless something about it
-    /// comes first; false: answer on a resumable SSE stream.
-    pub json_responses: bool,
+    /// A request still unanswered after this (or with progress, logs or a
+    /// question to send first) is answered on a resumable SSE stream;
+    /// quicker answers are one JSON body. Zero: always a stream.
+    #[serde(with = "humantime_serde_like")]
+    pub stream_after: Duration,
     /// The `retry:` a client should wait before resuming a broken stream.
     #[serde(with = "humantime_serde_like")]
     pub sse_retry: Duration,
@@ -206,7 +208,11 @@ pub fn validate(
             &s.shutdown_timeout,
             Duration::from_secs(10),
         )?,
-        json_responses: s.json_responses.unwrap_or(false),
+        stream_after: opt_duration(
+            "server.stream_after",
+            &s.stream_after,
+            Duration::from_millis(50),
+        )?,
         sse_retry: opt_duration("server.sse_retry", &s.sse_retry, Duration::from_secs(1))?,
         sse_resume_buffer: s.sse_resume_buffer.map_or(1 << 20, |b| b.0),
         sse_resume_window: opt_duration(

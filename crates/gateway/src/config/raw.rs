@@ -37,7 +37,7 @@ pub struct RawServer {
     pub allowed_origins: Option<Vec<String>>,
     pub max_sessions: Option<usize>,
     pub shutdown_timeout: Option<String>,
-    pub json_responses: Option<bool>,
+    pub stream_after: Option<String>,
     pub sse_retry: Option<String>,
     pub sse_resume_buffer: Option<ByteSize>,
     pub sse_resume_window: Option<String>,

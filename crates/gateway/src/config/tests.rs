@@ -28,7 +28,7 @@ fn empty_config_has_documented_defaults() {
     assert_eq!(c.server.port, 39400);
     assert_eq!(c.server.request_timeout, Duration::from_secs(30));
     assert_eq!(c.server.max_body_size, 4 << 20);
-    assert!(!c.server.json_responses);
+    assert_eq!(c.server.stream_after, Duration::from_millis(50));
     assert_eq!(c.server.sse_retry, Duration::from_secs(1));
     assert_eq!(c.server.sse_resume_buffer, 1 << 20);
     assert_eq!(c.server.sse_resume_window, Duration::from_secs(300));
@@ -39,11 +39,11 @@ fn empty_config_has_documented_defaults() {
 #[test]
 fn answer_stream_settings() {
     let c = load_str(
-        "server: { json_responses: true, sse_retry: 3s, sse_resume_buffer: 64KiB, sse_resume_window: 1m }",
+        "server: { stream_after: 0s, sse_retry: 3s, sse_resume_buffer: 64KiB, sse_resume_window: 1m }",
     )
     .unwrap()
     .config;
-    assert!(c.server.json_responses);
+    assert_eq!(c.server.stream_after, Duration::ZERO);
     assert_eq!(c.server.sse_retry, Duration::from_secs(3));
     assert_eq!(c.server.sse_resume_buffer, 64 << 10);
     assert_eq!(c.server.sse_resume_window, Duration::from_secs(60));

@@ -3,10 +3,10 @@
 //! The checks run in the spec's order and each failure has its status:
 //! Origin (403), Accept (406), Content-Type (415), body size (413), JSON
 //! (400 + -32700), session header (400), unknown session (404), protocol
-//! version header (400). Requests are answered on resumable SSE streams
-//! (priming event, `retry:`, `<stream>-<seq>` event ids), or with one JSON
-//! body under `server.json_responses`; notifications and responses with
-//! 202. GET with `Last-Event-ID` resumes a broken answer stream; without,
+//! version header (400). A quick answer is one JSON body; a slow one, or
+//! one preceded by progress, logs or questions, comes on a resumable SSE
+//! stream (priming event, `retry:`, `<stream>-<seq>` event ids;
+//! `server.stream_after`); notifications and responses get 202. GET with `Last-Event-ID` resumes a broken answer stream; without,
 //! it opens the session's stream for server-initiated messages (409 if one
 //! is open). DELETE ends the session.
 
@@ -139,7 +139,9 @@ fn is_loopback_origin(origin: &str) -> bool {
 fn accepts(headers: &HeaderMap, mime: &str) -> bool {
     // What every SDK sends, checked without splitting (the hot path).
     const USUAL: &[u8] = b"application/json, text/event-stream";
-    if headers.get(header::ACCEPT).is_some_and(|v| v.as_bytes() == USUAL)
+    if headers
+        .get(header::ACCEPT)
+        .is_some_and(|v| v.as_bytes() == USUAL)
         && (mime == "application/json" || mime == "text/event-stream")
     {
         return true;
@@ -276,17 +278,18 @@ async fn post(app: Arc<App>, scope: Scope, headers: HeaderMap, body: Body) -> Re
     }
 }
 
-/// Answer a request on a resumable SSE stream: the call's progress, logs
-/// and requests to the client first, the answer last. With
-/// `server.json_responses`, one JSON body when the answer comes before
-/// anything else.
+/// Answer a request: one JSON body when the answer comes within
+/// `server.stream_after` and nothing about the call comes before it;
+/// otherwise a resumable SSE stream carrying the call's progress, logs and
+/// questions first and the answer last.
 async fn answer_request(app: &Arc<App>, session: Arc<Session>, msg: Message) -> Response {
     let (tx, mut rx) = mpsc::channel::<Message>(64);
     let gw = app.gw.clone();
     let s = session.clone();
     let mut call = tokio::spawn(async move { router::handle(&gw, &s, msg, Some(tx)).await });
     let mut first = None;
-    if app.server.json_responses {
+    let wait = app.server.stream_after;
+    if !wait.is_zero() {
         // Messages about the call win over its answer, so none is lost to a JSON reply.
         tokio::select! {
             biased;
@@ -298,6 +301,7 @@ async fn answer_request(app: &Arc<App>, session: Arc<Session>, msg: Message) -> 
                     Err(e) => http_error(StatusCode::INTERNAL_SERVER_ERROR, codes::INTERNAL_ERROR, format!("request handler failed: {e}")),
                 };
             }
+            () = tokio::time::sleep(wait) => {}
         }
     }
     let outbox = session.open_stream(app.server.sse_resume_buffer, app.server.sse_resume_window);
