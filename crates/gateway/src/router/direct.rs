@@ -150,17 +150,5 @@ pub async fn call_prefixed(
     let cat = gw.catalog();
     let unknown = || GatewayError::InvalidParams(format!("unknown tool: {}", p.name));
     let (entry, tool) = cat.resolve_exposed(&p.name).ok_or_else(unknown)?;
-    let backend = gw.backend(&entry.name).ok_or_else(unknown)?;
-    let params = super::renamed(msg, &p, &tool.name);
-    let repeatable = tool.read_only || tool.idempotent;
-    super::call_tool(
-        gw,
-        session,
-        &backend,
-        params,
-        p.task.is_some(),
-        repeatable,
-        ctx,
-    )
-    .await
+    super::call_listed(gw, session, msg, &p, &entry.name, tool, ctx).await
 }

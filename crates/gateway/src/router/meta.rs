@@ -154,19 +154,7 @@ async fn call_surfaced(
         .into_iter()
         .find(|(n, _, _)| *n == p.name)
         .ok_or_else(unknown)?;
-    let backend = gw.backend(&entry.name).ok_or_else(unknown)?;
-    let params = super::renamed(msg, p, &tool.name);
-    let repeatable = tool.read_only || tool.idempotent;
-    super::call_tool(
-        gw,
-        session,
-        &backend,
-        params,
-        p.task.is_some(),
-        repeatable,
-        ctx,
-    )
-    .await
+    super::call_listed(gw, session, msg, p, &entry.name, tool, ctx).await
 }
 
 fn with_args<'a, T: Deserialize<'a>>(args: &'a str, f: impl FnOnce(T) -> Outcome) -> Outcome {

@@ -276,6 +276,35 @@ pub(crate) async fn call_tool(
     Ok(result)
 }
 
+/// A client's tools/call of backend tool `tool` of `backend`, which the
+/// client knows under another name: the client's params renamed; a failed
+/// call is sent again only when the tool says that is safe.
+pub(crate) async fn call_listed(
+    gw: &Gateway,
+    session: &Arc<Session>,
+    msg: &Message,
+    call: &ToolCall<'_>,
+    backend: &str,
+    tool: &crate::catalog::Tool,
+    ctx: &CallContext,
+) -> Outcome {
+    let b = gw
+        .backend(backend)
+        .ok_or_else(|| GatewayError::InvalidParams(format!("unknown tool: {}", call.name)))?;
+    let params = renamed(msg, call, &tool.name);
+    let repeatable = tool.read_only || tool.idempotent;
+    call_tool(
+        gw,
+        session,
+        &b,
+        params,
+        call.task.is_some(),
+        repeatable,
+        ctx,
+    )
+    .await
+}
+
 /// The client's own tools/call params with the tool under its backend
 /// name: every other member (arguments, `_meta`, `task`, extensions)
 /// stays as the client sent it.
