@@ -412,6 +412,25 @@ mod tests {
     }
 
     #[test]
+    fn finished_streams_stay_resumable_for_the_window_only() {
+        let s = Session::new("x".into(), Scope::Meta, "2025-11-25", None);
+        let window = std::time::Duration::from_millis(20);
+        let done = s.open_stream(1024, window);
+        done.finish();
+        let live = s.open_stream(1024, window);
+        assert!(s.resumable(done.id).is_some(), "inside the window");
+        std::thread::sleep(std::time::Duration::from_millis(30));
+        let _next = s.open_stream(1024, window);
+        assert!(
+            s.resumable(done.id).is_none(),
+            "finished and past the window"
+        );
+        assert!(s.resumable(live.id).is_some(), "unfinished streams stay");
+        s.forget_stream(live.id);
+        assert!(s.resumable(live.id).is_none());
+    }
+
+    #[test]
     fn only_one_open_stream_per_session() {
         let s = Session::new("x".into(), Scope::Meta, "2025-11-25", None);
         let (tx1, mut rx1) = mpsc::channel(1);
