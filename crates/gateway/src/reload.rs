@@ -27,10 +27,11 @@ const POLL: Duration = Duration::from_millis(500);
 pub fn spawn(gw: Arc<Gateway>, source: Source) -> Reloader {
     let (tx, mut requests) =
         mpsc::channel::<tokio::sync::oneshot::Sender<Result<ReloadReport, String>>>(8);
+    // Installed before returning, so a SIGHUP sent once the gateway listens
+    // never meets the default action (which would end the process).
+    let mut hangup = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::hangup()).ok();
     tokio::spawn(async move {
         let mut last = std::fs::read(&source.path).ok();
-        let mut hangup =
-            tokio::signal::unix::signal(tokio::signal::unix::SignalKind::hangup()).ok();
         let mut tick = tokio::time::interval(POLL);
         loop {
             let answer = tokio::select! {
