@@ -7,6 +7,8 @@
 #   scripts/bench.sh --no-build use the release binaries already built
 #   scripts/bench.sh --callgrind  also count instructions per call under valgrind (the full
 #                               run does this whenever valgrind is installed)
+#   scripts/bench.sh --stream-after D  the gateway's server.stream_after (default: its own,
+#                               50ms; 0s answers every call on an SSE stream)
 #
 # Builds release, starts the echo backends and gateways on 127.0.0.1, measures, prints the
 # markdown tables and writes them to DIR/results.md (raw records: DIR/results.jsonl).
@@ -18,13 +20,15 @@ QUICK=0
 BUILD=1
 CALLGRIND=auto
 OUT=target/bench
+STREAM_AFTER=""
 while [[ $# -gt 0 ]]; do
   case "$1" in
     --quick) QUICK=1 ;;
     --callgrind) CALLGRIND=yes ;;
     --no-build) BUILD=0 ;;
     --out) OUT="$2"; shift ;;
-    -h|--help) sed -n '2,13p' "$0"; exit 0 ;;
+    --stream-after) STREAM_AFTER="$2"; shift ;;
+    -h|--help) sed -n '2,15p' "$0"; exit 0 ;;
     *) echo "bench.sh: unknown argument $1" >&2; exit 2 ;;
   esac
   shift
@@ -124,6 +128,7 @@ cat > "$WORK/gateway.yaml" <<EOF
 server:
   host: 127.0.0.1
   port: $GW_PORT
+${STREAM_AFTER:+  stream_after: $STREAM_AFTER}
 backends:
   echo-stdio:
     command: $ECHO

@@ -90,10 +90,11 @@ async fn fixture_alone_passes_every_active_scenario() {
     assert_eq!(total, "Total: 47 passed, 0 failed");
 }
 
-#[tokio::test]
-async fn through_the_gateway_to_http_and_stdio_backends() {
+/// A gateway with the fixture behind it as `fx_http` and `fx_stdio`; every
+/// answer is a stream (`stream_after: 0s`), as the SDK servers do.
+async fn gateway_over_the_fixture() -> (Fixture, Gateway) {
     let port = free_port();
-    let _fx = fixture_http(port);
+    let fx = fixture_http(port);
     wait_for_port(port).await;
     let stdio = workspace_bin("mcp-conformance-fixture");
     let gw = Gateway::start(&format!(
@@ -101,6 +102,12 @@ async fn through_the_gateway_to_http_and_stdio_backends() {
         stdio.display()
     ));
     gw.wait_ready(&["fx_http", "fx_stdio"]).await;
+    (fx, gw)
+}
+
+#[tokio::test]
+async fn through_the_gateway_to_http_and_stdio_backends() {
+    let (_fx, gw) = gateway_over_the_fixture().await;
     for backend in ["fx_http", "fx_stdio"] {
         let total = suite(&gw.url(&format!("/mcp/{backend}")));
         println!("{backend}: {total}");
@@ -210,15 +217,7 @@ fn suite_2026(url: &str) -> Vec<String> {
 async fn the_2026_07_28_requirements_pass_through_the_gateway_over_legacy_backends() {
     // The fixture speaks 2025-11-25 only; every stateless rule, result type,
     // cache hint, listen stream and input_required round is the gateway's.
-    let port = free_port();
-    let _fx = fixture_http(port);
-    wait_for_port(port).await;
-    let stdio = workspace_bin("mcp-conformance-fixture");
-    let gw = Gateway::start(&format!(
-        "server:\n  stream_after: 0s\nbackends:\n  fx_http:\n    http_url: http://127.0.0.1:{port}/mcp\n  fx_stdio:\n    command: {} --stdio\n",
-        stdio.display()
-    ));
-    gw.wait_ready(&["fx_http", "fx_stdio"]).await;
+    let (_fx, gw) = gateway_over_the_fixture().await;
     for backend in ["fx_http", "fx_stdio"] {
         let scored = suite_2026(&gw.url(&format!("/mcp/{backend}")));
         println!("{backend}: {} required scenarios passed", scored.len());

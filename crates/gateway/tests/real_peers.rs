@@ -97,6 +97,22 @@ backends:
     }
 }
 
+/// Run the MCP Inspector CLI against `url`; returns the JSON it prints.
+fn inspector(url: &str, args: &[&str]) -> Value {
+    let out = Command::new(peer("mcp-inspector"))
+        .args(["--cli", url, "--transport", "http"])
+        .args(args)
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "inspector failed: {}\n{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    serde_json::from_slice(&out.stdout).expect("inspector prints JSON")
+}
+
 /// Run the Python SDK client; returns its step lines and summary.
 fn py_client(transport_args: &[&str], steps: &[&str]) -> (Vec<Value>, Value) {
     let out = Command::new(peer("mcp-client"))
@@ -388,20 +404,7 @@ async fn legacy_sse_front_serves_old_clients() {
 #[tokio::test]
 async fn mcp_inspector_cli_lists_and_calls_through_the_gateway() {
     let z = zoo("").await;
-    let run = |url: String, args: &[&str]| -> Value {
-        let out = Command::new(peer("mcp-inspector"))
-            .args(["--cli", &url, "--transport", "http"])
-            .args(args)
-            .output()
-            .unwrap();
-        assert!(
-            out.status.success(),
-            "inspector failed: {}\n{}",
-            String::from_utf8_lossy(&out.stdout),
-            String::from_utf8_lossy(&out.stderr)
-        );
-        serde_json::from_slice(&out.stdout).expect("inspector prints JSON")
-    };
+    let run = |url: String, args: &[&str]| inspector(&url, args);
     let tools = run(z.gw.url("/mcp"), &["--method", "tools/list"]);
     assert_eq!(tools["tools"].as_array().unwrap().len(), 4, "{tools}");
     let found = run(
@@ -655,20 +658,7 @@ async fn resources_and_prompts_of_all_backends_merge_on_mcp() {
     );
 
     // The MCP Inspector CLI reads them through the gateway too.
-    let run = |args: &[&str]| -> Value {
-        let out = Command::new(peer("mcp-inspector"))
-            .args(["--cli", &url, "--transport", "http"])
-            .args(args)
-            .output()
-            .unwrap();
-        assert!(
-            out.status.success(),
-            "inspector failed: {}\n{}",
-            String::from_utf8_lossy(&out.stdout),
-            String::from_utf8_lossy(&out.stderr)
-        );
-        serde_json::from_slice(&out.stdout).expect("inspector prints JSON")
-    };
+    let run = |args: &[&str]| inspector(&url, args);
     let listed = run(&["--method", "resources/list"]);
     assert!(listed["resources"]
         .as_array()

@@ -35,6 +35,11 @@ pub fn is_modern(header_version: Option<&str>, msg: &Message) -> bool {
     if header_version.is_some_and(|v| !version::is_supported(v)) {
         return true;
     }
+    // Every session-era request passes here: parse only when the key can be there.
+    let text = msg.params.as_deref().map_or("", RawValue::get);
+    if memchr::memmem::find(text.as_bytes(), META_VERSION.as_bytes()).is_none() {
+        return false;
+    }
     #[derive(Deserialize)]
     struct P<'a> {
         #[serde(rename = "_meta", borrow)]

@@ -43,10 +43,7 @@ pub async fn post(app: Arc<App>, scope: Scope, hdrs: HeaderMap, msg: Message) ->
             ),
         };
     };
-    if let Err(e) = check(&app, &scope, &hdrs, &msg) {
-        return error(Some(id), e);
-    }
-    let env = match Envelope::of(&msg) {
+    let env = match check(&app, &scope, &hdrs, &msg) {
         Ok(env) => env,
         Err(e) => return error(Some(id), e),
     };
@@ -68,8 +65,13 @@ pub async fn post(app: Arc<App>, scope: Scope, hdrs: HeaderMap, msg: Message) ->
     }
 }
 
-/// The checks every modern request passes, in the spec's order.
-fn check(app: &App, scope: &Scope, hdrs: &HeaderMap, msg: &Message) -> Result<(), ErrorObject> {
+/// The checks every modern request passes, in the spec's order; its envelope.
+fn check(
+    app: &App,
+    scope: &Scope,
+    hdrs: &HeaderMap,
+    msg: &Message,
+) -> Result<Envelope, ErrorObject> {
     let env = Envelope::of(msg)?;
     let text = |name: &str| hdrs.get(name).and_then(|v| v.to_str().ok());
     let params: Vec<(&str, &str)> = hdrs
@@ -99,7 +101,7 @@ fn check(app: &App, scope: &Scope, hdrs: &HeaderMap, msg: &Message) -> Result<()
             headers::check_params(&routing, &schema, headers::arguments(msg).as_ref())?;
         }
     }
-    Ok(())
+    Ok(env)
 }
 
 /// The inputSchema of the backend tool a tools/call names, when the name

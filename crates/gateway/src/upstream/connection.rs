@@ -173,16 +173,7 @@ impl Connection {
     /// A stateless backend's `server/discover`, as what initialize would
     /// have told; then a listen for its list changes.
     async fn discover(self, opts: &LinkOptions) -> Result<(Connection, InitInfo), UpstreamError> {
-        let deadline = opts.connect_timeout.min(PROBE_TIMEOUT);
-        let answer = self
-            .exchange(
-                "server/discover",
-                Some(&era::stamp(None, None)),
-                deadline,
-                CallContext::default(),
-            )
-            .await?;
-        let result = result_of(answer)?;
+        let result = result_of(self.ask_discover(opts).await?)?;
         let Some((capabilities, server_info, instructions)) = era::discovered(&result) else {
             return Err(UpstreamError::Protocol(
                 "server/discover did not name protocol version 2026-07-28".into(),
@@ -415,6 +406,19 @@ impl Connection {
         Ok(())
     }
 
+    /// `server/discover`, within the probe's deadline.
+    async fn ask_discover(&self, opts: &LinkOptions) -> Result<Message, UpstreamError> {
+        let deadline = opts.connect_timeout.min(PROBE_TIMEOUT);
+        let params = era::stamp(None, None);
+        self.exchange(
+            "server/discover",
+            Some(&params),
+            deadline,
+            CallContext::default(),
+        )
+        .await
+    }
+
     /// One request and its answer.
     async fn exchange(
         &self,
@@ -540,15 +544,7 @@ async fn probe_stdio(transport: &Transport, backend: &str, opts: &LinkOptions) -
         return false;
     };
     let conn = Connection::new(peer, Link::Stdio(link.clone()), Era::Stateless);
-    let deadline = opts.connect_timeout.min(PROBE_TIMEOUT);
-    let answer = conn
-        .exchange(
-            "server/discover",
-            Some(&era::stamp(None, None)),
-            deadline,
-            CallContext::default(),
-        )
-        .await;
+    let answer = conn.ask_discover(opts).await;
     link.kill().await;
     conn.peer.close("probe done");
     let modern = answer
