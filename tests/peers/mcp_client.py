@@ -129,6 +129,8 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
     p.add_argument("--timeout", type=float, default=20.0, help="seconds per step (and for initialize)")
     p.add_argument("--sampling-reply", metavar="TEXT",
                    help="declare sampling; answer every sampling/createMessage with TEXT")
+    p.add_argument("--sampling-delay", type=float, default=0.0, metavar="SECONDS",
+                   help="think this long before answering a sampling request (like an LLM)")
     p.add_argument("--elicitation-accept", metavar="JSON",
                    help="declare elicitation; accept every elicitation/create with this content")
     p.add_argument("--elicitation-decline", action="store_true",
@@ -220,6 +222,7 @@ def make_callbacks(a: argparse.Namespace, rec: Recorder) -> dict[str, Any]:
         async def sampling_cb(context, params: types.CreateMessageRequestParams):
             rec.sampling_calls += 1
             rec.sampling_requests.append(dump(params))
+            await anyio.sleep(a.sampling_delay)
             return types.CreateMessageResult(
                 role="assistant",
                 content=types.TextContent(type="text", text=a.sampling_reply),

@@ -837,11 +837,54 @@ fn py2_client(args: &[&str]) -> (Vec<Value>, Value) {
 }
 
 #[tokio::test]
+async fn over_stdio_a_question_goes_to_the_call_not_waiting_for_an_answer() {
+    // stdio carries no hint of which call a backend's question is about.
+    // Two sessions call server-everything's sampling tool: the first thinks
+    // for seconds about its question while the second asks. The second
+    // question is the second session's, since the first call is blocked.
+    let z = zoo("").await;
+    let url = z.gw.url("/mcp");
+    let sampling =
+        json!({"server": "ev_stdio", "tool": "trigger-sampling-request", "arguments": {"prompt": "hi"}})
+            .to_string();
+    let client = |reply: &'static str, delay: &'static str, sleep: &'static str| {
+        let (url, sampling) = (url.clone(), sampling.clone());
+        std::thread::spawn(move || {
+            py_client(
+                &[
+                    "--transport",
+                    "http",
+                    "--url",
+                    &url,
+                    "--sampling-reply",
+                    reply,
+                    "--sampling-delay",
+                    delay,
+                ],
+                &["--sleep", sleep, "--call", "gateway_invoke", &sampling],
+            )
+        })
+    };
+    let slow = client("the slow one", "4", "0");
+    let quick = client("the quick one", "0", "1.5");
+    let ((slow, slow_summary), (quick, quick_summary)) =
+        (slow.join().unwrap(), quick.join().unwrap());
+    let text = |out: &[Value]| out.last().unwrap()["result"].to_string();
+    assert!(text(&slow).contains("the slow one"), "{slow:?}");
+    assert!(text(&quick).contains("the quick one"), "{quick:?}");
+    assert_eq!(slow_summary["sampling_calls"], 1);
+    assert_eq!(quick_summary["sampling_calls"], 1);
+}
+
+#[tokio::test]
 async fn a_2026_client_and_a_2025_client_share_one_gateway() {
     let z = zoo("").await;
     let url = z.gw.url("/mcp");
+    // Over Streamable HTTP each question arrives on the stream of the call
+    // it is about, so two clients asking at once is exact. (Over stdio the
+    // gateway must work it out by elimination; see upstream/peer.rs.)
     let invoke = |tool: &str, args: Value| {
-        json!({"server": "ev_stdio", "tool": tool, "arguments": args}).to_string()
+        json!({"server": "ev_http", "tool": tool, "arguments": args}).to_string()
     };
     let sampling = invoke("trigger-sampling-request", json!({"prompt": "hello"}));
     let elicit = invoke("trigger-elicitation-request", json!({}));

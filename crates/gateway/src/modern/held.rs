@@ -78,6 +78,7 @@ impl Call {
                 cancelled: Some(cancelled),
                 repeatable: false,
                 parked: Some(flag),
+                owner: session.key(),
             };
             router::request(&gw, &session, &msg, &ctx).await
         });

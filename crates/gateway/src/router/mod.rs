@@ -373,6 +373,7 @@ pub async fn handle(
                     let ctx = CallContext {
                         sink: Some(sink),
                         cancelled,
+                        owner: session.key(),
                         ..CallContext::default()
                     };
                     // The context (and its sink) is dropped when the call ends.

@@ -96,6 +96,12 @@ impl Session {
         self.last_used.store(now_ms(), Ordering::Relaxed);
     }
 
+    /// A cheap key for this session, unique among the sessions alive now
+    /// (its address), for telling calls of different sessions apart.
+    pub fn key(&self) -> usize {
+        std::ptr::from_ref(self) as usize
+    }
+
     /// Attach the stream for server-initiated messages. False when one is
     /// already open (a second GET stream is a conflict).
     pub fn attach_stream(&self, tx: mpsc::Sender<Message>) -> bool {

@@ -11,7 +11,7 @@ use tokio::sync::{mpsc, oneshot, watch, Notify};
 
 use super::connection::{result_of, Connection, InitInfo};
 use super::failsafe::{backoff, is_read_method, unit_random, Breaker, TokenBucket};
-use super::peer::{CallContext, Event, Peer, Related};
+use super::peer::{CallContext, Event, Owner, Peer, Related};
 use super::{Hooks, LinkOptions, UpstreamError};
 use crate::catalog::listing::{self, Item, Lists};
 use crate::catalog::{parse_tools_page, Tool};
@@ -510,8 +510,20 @@ impl Backend {
         }
     }
 
-    async fn on_event(&self, conn: &Arc<Connection>, (ev, sink): Event) {
-        if let (Some(id), Some(sink)) = (ev.id.clone(), sink) {
+    async fn on_event(&self, conn: &Arc<Connection>, (ev, owner): Event) {
+        if let (Some(id), Owner::Unclear(calls)) = (ev.id.clone(), &owner) {
+            // Asking any one of them could show one client another's question.
+            let err = ErrorObject::new(
+                codes::INTERNAL_ERROR,
+                format!(
+                    "mcp-gateway cannot tell which of {calls} calls in flight from different client sessions this {} belongs to (this transport carries no association); refused rather than guessed",
+                    ev.method()
+                ),
+            );
+            tracing::warn!(backend = %self.name(), method = ev.method(), calls, "backend request that could be any of several sessions' calls; refused");
+            return conn.respond(id, Err(err.to_raw())).await;
+        }
+        if let (Some(id), Owner::Call(sink)) = (ev.id.clone(), owner) {
             // A request about a client's call: the client answers it.
             let (reply, answer) = oneshot::channel();
             let conn = conn.clone();

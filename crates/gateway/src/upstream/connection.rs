@@ -429,7 +429,7 @@ impl Connection {
     ) -> Result<Message, UpstreamError> {
         let (id, rx) = self.peer.register()?;
         let mut rewritten = None;
-        if let Some(sink) = ctx.sink {
+        if let Some(sink) = ctx.sink.clone() {
             // Parse only when the text can hold a token (hot path: most calls have none).
             let token = params
                 .filter(|p| memchr::memmem::find(p.get().as_bytes(), b"progressToken").is_some())
@@ -437,7 +437,7 @@ impl Connection {
             if token.is_some() {
                 rewritten = params.and_then(|p| with_progress_token(p, id));
             }
-            self.peer.attach(id, sink, token, ctx.parked.clone());
+            self.peer.attach(id, sink, token, &ctx);
         }
         let _route = DetachOnDrop(&self.peer, id);
         let upstream_id = Id::Num(id);
@@ -508,6 +508,7 @@ impl Connection {
 
     /// Answer a request the backend sent us.
     pub async fn respond(&self, id: Id, answer: Result<Box<RawValue>, Box<RawValue>>) {
+        self.peer.answered(&id);
         let msg = match answer {
             Ok(result) => Message::response(id, result),
             Err(error) => Message {

@@ -49,17 +49,43 @@ pub struct CallContext {
     /// (a 2026-07-28 client between rounds): it asks nothing new then, so a
     /// question without an association is not its.
     pub parked: Option<Arc<AtomicBool>>,
+    /// Which client session makes the call (any value unique among the
+    /// sessions alive while it runs): a question that could belong to any
+    /// of several calls of one session is still that session's.
+    pub owner: usize,
 }
 
-/// An event for the backend's actor; requests carry the caller's sink
-/// when the call they belong to is known.
-pub type Event = (Message, Option<Sink>);
+/// Whose a message from the backend is.
+pub enum Owner {
+    /// A client's call in flight: its relay.
+    Call(Sink),
+    /// No call in flight could have sent it.
+    Nobody,
+    /// A request that could be about any of this many calls, made by
+    /// different client sessions (stdio and WebSocket carry no
+    /// association): asking any one of them would be a guess.
+    Unclear(usize),
+}
+
+/// An event for the backend's actor.
+pub type Event = (Message, Owner);
 
 struct Route {
     sink: Sink,
     /// The client's own progress token, restored on the way back.
     progress_token: Option<Box<RawValue>>,
     parked: Option<Arc<AtomicBool>>,
+    owner: usize,
+    /// The call's questions its client has not answered yet: a call
+    /// blocked on an answer is not the one asking something new.
+    asking: usize,
+}
+
+#[derive(Default)]
+struct Routes {
+    calls: HashMap<i64, Route>,
+    /// Backend request id → the call it was put to.
+    questions: HashMap<Id, i64>,
 }
 
 impl Route {
@@ -75,7 +101,7 @@ pub struct Peer {
     next_id: AtomicI64,
     pending: Mutex<HashMap<i64, Waiter>>,
     /// In-flight calls whose related messages go to a client.
-    routes: Mutex<HashMap<i64, Route>>,
+    routes: Mutex<Routes>,
     /// Notifications and requests from the backend, for the backend's actor.
     events: mpsc::Sender<Event>,
     /// `Some(reason)` once the link is gone.
@@ -88,7 +114,7 @@ impl Peer {
             backend: backend.to_owned(),
             next_id: AtomicI64::new(1),
             pending: Mutex::new(HashMap::new()),
-            routes: Mutex::new(HashMap::new()),
+            routes: Mutex::new(Routes::default()),
             events,
             closed: watch::Sender::new(None),
         }
@@ -150,60 +176,48 @@ impl Peer {
                     }
                 }
             }
-            Kind::Notification => match self.route_of(on, &msg) {
-                Some((sink, token)) => {
-                    let msg = match token {
-                        Some(t) => restore_progress_token(msg, &t),
-                        None => msg,
-                    };
-                    let _ = sink.try_send(Related::Notification(msg));
+            Kind::Notification => {
+                let routes = self.routes();
+                match route_of(&routes.calls, on, &msg).map(|call| &routes.calls[&call]) {
+                    Ok(route) => {
+                        let msg = match &route.progress_token {
+                            Some(t) => restore_progress_token(msg, t),
+                            None => msg,
+                        };
+                        let _ = route.sink.try_send(Related::Notification(msg));
+                    }
+                    // List changes and the like; unrouted logs are dropped there.
+                    Err(_) => {
+                        drop(routes);
+                        self.to_actor(msg, Owner::Nobody)
+                    }
                 }
-                None => self.to_actor(msg, None),
-            },
+            }
             Kind::Request => {
-                let sink = self.route_of(on, &msg).map(|(s, _)| s);
-                self.to_actor(msg, sink)
+                let mut routes = self.routes();
+                let owner = match route_of(&routes.calls, on, &msg) {
+                    Ok(call) => {
+                        let route = routes.calls.get_mut(&call).expect("route_of found it");
+                        route.asking += 1;
+                        let sink = route.sink.clone();
+                        if let Some(q) = msg.id.clone() {
+                            routes.questions.insert(q, call);
+                        }
+                        Owner::Call(sink)
+                    }
+                    Err(0) => Owner::Nobody,
+                    Err(calls) => Owner::Unclear(calls),
+                };
+                drop(routes);
+                self.to_actor(msg, owner)
             }
         }
     }
 
-    fn to_actor(&self, msg: Message, sink: Option<Sink>) {
-        if let Err(e) = self.events.try_send((msg, sink)) {
+    fn to_actor(&self, msg: Message, owner: Owner) {
+        if let Err(e) = self.events.try_send((msg, owner)) {
             tracing::warn!(backend = %self.backend, "backend event queue full; dropping {}", e.into_inner().0.method());
         }
-    }
-
-    /// Which call a backend message belongs to: the request whose stream
-    /// carried it, the call whose progress token it names, or — for a log
-    /// message or a request — the only call in flight that is not parked
-    /// (stdio and WebSocket carry no other association).
-    fn route_of(&self, on: Option<i64>, msg: &Message) -> Option<(Sink, Option<Box<RawValue>>)> {
-        let routes = self.routes.lock().unwrap_or_else(|p| p.into_inner());
-        let pick = |id: &i64| {
-            routes
-                .get(id)
-                .map(|r| (r.sink.clone(), r.progress_token.clone()))
-        };
-        if let Some(found) = on.as_ref().and_then(pick) {
-            return Some(found);
-        }
-        if msg.method() == "notifications/progress" {
-            #[derive(serde::Deserialize)]
-            #[serde(rename_all = "camelCase")]
-            struct P {
-                progress_token: Option<i64>,
-            }
-            let token = msg.parse_params::<P>().ok().and_then(|p| p.progress_token);
-            return token.as_ref().and_then(pick);
-        }
-        // Only log messages and requests may be about a call; list changes,
-        // resource updates and task status never are.
-        let about_a_call = msg.method() == "notifications/message" || msg.id.is_some();
-        let mut active = routes.values().filter(|r| !r.parked());
-        if let (true, Some(only), None) = (about_a_call, active.next(), active.next()) {
-            return Some((only.sink.clone(), None));
-        }
-        None
     }
 
     /// Send related messages of call `id` to `sink` until [`Peer::detach`].
@@ -212,24 +226,36 @@ impl Peer {
         id: i64,
         sink: Sink,
         progress_token: Option<Box<RawValue>>,
-        parked: Option<Arc<AtomicBool>>,
+        ctx: &CallContext,
     ) {
         let route = Route {
             sink,
             progress_token,
-            parked,
+            parked: ctx.parked.clone(),
+            owner: ctx.owner,
+            asking: 0,
         };
-        self.routes
-            .lock()
-            .unwrap_or_else(|p| p.into_inner())
-            .insert(id, route);
+        self.routes().calls.insert(id, route);
     }
 
     pub fn detach(&self, id: i64) {
-        self.routes
-            .lock()
-            .unwrap_or_else(|p| p.into_inner())
-            .remove(&id);
+        let mut routes = self.routes();
+        if routes.calls.remove(&id).is_some_and(|r| r.asking > 0) {
+            routes.questions.retain(|_, call| *call != id);
+        }
+    }
+
+    /// The backend's request `question` has been answered.
+    pub fn answered(&self, question: &Id) {
+        let mut routes = self.routes();
+        let call = routes.questions.remove(question);
+        if let Some(route) = call.and_then(|c| routes.calls.get_mut(&c)) {
+            route.asking = route.asking.saturating_sub(1);
+        }
+    }
+
+    fn routes(&self) -> std::sync::MutexGuard<'_, Routes> {
+        self.routes.lock().unwrap_or_else(|p| p.into_inner())
     }
 
     /// The link is gone: fail every waiting call now and refuse new ones.
@@ -274,6 +300,45 @@ impl Peer {
     fn lock(&self) -> std::sync::MutexGuard<'_, HashMap<i64, Waiter>> {
         // A poisoned map only means a panic elsewhere mid-insert; the map itself is fine.
         self.pending.lock().unwrap_or_else(|p| p.into_inner())
+    }
+}
+
+/// Which call a backend message belongs to: the request whose stream
+/// carried it, the call whose progress token it names, or — for a log
+/// message or a request, since stdio and WebSocket carry no other
+/// association — the call found by elimination. A call parked or blocked
+/// on an answer is not the one asking (unless no other could be), and what
+/// is left must be one call, or calls of one client session.
+/// `Err(n)`: no call (`n` = 0), or `n` calls of different sessions.
+fn route_of(calls: &HashMap<i64, Route>, on: Option<i64>, msg: &Message) -> Result<i64, usize> {
+    if let Some(on) = on.filter(|id| calls.contains_key(id)) {
+        return Ok(on);
+    }
+    if msg.method() == "notifications/progress" {
+        #[derive(serde::Deserialize)]
+        #[serde(rename_all = "camelCase")]
+        struct P {
+            progress_token: Option<i64>,
+        }
+        let token = msg.parse_params::<P>().ok().and_then(|p| p.progress_token);
+        return token.filter(|t| calls.contains_key(t)).ok_or(0);
+    }
+    // Only log messages and requests may be about a call; list changes,
+    // resource updates and task status never are.
+    if msg.method() != "notifications/message" && msg.id.is_none() {
+        return Err(0);
+    }
+    let active = || calls.iter().filter(|(_, r)| !r.parked());
+    let free: Vec<_> = active().filter(|(_, r)| r.asking == 0).collect();
+    let candidates = if free.is_empty() {
+        active().collect()
+    } else {
+        free
+    };
+    match candidates.split_first() {
+        None => Err(0),
+        Some(((id, first), rest)) if rest.iter().all(|(_, r)| r.owner == first.owner) => Ok(**id),
+        Some(_) => Err(candidates.len()),
     }
 }
 
@@ -323,7 +388,7 @@ mod tests {
         let (tx, mut events) = mpsc::channel(4);
         let peer = Peer::new("b", tx);
         let (sink, mut related) = mpsc::channel(4);
-        peer.attach(1, sink, None, None);
+        peer.attach(1, sink, None, &CallContext::default());
         for m in [
             r#"{"jsonrpc":"2.0","method":"notifications/message","params":{"level":"info","data":"x"}}"#,
             r#"{"jsonrpc":"2.0","method":"notifications/tools/list_changed"}"#,
@@ -349,6 +414,33 @@ mod tests {
         );
     }
 
+    fn of(owner: usize, parked: Option<Arc<AtomicBool>>) -> CallContext {
+        CallContext {
+            owner,
+            parked,
+            ..CallContext::default()
+        }
+    }
+
+    fn ask(id: &str) -> Message {
+        msg(&format!(
+            r#"{{"jsonrpc":"2.0","id":"{id}","method":"sampling/createMessage","params":{{}}}}"#
+        ))
+    }
+
+    /// Which relay the actor is told to ask: its index in `sinks`, or the
+    /// number of calls it could not choose between (negative), or None.
+    async fn asked(events: &mut mpsc::Receiver<Event>, sinks: &[&Sink]) -> Option<isize> {
+        match events.recv().await.unwrap().1 {
+            Owner::Call(s) => sinks
+                .iter()
+                .position(|k| k.same_channel(&s))
+                .map(|i| i as isize),
+            Owner::Unclear(n) => Some(-(n as isize)),
+            Owner::Nobody => None,
+        }
+    }
+
     #[tokio::test]
     async fn a_question_goes_to_the_one_call_that_is_not_parked() {
         let (tx, mut events) = mpsc::channel(4);
@@ -356,16 +448,60 @@ mod tests {
         let (held, _held_rx) = mpsc::channel(4);
         let (live, _live_rx) = mpsc::channel(4);
         let parked = Arc::new(AtomicBool::new(true));
-        peer.attach(1, held, None, Some(parked.clone()));
-        peer.attach(2, live.clone(), None, None);
-        let ask = r#"{"jsonrpc":"2.0","id":"q","method":"elicitation/create","params":{}}"#;
-        peer.dispatch(msg(ask));
-        let (_, sink) = events.recv().await.unwrap();
-        assert!(sink.is_some_and(|s| s.same_channel(&live)));
-        // Both active: nobody can tell which call asks; no sink, no guess.
+        peer.attach(1, held.clone(), None, &of(1, Some(parked.clone())));
+        peer.attach(2, live.clone(), None, &of(2, None));
+        peer.dispatch(ask("q1"));
+        assert_eq!(asked(&mut events, &[&held, &live]).await, Some(1));
+        // With no call parked, the one not waiting for an answer asks.
         parked.store(false, Ordering::Relaxed);
-        peer.dispatch(msg(ask));
-        assert!(events.recv().await.unwrap().1.is_none());
+        peer.dispatch(ask("q2"));
+        assert_eq!(asked(&mut events, &[&held, &live]).await, Some(0));
+    }
+
+    #[tokio::test]
+    async fn a_call_waiting_for_an_answer_is_not_the_one_asking() {
+        let (tx, mut events) = mpsc::channel(8);
+        let peer = Peer::new("b", tx);
+        let (first, _first_rx) = mpsc::channel(4);
+        let (second, _second_rx) = mpsc::channel(4);
+        let sinks = [&first, &second];
+        peer.attach(1, first.clone(), None, &of(1, None));
+        peer.dispatch(ask("q1"));
+        assert_eq!(asked(&mut events, &sinks).await, Some(0));
+        peer.attach(2, second.clone(), None, &of(2, None));
+        peer.dispatch(ask("q2"));
+        assert_eq!(asked(&mut events, &sinks).await, Some(1));
+        // Both blocked: two calls of different sessions, and no way to know.
+        peer.dispatch(ask("q3"));
+        assert_eq!(asked(&mut events, &sinks).await, Some(-2));
+        // q1 answered: the first call is free again, so it is the one.
+        peer.answered(&Id::Str("q1".into()));
+        peer.dispatch(ask("q4"));
+        assert_eq!(asked(&mut events, &sinks).await, Some(0));
+        // Both free: a guess either way, so none is made.
+        peer.answered(&Id::Str("q4".into()));
+        peer.answered(&Id::Str("q2".into()));
+        peer.dispatch(ask("q5"));
+        assert_eq!(asked(&mut events, &sinks).await, Some(-2));
+        // Once one ends, the other is the only call left.
+        peer.detach(2);
+        peer.dispatch(ask("q6"));
+        assert_eq!(asked(&mut events, &sinks).await, Some(0));
+        peer.detach(1);
+        peer.dispatch(ask("q7"));
+        assert_eq!(asked(&mut events, &sinks).await, None);
+    }
+
+    #[tokio::test]
+    async fn calls_of_one_session_share_its_questions() {
+        let (tx, mut events) = mpsc::channel(4);
+        let peer = Peer::new("b", tx);
+        let (a, _a_rx) = mpsc::channel(4);
+        let (b, _b_rx) = mpsc::channel(4);
+        peer.attach(1, a.clone(), None, &of(7, None));
+        peer.attach(2, b.clone(), None, &of(7, None));
+        peer.dispatch(ask("q"));
+        assert!(asked(&mut events, &[&a, &b]).await.is_some_and(|i| i >= 0));
     }
 
     #[tokio::test]
