@@ -196,6 +196,7 @@ fn serve(args: ServeArgs) -> ExitCode {
     let mut config: Config = loaded.config;
     overrides.apply(&mut config);
     let runtime = match tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(config.server.worker_threads)
         .enable_all()
         .build()
     {

@@ -207,3 +207,13 @@ async fn disabled_backends_are_listed_but_not_started() {
     let r = c.invoke("off", "echo", json!({"message": "x"})).await;
     assert!(text(&r).contains("disabled"), "{r}");
 }
+
+#[tokio::test]
+async fn server_worker_threads_sizes_the_runtime() {
+    let gw = Gateway::start("");
+    let (_, h) = gw.health().await;
+    assert_eq!(h["worker_threads"], 1, "the default: {h}");
+    let gw = Gateway::start("server:\n  worker_threads: 3\n");
+    let (_, h) = gw.health().await;
+    assert_eq!(h["worker_threads"], 3, "{h}");
+}

@@ -14,6 +14,8 @@ use super::raw::{RawBackend, RawConfig, RawMcpServer};
 use super::ConfigError;
 
 pub const DEFAULT_PORT: u16 = 39400;
+/// More worker threads than this is a mistake, not a tuning.
+const MAX_WORKER_THREADS: usize = 256;
 
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct Config {
@@ -59,6 +61,10 @@ pub struct ServerConfig {
     pub request_state_ttl: Duration,
     /// Most calls held for 2026-07-28 clients at once.
     pub max_held_calls: usize,
+    /// Threads running the gateway's own work. One is quickest for the
+    /// calls of a few local clients (no hand-offs between threads); more
+    /// only pay when many clients keep it busy. Takes effect on restart.
+    pub worker_threads: usize,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize)]
@@ -226,12 +232,19 @@ pub fn validate(
             Duration::from_secs(600),
         )?,
         max_held_calls: s.max_held_calls.unwrap_or(1000),
+        worker_threads: s.worker_threads.unwrap_or(1),
     };
     if server.max_body_size < 1024 {
         return Err(invalid("server.max_body_size", "must be at least 1KB"));
     }
     if server.max_sessions == 0 {
         return Err(invalid("server.max_sessions", "must be at least 1"));
+    }
+    if !(1..=MAX_WORKER_THREADS).contains(&server.worker_threads) {
+        return Err(invalid(
+            "server.worker_threads",
+            format!("must be between 1 and {MAX_WORKER_THREADS}"),
+        ));
     }
     let surfaced = raw.meta_mcp.surfaced_tools.unwrap_or_default();
     let raw_failsafe = raw.failsafe;

@@ -43,6 +43,7 @@ pub struct RawServer {
     pub sse_resume_window: Option<String>,
     pub request_state_ttl: Option<String>,
     pub max_held_calls: Option<usize>,
+    pub worker_threads: Option<usize>,
 }
 
 #[derive(Debug, Default, Deserialize)]

@@ -63,6 +63,17 @@ fn answer_stream_settings() {
 }
 
 #[test]
+fn worker_threads_default_to_one_and_are_bounded() {
+    assert_eq!(load_str("").unwrap().config.server.worker_threads, 1);
+    let c = load_str("server: { worker_threads: 4 }").unwrap().config;
+    assert_eq!(c.server.worker_threads, 4);
+    for bad in ["0", "100000"] {
+        let e = error_of(&format!("server: {{ worker_threads: {bad} }}"));
+        assert!(e.contains("server.worker_threads"), "{e}");
+    }
+}
+
+#[test]
 fn full_config_with_every_transport() {
     let c = load_str(
         r#"

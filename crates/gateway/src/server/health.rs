@@ -55,6 +55,7 @@ pub async fn health(State(app): State<Arc<App>>) -> impl IntoResponse {
         "backends_total": enabled,
         "tools": cat.tool_count(),
         "sessions": app.sessions.len(),
+        "worker_threads": tokio::runtime::Handle::current().metrics().num_workers(),
         "backends": backends,
     });
     (code, Json(body))
