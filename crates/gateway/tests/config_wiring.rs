@@ -101,6 +101,25 @@ async fn http_and_websocket_backends_send_the_configured_headers() {
 }
 
 #[tokio::test]
+async fn an_http_url_that_redirects_is_followed() {
+    let port = free_port();
+    let _fx = fixture_server(&["--http", "--port", &port.to_string()]);
+    // /moved answers 308 to /mcp, for every request of the session.
+    let gw = Gateway::start(&format!(
+        "backends:\n  moved:\n    http_url: http://127.0.0.1:{port}/moved\n"
+    ));
+    gw.wait_ready(&["moved"]).await;
+    let mut c = Client::connect(gw.url("/mcp")).await;
+    assert_eq!(
+        text(
+            &c.invoke("moved", "echo", json!({"message": "followed"}))
+                .await
+        ),
+        "followed"
+    );
+}
+
+#[tokio::test]
 async fn lazy_backend_starts_on_first_use() {
     let f = fault_fixture();
     let gw = Gateway::start(&format!(

@@ -10,7 +10,8 @@
 //! POSTs to a plain `http://` URL go through a bare hyper client with its
 //! own keep-alive pool (the hot path: no URL re-parsing, redirect or proxy
 //! layers per call); `https://` URLs, any URL while a proxy is configured in
-//! the environment, and the long GET streams use reqwest.
+//! the environment, the long GET streams and a POST answered with a redirect
+//! use reqwest.
 
 use std::sync::{Arc, RwLock};
 use std::time::Duration;
@@ -37,6 +38,8 @@ pub struct HttpLink {
     client: reqwest::Client,
     /// The hot-path client for plain `http://` backends (see the module docs).
     plain: Option<PlainClient>,
+    /// The backend answered a POST with a redirect (said once in the log).
+    redirected: std::sync::atomic::AtomicBool,
     url: Url,
     uri: http::Uri,
     headers: HeaderMap,
@@ -91,6 +94,7 @@ impl HttpLink {
         let link = HttpLink {
             client,
             plain,
+            redirected: Default::default(),
             url,
             uri,
             post_headers: RwLock::new(HeaderMap::new()),
@@ -159,33 +163,43 @@ impl HttpLink {
     async fn post(
         &self,
         body: Vec<u8>,
-        routing: Vec<(&'static str, String)>,
+        routing: &[(&'static str, String)],
     ) -> Result<Response, UpstreamError> {
-        let mut headers = self
-            .post_headers
-            .read()
-            .unwrap_or_else(|p| p.into_inner())
-            .clone();
-        for (name, value) in routing {
-            if let Ok(v) = HeaderValue::from_str(&value) {
-                headers.insert(HeaderName::from_static(name), v);
+        let headers = || {
+            let mut headers = self
+                .post_headers
+                .read()
+                .unwrap_or_else(|p| p.into_inner())
+                .clone();
+            for (name, value) in routing {
+                if let Ok(v) = HeaderValue::from_str(value) {
+                    headers.insert(HeaderName::from_static(name), v);
+                }
             }
-        }
+            headers
+        };
+        let body = Bytes::from(body);
         if let Some(plain) = &self.plain {
-            let mut req = http::Request::new(Full::new(Bytes::from(body)));
+            let mut req = http::Request::new(Full::new(body.clone()));
             *req.method_mut() = http::Method::POST;
             *req.uri_mut() = self.uri.clone();
-            *req.headers_mut() = headers;
+            *req.headers_mut() = headers();
             let resp = plain
                 .request(req)
                 .await
                 .map_err(|e| UpstreamError::Send(describe(&e)))?;
-            return Ok(resp.map(Either::Left));
+            if !resp.status().is_redirection() {
+                return Ok(resp.map(Either::Left));
+            }
+            // Rare: reqwest follows redirects (307/308 keep the POST and its body).
+            if !self.redirected.swap(true, std::sync::atomic::Ordering::Relaxed) {
+                tracing::warn!(backend = %self.peer.backend(), url = %self.url, status = %resp.status(), "the backend redirects its MCP endpoint; following (every call pays a round trip: put the final URL in http_url)");
+            }
         }
         let resp = self
             .client
             .post(self.url.clone())
-            .headers(headers)
+            .headers(headers())
             .body(body)
             .send()
             .await
@@ -199,7 +213,7 @@ impl HttpLink {
             true => super::era::routing_headers(msg.method(), msg.params),
             false => Vec::new(),
         };
-        let resp = self.post(msg.to_bytes(), routing).await?;
+        let resp = self.post(msg.to_bytes(), &routing).await?;
         if msg.method() == "initialize" {
             if let Some(s) = resp.headers().get(SESSION_HEADER) {
                 *self.session.write().unwrap_or_else(|p| p.into_inner()) = Some(s.clone());
