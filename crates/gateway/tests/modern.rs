@@ -421,3 +421,51 @@ async fn held_calls_are_bounded() {
         .unwrap()
         .contains("too many calls"));
 }
+
+#[tokio::test]
+async fn client_rate_limit_bounds_stateless_requests_but_not_their_retries() {
+    let gw = Gateway::start(&fixture_config(
+        "failsafe:\n  client_rate_limit: {enabled: true, requests_per_second: 0.5, burst_size: 2}\n",
+    ));
+    gw.wait_ready(&["fx"]).await;
+    let c = Modern::new(gw.url("/mcp/fx"));
+    // The burst: a call that asks a question, and one more request.
+    let params = json!({"name": "test_elicitation", "arguments": {"message": "who are you?"}});
+    let (_, first) = c.request(1, "tools/call", params.clone()).await;
+    let r = &first["result"];
+    assert_eq!(r["resultType"], "input_required", "{first}");
+    let (_, listed) = c.request(2, "tools/list", json!({})).await;
+    assert!(listed["result"]["tools"].is_array(), "{listed}");
+    // No session to tell stateless clients apart: the next fresh request,
+    // from this client or any other, is over the shared limit.
+    let other = Modern::new(gw.url("/mcp/fx"));
+    let (status, limited) = other.request(3, "tools/list", json!({})).await;
+    assert_eq!(status, 200, "{limited}");
+    assert!(
+        limited["error"]["message"]
+            .as_str()
+            .is_some_and(|m| m.contains("client_rate_limit"))
+            && limited["error"]["data"]["retryAfterMs"].is_u64(),
+        "{limited}"
+    );
+    // ...but the retry that answers the held call's question goes through.
+    let (key, _) = r["inputRequests"]
+        .as_object()
+        .unwrap()
+        .iter()
+        .next()
+        .unwrap();
+    let mut retry = params;
+    retry["requestState"] = r["requestState"].clone();
+    retry["inputResponses"] = json!({ key: {"action": "accept", "content": {"username": "ada", "email": "ada@example.com"}} });
+    let (status, done) = c.request(4, "tools/call", retry).await;
+    assert_eq!(
+        (status, &done["result"]["resultType"]),
+        (200, &json!("complete")),
+        "{done}"
+    );
+    // server/discover is never limited.
+    let (status, found) = other.request(5, "server/discover", json!({})).await;
+    assert_eq!(status, 200);
+    assert!(found["result"]["supportedVersions"].is_array(), "{found}");
+}

@@ -38,6 +38,9 @@ pub struct App {
     pub closing: tokio::sync::watch::Sender<bool>,
     /// Calls of 2026-07-28 clients held between rounds (MRTR).
     pub held: Arc<crate::modern::held::Held>,
+    /// `failsafe.client_rate_limit` for 2026-07-28 requests: they carry no
+    /// session to tell clients apart, so they share one bucket.
+    pub stateless_limit: crate::session::ClientLimit,
 }
 
 impl App {
@@ -50,6 +53,7 @@ impl App {
             gw,
             reloader,
             closing: tokio::sync::watch::Sender::new(false),
+            stateless_limit: Default::default(),
         })
     }
 }

@@ -53,6 +53,18 @@ pub async fn post(app: Arc<App>, scope: Scope, hdrs: HeaderMap, msg: Message) ->
         version::MODERN,
         Some(env.capabilities.clone()),
     ));
+    // A retry that brings answers continues a call already admitted.
+    let fresh =
+        msg.method() != "server/discover" && !(modern::may_ask(msg.method()) && is_retry(&msg));
+    if fresh {
+        if let Err(wait) = app
+            .stateless_limit
+            .admit(&app.gw.config().client_rate_limit)
+        {
+            let e = router::GatewayError::ClientRateLimited(wait);
+            return json(answer(id, msg.method(), Err(e), None));
+        }
+    }
     match msg.method() {
         "server/discover" => json(Message::response(id, discover(&app, &scope).await)),
         "subscriptions/listen" => listen_stream(&app, session, id, &msg),
@@ -147,6 +159,22 @@ fn answer(id: Id, method: &str, outcome: router::Outcome, uri: Option<&str>) -> 
             error: Some(result::error(e.to_wire(), uri)),
         },
     }
+}
+
+/// Whether `msg` is the retry of a held call: it brings `requestState`
+/// (a forged one is refused by [`round`] before any work is done).
+fn is_retry(msg: &Message) -> bool {
+    #[derive(Deserialize)]
+    #[serde(rename_all = "camelCase")]
+    struct P<'a> {
+        #[serde(borrow)]
+        request_state: Option<&'a RawValue>,
+    }
+    let text = msg.params.as_deref().map_or("", RawValue::get);
+    memchr::memmem::find(text.as_bytes(), b"requestState").is_some()
+        && msg
+            .parse_params::<P>()
+            .is_ok_and(|p| p.request_state.is_some())
 }
 
 /// One round of a call that may ask the client things (tools/call,

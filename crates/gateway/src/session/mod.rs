@@ -59,11 +59,26 @@ pub struct Session {
     next_ask: AtomicU64,
     /// Calls in flight, by the client's request id: firing one cancels it.
     inflight: Mutex<HashMap<Id, watch::Sender<Option<String>>>>,
-    /// `failsafe.client_rate_limit`, made on first use.
-    bucket: Mutex<Option<TokenBucket>>,
+    bucket: ClientLimit,
     /// Answer streams that are open, or broke and may be resumed.
     streams: Mutex<HashMap<u64, Arc<Outbox>>>,
     next_stream: AtomicU64,
+}
+
+/// One client's `failsafe.client_rate_limit` bucket, made on first use.
+#[derive(Default)]
+pub struct ClientLimit(Mutex<Option<TokenBucket>>);
+
+impl ClientLimit {
+    /// Take a token, or say how long to wait.
+    pub fn admit(&self, cfg: &RateLimitConfig) -> Result<(), std::time::Duration> {
+        if !cfg.enabled {
+            return Ok(());
+        }
+        let mut b = self.0.lock().unwrap_or_else(|p| p.into_inner());
+        b.get_or_insert_with(|| TokenBucket::new(cfg.clone(), Instant::now()))
+            .take(Instant::now())
+    }
 }
 
 /// Most answer streams a session keeps for resumption at once.
@@ -86,7 +101,7 @@ impl Session {
             asked: Mutex::new(HashMap::new()),
             next_ask: AtomicU64::new(1),
             inflight: Mutex::new(HashMap::new()),
-            bucket: Mutex::new(None),
+            bucket: ClientLimit::default(),
             streams: Mutex::new(HashMap::new()),
             next_stream: AtomicU64::new(1),
         }
@@ -263,12 +278,7 @@ impl Session {
 
     /// Take a token from this client's bucket, or say how long to wait.
     pub fn admit(&self, cfg: &RateLimitConfig) -> Result<(), std::time::Duration> {
-        if !cfg.enabled {
-            return Ok(());
-        }
-        let mut b = self.bucket.lock().unwrap_or_else(|p| p.into_inner());
-        b.get_or_insert_with(|| TokenBucket::new(cfg.clone(), Instant::now()))
-            .take(Instant::now())
+        self.bucket.admit(cfg)
     }
 
     /// A call starts: the receiver fires if the client cancels it.

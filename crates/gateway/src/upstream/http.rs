@@ -192,7 +192,10 @@ impl HttpLink {
                 return Ok(resp.map(Either::Left));
             }
             // Rare: reqwest follows redirects (307/308 keep the POST and its body).
-            if !self.redirected.swap(true, std::sync::atomic::Ordering::Relaxed) {
+            if !self
+                .redirected
+                .swap(true, std::sync::atomic::Ordering::Relaxed)
+            {
                 tracing::warn!(backend = %self.peer.backend(), url = %self.url, status = %resp.status(), "the backend redirects its MCP endpoint; following (every call pays a round trip: put the final URL in http_url)");
             }
         }
