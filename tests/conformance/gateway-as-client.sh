@@ -2,8 +2,11 @@
 # The gateway's backend side as the client under test of the official suite's
 # client scenarios: `conformance client --command "bash tests/conformance/gateway-as-client.sh"`
 # appends the mock server's URL. We start mcp-gateway with that server as its one HTTP backend,
-# wait until it is ready, call each of its tools once through gateway_invoke (numbers 1 and 2 for
-# numeric parameters), and stop the gateway.
+# wait until it is ready, list its tools, and call each once through gateway_invoke from one
+# session of the Python SDK 1.x client (tests/peers/mcp_client.py, $MCP_CLIENT_BIN), which
+# accepts elicitations with {"confirmed": true}. Arguments: numbers 1 and 2 for numeric
+# parameters, simple values for the other required ones, and json_schema_echo gets the schema of
+# json_schema_2020_12_tool as the gateway listed it. Then we stop the gateway.
 set -euo pipefail
 url="${!#}"
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
@@ -27,14 +30,38 @@ rpc() { # session-less helper: initialize, then one request; prints the response
   curl -s "$base/mcp" -H 'content-type: application/json' -H 'accept: application/json, text/event-stream' -H "mcp-session-id: $sid" -d "$1"
 }
 tools="$(rpc '{"jsonrpc":"2.0","id":1,"method":"tools/call","params":{"name":"gateway_list_tools","arguments":{"server":"mock"}}}')"
-python3 - "$tools" <<'PY' | while read -r call; do rpc "$call" >/dev/null; done
-import json, sys
-text = sys.argv[1]
+# Then one real client session (the Python SDK 1.x, which answers elicitations) calls them all.
+python3 - "$tools" "$base/mcp" "${MCP_CLIENT_BIN:-$root/target/test-deps/bin/mcp-client}" <<'PY'
+import json, subprocess, sys
+text, url, client = sys.argv[1:4]
 if not text.lstrip().startswith("{"):  # an SSE answer stream: the answer is the last message
     text = [l[6:] for l in text.splitlines() if l.startswith("data: ") and l[6:].strip()][-1]
-body = json.loads(text)
-for tool in body.get("result", {}).get("structuredContent", {}).get("tools", []):
-    props = (tool.get("inputSchema") or {}).get("properties") or {}
-    args = {k: (1 if i == 0 else 2) for i, (k, v) in enumerate(props.items()) if v.get("type") in ("number", "integer")}
-    print(json.dumps({"jsonrpc": "2.0", "id": 2, "method": "tools/call", "params": {"name": "gateway_invoke", "arguments": {"server": "mock", "tool": tool["name"], "arguments": args}}}))
+tools = json.loads(text).get("result", {}).get("structuredContent", {}).get("tools", [])
+schemas = {t["name"]: t.get("inputSchema") or {} for t in tools}
+
+def arguments(name, schema):
+    if name == "json_schema_echo":  # json-schema-2020-12-preservation: echo what we were given
+        return {"schema": schemas.get("json_schema_2020_12_tool", {})}
+    props = schema.get("properties") or {}
+    required = schema.get("required") or []
+    args = {}
+    for i, (k, v) in enumerate(props.items()):
+        kind = v.get("type")
+        if kind in ("number", "integer"):
+            args[k] = 1 if i == 0 else 2
+        elif k in required:
+            args[k] = {"string": "test-value", "boolean": True, "object": {}, "array": []}.get(kind, "test-value")
+    return args
+
+# --keep-going: a mock that implements no tools/call answers with an error, and the others still run.
+argv = [client, "--transport", "http", "--url", url, "--timeout", "20", "--keep-going",
+        "--elicitation-accept", json.dumps({"confirmed": True})]
+for name, schema in schemas.items():
+    call = {"server": "mock", "tool": name, "arguments": arguments(name, schema)}
+    argv += ["--call", "gateway_invoke", json.dumps(call)]
+sys.stdout.flush()
+# 1: some call was answered with an error, which the scenario's checks judge; 2 and 3 (bad usage,
+# no connection) are the harness failing.
+code = subprocess.call(argv)
+sys.exit(0 if code in (0, 1) else code)
 PY

@@ -14,7 +14,7 @@ object per line on stdout:
 result whose isError is true ({"ok": true, "error_kind": "tool", "error": TEXT, "result": ...}).
 
 Exit status: 0 when every step went as expected, 1 when a step failed (unexpected error, or an
---expect-error step that succeeded; later steps are not run), 2 on bad usage, 3 when connecting
+--expect-error step that succeeded; later steps are not run unless --keep-going), 2 on bad usage, 3 when connecting
 or initializing failed. Diagnostics go to stderr.
 
 Examples:
@@ -138,6 +138,8 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
     p.add_argument("--roots", nargs="+", metavar="PATH",
                    help="declare roots (paths become file:// URIs; URIs are kept)")
     p.add_argument("--client-name", default="mcp-gateway-test-client")
+    p.add_argument("--keep-going", action="store_true",
+                   help="run the remaining steps after one fails (the exit status still says 1)")
 
     g = p.add_argument_group("steps (run in order)")
     g.add_argument("--list-tools", dest="list-tools", nargs=0, action=StepAction)
@@ -430,6 +432,8 @@ async def run(a: argparse.Namespace) -> int:
                         emit(out)
                         err(f"step {index} ({step['kind']}): timed out after {limit:g}s")
                         status = 1
+                        if a.keep_going:
+                            continue
                         break
                     except Exception as e:  # noqa: BLE001
                         mcp_err = find_mcp_error(e)
@@ -446,6 +450,8 @@ async def run(a: argparse.Namespace) -> int:
                         emit(out)
                         err(f"step {index} ({step['kind']}): {describe(e)}")
                         status = 1
+                        if a.keep_going:
+                            continue
                         break
                     if step["expect_error"] and tool_error(result) is not None:
                         # tools/call answered with a result carrying isError: true.
@@ -459,6 +465,8 @@ async def run(a: argparse.Namespace) -> int:
                         emit(out)
                         err(f"step {index} ({step['kind']}): expected an error, got a result")
                         status = 1
+                        if a.keep_going:
+                            continue
                         break
                     out.update(ok=True, result=result)
                     emit(out)

@@ -406,17 +406,25 @@ impl Connection {
         Ok(())
     }
 
-    /// `server/discover`, within the probe's deadline.
+    /// `server/discover`, within the probe's deadline. Asked again once
+    /// when refused as an unsupported version while naming 2026-07-28 as
+    /// supported: the retry with a supported version the spec asks for.
     async fn ask_discover(&self, opts: &LinkOptions) -> Result<Message, UpstreamError> {
         let deadline = opts.connect_timeout.min(PROBE_TIMEOUT);
         let params = era::stamp(None, None);
-        self.exchange(
-            "server/discover",
-            Some(&params),
-            deadline,
-            CallContext::default(),
-        )
-        .await
+        let ask = || {
+            self.exchange(
+                "server/discover",
+                Some(&params),
+                deadline,
+                CallContext::default(),
+            )
+        };
+        let answer = ask().await?;
+        if era::supports_modern_after_all(&answer) {
+            return ask().await;
+        }
+        Ok(answer)
     }
 
     /// One request and its answer.

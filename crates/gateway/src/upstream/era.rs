@@ -12,7 +12,7 @@
 //! then retries with the answers and the backend's `requestState`.
 
 use mcp_wire::object::with_member;
-use mcp_wire::{raw, version, Id, Message};
+use mcp_wire::{codes, raw, version, Id, Message};
 use serde::Deserialize;
 use serde_json::json;
 use serde_json::value::RawValue;
@@ -135,6 +135,29 @@ pub fn discovered(result: &RawValue) -> Option<(Box<RawValue>, Box<RawValue>, Op
     ))
 }
 
+/// A -32022 (unsupported protocol version) whose `data.supported` names
+/// 2026-07-28 after all, as a server may answer a first request.
+pub fn supports_modern_after_all(answer: &Message) -> bool {
+    #[derive(Deserialize)]
+    struct E {
+        code: i64,
+        data: Option<D>,
+    }
+    #[derive(Deserialize)]
+    struct D {
+        supported: Vec<String>,
+    }
+    answer
+        .error
+        .as_deref()
+        .and_then(|e| serde_json::from_str::<E>(e.get()).ok())
+        .is_some_and(|e| {
+            e.code == codes::UNSUPPORTED_PROTOCOL_VERSION
+                && e.data
+                    .is_some_and(|d| d.supported.iter().any(|v| v == version::MODERN))
+        })
+}
+
 /// A round of questions in a backend's answer.
 pub struct Questions {
     /// (key, the request to put to the client).
@@ -229,6 +252,20 @@ mod tests {
         assert_eq!(h[0], ("mcp-method", "tools/call".to_owned()));
         assert!(h[1].1.starts_with("=?base64?"), "{:?}", h[1]);
         assert_eq!(routing_headers("tools/list", None).len(), 1);
+    }
+
+    #[test]
+    fn a_version_refusal_that_names_2026_is_worth_a_retry() {
+        let refusal = |supported: &str| {
+            Message::parse_one(format!(r#"{{"jsonrpc":"2.0","id":1,"error":{{"code":-32022,"message":"Unsupported protocol version","data":{{"supported":{supported},"requested":"x"}}}}}}"#).as_bytes()).unwrap()
+        };
+        assert!(supports_modern_after_all(&refusal(r#"["2026-07-28"]"#)));
+        assert!(!supports_modern_after_all(&refusal(r#"["2025-11-25"]"#)));
+        let other = Message::parse_one(
+            br#"{"jsonrpc":"2.0","id":1,"error":{"code":-32601,"message":"no"}}"#,
+        )
+        .unwrap();
+        assert!(!supports_modern_after_all(&other));
     }
 
     #[test]
