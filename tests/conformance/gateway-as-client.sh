@@ -5,7 +5,8 @@
 # wait until it is ready, list its tools, and call each once through gateway_invoke from one
 # session of the Python SDK 1.x client (tests/peers/mcp_client.py, $MCP_CLIENT_BIN), which
 # accepts elicitations with {"confirmed": true}. Arguments: numbers 1 and 2 for numeric
-# parameters, simple values for the other required ones, and json_schema_echo gets the schema of
+# parameters, simple values for the other required ones, a non-ASCII padded string for optional
+# ones mirrored into an Mcp-Param header, and json_schema_echo gets the schema of
 # json_schema_2020_12_tool as the gateway listed it. Then we stop the gateway.
 set -euo pipefail
 url="${!#}"
@@ -51,6 +52,8 @@ def arguments(name, schema):
             args[k] = 1 if i == 0 else 2
         elif k in required:
             args[k] = {"string": "test-value", "boolean": True, "object": {}, "array": []}.get(kind, "test-value")
+        elif "x-mcp-header" in v and kind == "string":
+            args[k] = " héllo wörld "  # mirrored into a header: only its base64 form can carry it
     return args
 
 # --keep-going: a mock that implements no tools/call answers with an error, and the others still run.

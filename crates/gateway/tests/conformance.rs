@@ -120,8 +120,23 @@ fn client_scenarios_for_the_gateways_backend_side() {
     // The suite plays the server; the gateway (through tests/conformance/gateway-as-client.sh)
     // is the client under test.
     let wrapper = repo_root().join("tests/conformance/gateway-as-client.sh");
-    for scenario in ["initialize", "tools_call", "sse-retry"] {
-        let out = Command::new(peer("conformance"))
+    // 0.1.16 for the session era; 0.2.0-alpha.12 for every 2026-07-28 client scenario but the
+    // authorization ones (the gateway is no OAuth client).
+    let scenarios = [
+        ("conformance", "initialize"),
+        ("conformance", "tools_call"),
+        ("conformance", "sse-retry"),
+        ("conformance-next", "tools_call"),
+        ("conformance-next", "request-metadata"),
+        ("conformance-next", "sep-2322-client-request-state"),
+        ("conformance-next", "http-standard-headers"),
+        ("conformance-next", "http-custom-headers"),
+        ("conformance-next", "http-invalid-tool-headers"),
+        ("conformance-next", "json-schema-ref-no-deref"),
+        ("conformance-next", "json-schema-2020-12-preservation"),
+    ];
+    for (suite, scenario) in scenarios {
+        let out = Command::new(peer(suite))
             .args([
                 "client",
                 "--command",
@@ -130,6 +145,7 @@ fn client_scenarios_for_the_gateways_backend_side() {
                 scenario,
             ])
             .env("MCP_GATEWAY_BIN", env!("CARGO_BIN_EXE_mcp-gateway"))
+            .env("MCP_CLIENT_BIN", peer("mcp-client"))
             .output()
             .unwrap();
         // The suite prints its verdict on stderr or stdout depending on the path taken.
@@ -145,10 +161,10 @@ fn client_scenarios_for_the_gateways_backend_side() {
             .to_owned();
         assert!(
             out.status.success() && line.contains(", 0 failed, 0 warnings"),
-            "{scenario}: {line}\n{stdout}\n{}",
+            "{suite} {scenario}: {line}\n{stdout}\n{}",
             String::from_utf8_lossy(&out.stderr)
         );
-        println!("client scenario {scenario}: {line}");
+        println!("{suite} client scenario {scenario}: {line}");
     }
 }
 

@@ -21,6 +21,92 @@ fn mismatch(what: String) -> ErrorObject {
     ErrorObject::new(codes::HEADER_MISMATCH, format!("Header mismatch: {what}"))
 }
 
+/// A header value: as it is when plain printable ASCII, otherwise in the
+/// `=?base64?…?=` form.
+pub fn encode(v: &str) -> String {
+    let plain = !v.is_empty()
+        && v.bytes().all(|b| (0x20..0x7f).contains(&b))
+        && v.trim() == v
+        && !v.starts_with("=?base64?");
+    if plain {
+        v.to_owned()
+    } else {
+        format!(
+            "=?base64?{}?=",
+            base64::engine::general_purpose::STANDARD.encode(v)
+        )
+    }
+}
+
+/// The `Mcp-Param-*` value of an argument: a string [`encode`]d, an
+/// integer in decimal, a boolean as `true`/`false`. None (no header) for
+/// null and for anything no header can carry.
+pub fn encode_argument(v: &Value) -> Option<String> {
+    match v {
+        Value::String(s) => Some(encode(s)),
+        Value::Bool(b) => Some(b.to_string()),
+        Value::Number(n) => n
+            .as_i64()
+            .map(|i| i.to_string())
+            .or_else(|| n.as_u64().map(|u| u.to_string()))
+            .or_else(|| {
+                n.as_f64()
+                    .filter(|f| f.fract() == 0.0 && f.abs() < 9_007_199_254_740_992.0)
+                    .map(|f| (f as i64).to_string())
+            }),
+        _ => None,
+    }
+}
+
+/// An argument a tool mirrors into the header `Mcp-Param-{header}`.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ParamHeader {
+    pub property: String,
+    pub header: String,
+}
+
+/// The `x-mcp-header` annotations on the top-level properties of a tool's
+/// inputSchema, checked as the spec asks of clients: a name made of token
+/// characters (no space, colon, control or non-ASCII character), unique
+/// ignoring case, on a property of type string, integer or boolean. Err
+/// says why the tool cannot be used over HTTP.
+pub fn declared(input_schema: &Value) -> Result<Vec<ParamHeader>, String> {
+    let Some(props) = input_schema.get("properties").and_then(Value::as_object) else {
+        return Ok(Vec::new());
+    };
+    let mut out: Vec<ParamHeader> = Vec::new();
+    for (property, schema) in props {
+        let Some(annotation) = schema.get("x-mcp-header") else {
+            continue;
+        };
+        let header = annotation
+            .as_str()
+            .filter(|h| !h.is_empty() && h.bytes().all(is_token_byte))
+            .ok_or_else(|| {
+                format!("x-mcp-header {annotation} on {property} is not a header name")
+            })?;
+        let kind = schema.get("type").and_then(Value::as_str);
+        if !matches!(kind, Some("string" | "integer" | "boolean")) {
+            return Err(format!(
+                "x-mcp-header on {property}, which is not a string, integer or boolean"
+            ));
+        }
+        if out.iter().any(|p| p.header.eq_ignore_ascii_case(header)) {
+            return Err(format!("x-mcp-header {header} is declared twice"));
+        }
+        out.push(ParamHeader {
+            property: property.clone(),
+            header: header.to_owned(),
+        });
+    }
+    Ok(out)
+}
+
+/// RFC 9110 `tchar`.
+fn is_token_byte(b: u8) -> bool {
+    b.is_ascii_alphanumeric() || b"!#$%&'*+-.^_`|~".contains(&b)
+}
+
 /// A header value as text: plain, or decoded from the base64 sentinel form.
 pub fn decode(value: &str) -> Option<String> {
     let v = value.trim();
@@ -196,6 +282,36 @@ mod tests {
         assert!(check(&routing("2026-07-28", "tools/call", &b64), &m, "2026-07-28").is_ok());
         assert_eq!(decode("  plain "), Some("plain".into()));
         assert_eq!(decode("=?base64?!!?="), None);
+    }
+
+    #[test]
+    fn declared_param_headers_are_checked_like_a_client_must() {
+        let tool = |props: serde_json::Value| json!({"type": "object", "properties": props});
+        let ok = declared(&tool(
+            json!({"r": {"type": "string", "x-mcp-header": "Region"},
+            "n": {"type": "integer", "x-mcp-header": "N"}, "q": {"type": "string"}}),
+        ))
+        .unwrap();
+        assert_eq!(ok.len(), 2);
+        for bad in [
+            json!({"v": {"type": "string", "x-mcp-header": ""}}),
+            json!({"v": {"type": "object", "x-mcp-header": "V"}}),
+            json!({"v": {"type": "number", "x-mcp-header": "V"}}),
+            json!({"v": {"type": "null", "x-mcp-header": "V"}}),
+            json!({"v": {"type": "string", "x-mcp-header": "My Region"}}),
+            json!({"v": {"type": "string", "x-mcp-header": "Region:Primary"}}),
+            json!({"v": {"type": "string", "x-mcp-header": "Région"}}),
+            json!({"v": {"type": "string", "x-mcp-header": "Region\t1"}}),
+            json!({"a": {"type": "string", "x-mcp-header": "MyField"},
+                   "b": {"type": "string", "x-mcp-header": "myfield"}}),
+        ] {
+            assert!(declared(&tool(bad.clone())).is_err(), "{bad}");
+        }
+        assert_eq!(encode_argument(&json!(42.0)), Some("42".into()));
+        assert_eq!(encode_argument(&json!(false)), Some("false".into()));
+        assert_eq!(encode_argument(&json!(null)), None);
+        assert_eq!(encode_argument(&json!(" padded")), Some(encode(" padded")));
+        assert!(encode(" padded").starts_with("=?base64?"));
     }
 
     #[test]

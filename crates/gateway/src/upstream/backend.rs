@@ -679,6 +679,7 @@ impl Backend {
                 _ => break,
             }
         }
+        let tools = conn.usable_tools(tools);
         self.index.store(Arc::new(DocIndex::build(
             self.name(),
             &self.config.description,

@@ -16,6 +16,7 @@ use super::sse::SseLink;
 use super::stdio::StdioLink;
 use super::ws::WsLink;
 use super::{LinkOptions, UpstreamError};
+use crate::catalog::Tool;
 use crate::config::Transport;
 
 /// The transports behind one closed enum, so dispatch is a match, not a vtable.
@@ -515,6 +516,39 @@ impl Connection {
     }
 
     /// Answer a request the backend sent us.
+    /// Keep the tools a client may call: over Streamable HTTP in the
+    /// stateless era, a tool whose `x-mcp-header` annotations are invalid is
+    /// dropped (as the spec asks of clients) and the others' are remembered
+    /// for the `Mcp-Param-*` headers of their calls.
+    pub fn usable_tools(&self, tools: Vec<Tool>) -> Vec<Tool> {
+        let Link::Http(http) = &self.link else {
+            return tools;
+        };
+        if self.era != Era::Stateless {
+            return tools;
+        }
+        let mut declared = std::collections::HashMap::new();
+        let kept = tools
+            .into_iter()
+            .filter(|t| {
+                let schema = serde_json::from_str(t.input_schema.get()).unwrap_or_default();
+                match crate::modern::headers::declared(&schema) {
+                    Ok(params) if params.is_empty() => true,
+                    Ok(params) => {
+                        declared.insert(t.name.clone(), params);
+                        true
+                    }
+                    Err(why) => {
+                        tracing::warn!(backend = %self.peer.backend(), tool = %t.name, "tool left out: {why}");
+                        false
+                    }
+                }
+            })
+            .collect();
+        http.set_param_headers(declared);
+        kept
+    }
+
     pub async fn respond(&self, id: Id, answer: Result<Box<RawValue>, Box<RawValue>>) {
         self.peer.answered(&id);
         let msg = match answer {

@@ -12,10 +12,15 @@
 //! then retries with the answers and the backend's `requestState`.
 
 use mcp_wire::object::with_member;
+use std::collections::HashMap;
+
+use http::HeaderName;
 use mcp_wire::{codes, raw, version, Id, Message};
 use serde::Deserialize;
 use serde_json::json;
 use serde_json::value::RawValue;
+
+use crate::modern::headers::{self, ParamHeader};
 
 /// Which protocol a backend speaks.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -64,43 +69,53 @@ pub fn stamp(params: Option<&RawValue>, log_level: Option<&str>) -> Box<RawValue
     with_member(&params, "_meta", &raw(&envelope)).unwrap_or(params)
 }
 
-/// The routing headers of a request to a modern HTTP backend.
-pub fn routing_headers(method: &str, params: Option<&RawValue>) -> Vec<(&'static str, String)> {
-    let mut out = vec![("mcp-method", method.to_owned())];
+/// The routing headers of a request to a modern HTTP backend: `Mcp-Method`,
+/// `Mcp-Name`, and for a tools/call the `Mcp-Param-*` its tool declares
+/// (`declared`: tool name -> the arguments it mirrors).
+pub fn routing_headers(
+    method: &str,
+    params: Option<&RawValue>,
+    declared: &HashMap<String, Vec<ParamHeader>>,
+) -> Vec<(HeaderName, String)> {
+    let mut out = vec![(HeaderName::from_static("mcp-method"), method.to_owned())];
     let member = match method {
         "tools/call" | "prompts/get" => "name",
         "resources/read" => "uri",
         _ => return out,
     };
     #[derive(Deserialize)]
-    struct P {
+    struct P<'a> {
         name: Option<String>,
         uri: Option<String>,
+        #[serde(borrow)]
+        arguments: Option<&'a RawValue>,
     }
-    if let Some(p) = params.and_then(|p| serde_json::from_str::<P>(p.get()).ok()) {
-        if let Some(v) = if member == "name" { p.name } else { p.uri } {
-            out.push(("mcp-name", header_value(&v)));
+    let Some(p) = params.and_then(|p| serde_json::from_str::<P>(p.get()).ok()) else {
+        return out;
+    };
+    let target = if member == "name" { &p.name } else { &p.uri };
+    if let Some(v) = target {
+        out.push((HeaderName::from_static("mcp-name"), headers::encode(v)));
+    }
+    let mirrored = p
+        .name
+        .as_ref()
+        .filter(|_| method == "tools/call")
+        .and_then(|n| declared.get(n));
+    if let (Some(mirrored), Some(args)) = (mirrored, p.arguments) {
+        let args: serde_json::Map<String, serde_json::Value> =
+            serde_json::from_str(args.get()).unwrap_or_default();
+        for m in mirrored {
+            let value = args.get(&m.property).and_then(headers::encode_argument);
+            if let (Some(value), Ok(name)) = (
+                value,
+                HeaderName::try_from(format!("mcp-param-{}", m.header)),
+            ) {
+                out.push((name, value));
+            }
         }
     }
     out
-}
-
-/// A header value: as it is when plain printable ASCII, otherwise in the
-/// `=?base64?…?=` form.
-fn header_value(v: &str) -> String {
-    use base64::Engine;
-    let plain = !v.is_empty()
-        && v.bytes().all(|b| (0x20..0x7f).contains(&b))
-        && v.trim() == v
-        && !v.starts_with("=?base64?");
-    if plain {
-        v.to_owned()
-    } else {
-        format!(
-            "=?base64?{}?=",
-            base64::engine::general_purpose::STANDARD.encode(v)
-        )
-    }
 }
 
 /// The `server/discover` probe.
@@ -247,11 +262,45 @@ mod tests {
 
     #[test]
     fn routing_headers_name_the_method_and_the_target() {
+        let none = HashMap::new();
         let params = raw(&json!({"name": "héllo"}));
-        let h = routing_headers("tools/call", Some(&params));
-        assert_eq!(h[0], ("mcp-method", "tools/call".to_owned()));
+        let h = routing_headers("tools/call", Some(&params), &none);
+        assert_eq!(
+            h[0],
+            (
+                HeaderName::from_static("mcp-method"),
+                "tools/call".to_owned()
+            )
+        );
         assert!(h[1].1.starts_with("=?base64?"), "{:?}", h[1]);
-        assert_eq!(routing_headers("tools/list", None).len(), 1);
+        assert_eq!(routing_headers("tools/list", None, &none).len(), 1);
+    }
+
+    #[test]
+    fn a_tools_call_mirrors_the_arguments_its_tool_declares() {
+        let schema = json!({"type": "object", "properties": {
+            "region": {"type": "string", "x-mcp-header": "Region"},
+            "priority": {"type": "integer", "x-mcp-header": "Priority"},
+            "verbose": {"type": "boolean", "x-mcp-header": "Verbose"},
+            "query": {"type": "string"}}});
+        let declared = HashMap::from([("t".to_owned(), headers::declared(&schema).unwrap())]);
+        let params = raw(&json!({"name": "t", "arguments":
+            {"region": "eu west", "priority": 3, "verbose": null, "query": "q"}}));
+        let h: Vec<(String, String)> = routing_headers("tools/call", Some(&params), &declared)
+            .into_iter()
+            .map(|(n, v)| (n.as_str().to_owned(), v))
+            .collect();
+        let got = |n: &str| h.iter().find(|(k, _)| k == n).map(|(_, v)| v.as_str());
+        assert_eq!(got("mcp-param-region"), Some("eu west"));
+        assert_eq!(got("mcp-param-priority"), Some("3"));
+        assert_eq!(got("mcp-param-verbose"), None, "null: no header");
+        assert_eq!(h.len(), 4, "{h:?}");
+        // Another tool of the same call shape mirrors nothing.
+        let other = raw(&json!({"name": "u", "arguments": {"region": "x"}}));
+        assert_eq!(
+            routing_headers("tools/call", Some(&other), &declared).len(),
+            2
+        );
     }
 
     #[test]

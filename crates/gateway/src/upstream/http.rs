@@ -13,6 +13,7 @@
 //! the environment, the long GET streams and a POST answered with a redirect
 //! use reqwest.
 
+use std::collections::HashMap;
 use std::sync::{Arc, RwLock};
 use std::time::Duration;
 
@@ -26,6 +27,7 @@ use reqwest::{StatusCode, Url};
 
 use super::peer::Peer;
 use super::{LinkOptions, UpstreamError};
+use crate::modern::headers::ParamHeader;
 
 pub const SESSION_HEADER: &str = "mcp-session-id";
 pub const VERSION_HEADER: &str = "mcp-protocol-version";
@@ -53,6 +55,8 @@ pub struct HttpLink {
     /// The backend speaks 2026-07-28: routing headers on every POST, no
     /// session, errors as JSON bodies of 4xx answers.
     stateless: std::sync::atomic::AtomicBool,
+    /// Stateless era: tool name -> the arguments it mirrors into `Mcp-Param-*`.
+    param_headers: arc_swap::ArcSwap<HashMap<String, Vec<ParamHeader>>>,
 }
 
 type PlainClient = hyper_util::client::legacy::Client<HttpConnector, Full<Bytes>>;
@@ -104,6 +108,7 @@ impl HttpLink {
             peer,
             max: opts.max_message_size,
             stateless: std::sync::atomic::AtomicBool::new(false),
+            param_headers: Default::default(),
         };
         link.rebuild_post_headers();
         Ok(Arc::new(link))
@@ -126,6 +131,11 @@ impl HttpLink {
         let version = on.then(|| HeaderValue::from_static(mcp_wire::version::MODERN));
         *self.version.write().unwrap_or_else(|p| p.into_inner()) = version;
         self.rebuild_post_headers();
+    }
+
+    /// The `x-mcp-header` arguments of the backend's tools, as listed last.
+    pub fn set_param_headers(&self, declared: HashMap<String, Vec<ParamHeader>>) {
+        self.param_headers.store(Arc::new(declared));
     }
 
     fn is_stateless(&self) -> bool {
@@ -163,7 +173,7 @@ impl HttpLink {
     async fn post(
         &self,
         body: Vec<u8>,
-        routing: &[(&'static str, String)],
+        routing: &[(HeaderName, String)],
     ) -> Result<Response, UpstreamError> {
         let headers = || {
             let mut headers = self
@@ -173,7 +183,7 @@ impl HttpLink {
                 .clone();
             for (name, value) in routing {
                 if let Ok(v) = HeaderValue::from_str(value) {
-                    headers.insert(HeaderName::from_static(name), v);
+                    headers.insert(name.clone(), v);
                 }
             }
             headers
@@ -213,7 +223,9 @@ impl HttpLink {
     pub async fn send(&self, msg: Outgoing<'_>) -> Result<(), UpstreamError> {
         let stateless = self.is_stateless();
         let routing = match stateless {
-            true => super::era::routing_headers(msg.method(), msg.params),
+            true => {
+                super::era::routing_headers(msg.method(), msg.params, &self.param_headers.load())
+            }
             false => Vec::new(),
         };
         let resp = self.post(msg.to_bytes(), &routing).await?;
