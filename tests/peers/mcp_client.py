@@ -131,6 +131,8 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
                    help="declare sampling; answer every sampling/createMessage with TEXT")
     p.add_argument("--sampling-delay", type=float, default=0.0, metavar="SECONDS",
                    help="think this long before answering a sampling request (like an LLM)")
+    p.add_argument("--sampling-marker", metavar="PATH",
+                   help="create PATH when a sampling request arrives (for --wait-for in another client)")
     p.add_argument("--elicitation-accept", metavar="JSON",
                    help="declare elicitation; accept every elicitation/create with this content")
     p.add_argument("--elicitation-decline", action="store_true",
@@ -154,6 +156,8 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
     g.add_argument("--ping", dest="ping", nargs=0, action=StepAction)
     g.add_argument("--sleep", dest="sleep", nargs=1, metavar="SECONDS", action=StepAction,
                    help="wait (e.g. to let notifications arrive)")
+    g.add_argument("--wait-for", dest="wait-for", nargs=1, metavar="PATH", action=StepAction,
+                   help="wait until PATH exists (within the step timeout)")
     g.add_argument("--expect-error", dest="_pending_expect", action=FlagAction,
                    help="the next step must fail: a JSON-RPC error (error_kind 'jsonrpc') or, for "
                         "--call, a result with isError: true (error_kind 'tool'); then it is ok:true")
@@ -224,6 +228,8 @@ def make_callbacks(a: argparse.Namespace, rec: Recorder) -> dict[str, Any]:
         async def sampling_cb(context, params: types.CreateMessageRequestParams):
             rec.sampling_calls += 1
             rec.sampling_requests.append(dump(params))
+            if a.sampling_marker:
+                Path(a.sampling_marker).touch()
             await anyio.sleep(a.sampling_delay)
             return types.CreateMessageResult(
                 role="assistant",
@@ -321,6 +327,10 @@ async def run_step(session: ClientSession, step: dict[str, Any]) -> Any:
         return dump(await session.send_ping())
     if kind == "sleep":
         await anyio.sleep(float(v[0]))
+        return {}
+    if kind == "wait-for":
+        while not Path(v[0]).exists():
+            await anyio.sleep(0.02)
         return {}
     raise AssertionError(kind)
 

@@ -844,29 +844,39 @@ async fn over_stdio_a_question_goes_to_the_call_not_waiting_for_an_answer() {
     // question is the second session's, since the first call is blocked.
     let z = zoo("").await;
     let url = z.gw.url("/mcp");
-    let sampling =
-        json!({"server": "ev_stdio", "tool": "trigger-sampling-request", "arguments": {"prompt": "hi"}})
-            .to_string();
-    let client = |reply: &'static str, delay: &'static str, sleep: &'static str| {
+    let sampling = json!({"server": "ev_stdio", "tool": "trigger-sampling-request", "arguments": {"prompt": "hi"}})
+        .to_string();
+    let dir = tempfile::tempdir().unwrap();
+    let asked = dir.path().join("slow-one-asked").display().to_string();
+    let client = |reply: &'static str, extra: Vec<String>, steps: Vec<String>| {
         let (url, sampling) = (url.clone(), sampling.clone());
         std::thread::spawn(move || {
-            py_client(
-                &[
-                    "--transport",
-                    "http",
-                    "--url",
-                    &url,
-                    "--sampling-reply",
-                    reply,
-                    "--sampling-delay",
-                    delay,
-                ],
-                &["--sleep", sleep, "--call", "gateway_invoke", &sampling],
-            )
+            let mut args = vec![
+                "--transport",
+                "http",
+                "--url",
+                &url,
+                "--sampling-reply",
+                reply,
+            ];
+            args.extend(extra.iter().map(String::as_str));
+            let mut all: Vec<&str> = steps.iter().map(String::as_str).collect();
+            all.extend(["--call", "gateway_invoke", &sampling]);
+            py_client(&args, &all)
         })
     };
-    let slow = client("the slow one", "4", "0");
-    let quick = client("the quick one", "0", "1.5");
+    // The slow one is asked first (it says so in a file), then the quick one calls.
+    let slow = client(
+        "the slow one",
+        vec![
+            "--sampling-delay".into(),
+            "6".into(),
+            "--sampling-marker".into(),
+            asked.clone(),
+        ],
+        vec![],
+    );
+    let quick = client("the quick one", vec![], vec!["--wait-for".into(), asked]);
     let ((slow, slow_summary), (quick, quick_summary)) =
         (slow.join().unwrap(), quick.join().unwrap());
     let text = |out: &[Value]| out.last().unwrap()["result"].to_string();
