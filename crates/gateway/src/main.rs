@@ -10,11 +10,6 @@ use mcp_gateway::config::{self, Config};
 use mcp_gateway::gateway::Gateway;
 use mcp_gateway::reload;
 use mcp_gateway::server::{self, App};
-
-/// mimalloc: 9-10 % fewer instructions per 16 B call than glibc malloc, and
-/// 10-16 % more calls/s at concurrency 8 (BENCHMARKS.md, "The allocator").
-#[global_allocator]
-static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 use mcp_gateway::session::Scope;
 
 #[derive(Parser)]
