@@ -44,7 +44,7 @@ MCP_PY="$VENV/bin/python"
 MCP2_PY="$VENV2/bin/python"
 
 for f in package.json package-lock.json requirements.txt requirements2.txt \
-         mcp_client.py mcp2_client.py mcp2_server.py; do
+         mcp_client.py mcp2_client.py mcp2_server.py script_steps.py; do
   [[ -f "$PEERS/$f" ]] || die "missing $PEERS/$f"
 done
 command -v npm >/dev/null || die "npm not found on PATH"

@@ -45,6 +45,8 @@ from mcp.client.stdio import StdioServerParameters, stdio_client
 from mcp.shared.exceptions import McpError
 from mcp.shared._httpx_utils import create_mcp_http_client
 
+from script_steps import FlagAction, StepAction, describe, dump, emit
+
 try:  # 1.2x+: the non-deprecated name
     from mcp.client.streamable_http import streamable_http_client as _streamable_http_client
 except ImportError:  # pragma: no cover - older 1.x
@@ -52,28 +54,9 @@ except ImportError:  # pragma: no cover - older 1.x
 from mcp.client.streamable_http import streamablehttp_client as _streamablehttp_client_legacy
 
 
-def dump(model: Any) -> Any:
-    return model.model_dump(mode="json", by_alias=True, exclude_none=True)
-
-
-def emit(obj: dict[str, Any]) -> None:
-    sys.stdout.write(json.dumps(obj, ensure_ascii=False) + "\n")
-    sys.stdout.flush()
-
-
 def err(msg: str) -> None:
     sys.stderr.write(f"mcp_client: {msg}\n")
     sys.stderr.flush()
-
-
-def describe(exc: BaseException) -> str:
-    """A one-line description of an exception, looking inside exception groups."""
-    while isinstance(exc, BaseExceptionGroup) and len(exc.exceptions) == 1:
-        exc = exc.exceptions[0]
-    if isinstance(exc, BaseExceptionGroup):
-        return "; ".join(describe(e) for e in exc.exceptions)
-    text = str(exc)
-    return f"{type(exc).__name__}: {text}" if text else type(exc).__name__
 
 
 def find_mcp_error(exc: BaseException) -> McpError | None:
@@ -88,32 +71,6 @@ def find_mcp_error(exc: BaseException) -> McpError | None:
 
 
 # ----------------------------------------------------------------------------- arguments
-
-class StepAction(argparse.Action):
-    """Appends (kind, values, expect_error) to namespace.steps, consuming a pending --expect-error."""
-
-    def __call__(self, parser, namespace, values, option_string=None):
-        steps = getattr(namespace, "steps", None) or []
-        expect = bool(getattr(namespace, "_pending_expect", False))
-        progress = bool(getattr(namespace, "_pending_progress", False))
-        namespace._pending_expect = False
-        namespace._pending_progress = False
-        if values is None:
-            values = []
-        elif isinstance(values, str):
-            values = [values]
-        steps.append({"kind": self.dest, "values": list(values), "expect_error": expect,
-                      "progress": progress})
-        namespace.steps = steps
-
-
-class FlagAction(argparse.Action):
-    def __init__(self, option_strings, dest, **kw):
-        super().__init__(option_strings, dest, nargs=0, **kw)
-
-    def __call__(self, parser, namespace, values, option_string=None):
-        setattr(namespace, self.dest, True)
-
 
 def parse_args(argv: list[str]) -> argparse.Namespace:
     p = argparse.ArgumentParser(
