@@ -25,3 +25,7 @@ cargo run --release --quiet -p mcp-gateway --example search_quality
 
 echo "== benchmark smoke (scripts/bench.sh --quick: every point runs, numbers are not compared)"
 bash scripts/bench.sh --quick
+
+echo "== A/B smoke (scripts/bench-ab.sh: one short round, one worker against two)"
+bash scripts/bench-ab.sh --rounds 1 --duration 0.5s --conc 1 \
+  one=target/release/mcp-gateway@1 two=target/release/mcp-gateway@2

@@ -56,26 +56,14 @@ from mcp.client.streamable_http import streamable_http_client
 from mcp.shared._httpx_utils import create_mcp_http_client
 from mcp.shared.exceptions import MCPError
 
-from script_steps import FlagAction, StepAction, describe, dump, emit
+from script_steps import FlagAction, StepAction, describe, dump, emit, err, find_error
 
 # ping/set_logging_level/... warn on every call; the JSON output is the interface.
 warnings.simplefilter("ignore")
 
 
-def err(msg: str) -> None:
-    sys.stderr.write(f"mcp2_client: {msg}\n")
-    sys.stderr.flush()
-
-
 def find_mcp_error(exc: BaseException) -> MCPError | None:
-    if isinstance(exc, MCPError):
-        return exc
-    if isinstance(exc, BaseExceptionGroup):
-        for e in exc.exceptions:
-            found = find_mcp_error(e)
-            if found is not None:
-                return found
-    return None
+    return find_error(exc, MCPError)
 
 
 # ----------------------------------------------------------------------------- arguments

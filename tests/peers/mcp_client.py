@@ -45,7 +45,7 @@ from mcp.client.stdio import StdioServerParameters, stdio_client
 from mcp.shared.exceptions import McpError
 from mcp.shared._httpx_utils import create_mcp_http_client
 
-from script_steps import FlagAction, StepAction, describe, dump, emit
+from script_steps import FlagAction, StepAction, describe, dump, emit, err, find_error
 
 try:  # 1.2x+: the non-deprecated name
     from mcp.client.streamable_http import streamable_http_client as _streamable_http_client
@@ -54,20 +54,8 @@ except ImportError:  # pragma: no cover - older 1.x
 from mcp.client.streamable_http import streamablehttp_client as _streamablehttp_client_legacy
 
 
-def err(msg: str) -> None:
-    sys.stderr.write(f"mcp_client: {msg}\n")
-    sys.stderr.flush()
-
-
 def find_mcp_error(exc: BaseException) -> McpError | None:
-    if isinstance(exc, McpError):
-        return exc
-    if isinstance(exc, BaseExceptionGroup):
-        for e in exc.exceptions:
-            found = find_mcp_error(e)
-            if found is not None:
-                return found
-    return None
+    return find_error(exc, McpError)
 
 
 # ----------------------------------------------------------------------------- arguments

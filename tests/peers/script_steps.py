@@ -8,6 +8,7 @@ from __future__ import annotations
 import argparse
 import json
 import sys
+from pathlib import Path
 from typing import Any
 
 
@@ -18,6 +19,24 @@ def dump(model: Any) -> Any:
 def emit(obj: dict[str, Any]) -> None:
     sys.stdout.write(json.dumps(obj, ensure_ascii=False) + "\n")
     sys.stdout.flush()
+
+
+def err(msg: str) -> None:
+    """A diagnostic on stderr, prefixed with the script's name."""
+    sys.stderr.write(f"{Path(sys.argv[0]).stem}: {msg}\n")
+    sys.stderr.flush()
+
+
+def find_error(exc: BaseException, kind: type[BaseException]) -> Any:
+    """The first exception of type `kind` in `exc`, looking inside exception groups."""
+    if isinstance(exc, kind):
+        return exc
+    if isinstance(exc, BaseExceptionGroup):
+        for e in exc.exceptions:
+            found = find_error(e, kind)
+            if found is not None:
+                return found
+    return None
 
 
 def describe(exc: BaseException) -> str:

@@ -434,11 +434,11 @@ impl Connection {
         method: &str,
         params: Option<&RawValue>,
         deadline: Duration,
-        ctx: CallContext,
+        mut ctx: CallContext,
     ) -> Result<Message, UpstreamError> {
         let (id, rx) = self.peer.register()?;
         let mut rewritten = None;
-        if let Some(sink) = ctx.sink.clone() {
+        if let Some(sink) = ctx.sink.take() {
             // Parse only when the text can hold a token (hot path: most calls have none).
             let token = params
                 .filter(|p| memchr::memmem::find(p.get().as_bytes(), b"progressToken").is_some())
