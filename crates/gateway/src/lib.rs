@@ -12,12 +12,14 @@
 //! - [`config`]: gateway.yaml in, validated [`config::Config`] out;
 //!   [`reload`] watches it and applies changes while running.
 //!
-//! The JSON-RPC envelope itself lives in the `mcp-wire` crate.
+//! The JSON-RPC envelope itself lives in the `mcp-wire` crate; [`mention`] is
+//! the look for a key that saves the hot path a parse.
 #![forbid(unsafe_code)]
 
 pub mod catalog;
 pub mod config;
 pub mod gateway;
+pub mod mention;
 pub mod modern;
 pub mod reload;
 pub mod router;

@@ -60,6 +60,18 @@ impl<'de> Deserialize<'de> for Id {
     }
 }
 
+/// An id read straight from its (already validated) JSON text in the common
+/// cases, a plain integer or a string without escapes: no second parser per
+/// message. `None` sends anything else through serde.
+fn plain_id(raw: &str) -> Option<Id> {
+    match raw.as_bytes().first()? {
+        b'"' if !raw.contains('\\') => Some(Id::Str(raw[1..raw.len() - 1].into())),
+        // serde_json reads `-0` as a float (refused as an id): so must we.
+        b'-' | b'0'..=b'9' if raw != "-0" => raw.parse::<i64>().ok().map(Id::Num),
+        _ => None,
+    }
+}
+
 /// What a message is, judged by which members it has.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Kind {
@@ -170,17 +182,18 @@ impl Message {
                 ParseError::Json(e.to_string())
             }
         })?;
-        let id =
-            match env.id {
-                None => None,
-                Some(raw) if raw.get() == "null" => None,
-                Some(raw) => Some(serde_json::from_str::<Id>(raw.get()).map_err(|_| {
-                    ParseError::Invalid {
+        let id = match env.id {
+            None => None,
+            Some(raw) if raw.get() == "null" => None,
+            Some(raw) => Some(
+                plain_id(raw.get())
+                    .map_or_else(|| serde_json::from_str::<Id>(raw.get()), Ok)
+                    .map_err(|_| ParseError::Invalid {
                         id: None,
                         reason: format!("id must be a string or an integer, got {}", raw.get()),
-                    }
-                })?),
-            };
+                    })?,
+            ),
+        };
         let invalid = |id: Option<Id>, reason: &str| ParseError::Invalid {
             id,
             reason: reason.to_owned(),
@@ -408,6 +421,37 @@ mod tests {
         let m = one(input);
         assert_eq!(m.kind(), Kind::Response);
         assert_eq!(m.to_json_string(), input);
+    }
+
+    #[test]
+    fn ids_read_without_serde_match_ids_read_with_it() {
+        let raws = [
+            "0",
+            "-0",
+            "7",
+            "-42",
+            "9223372036854775807",
+            "-9223372036854775808",
+            r#""a""#,
+            r#""""#,
+            r#""é x""#,
+            r#""a\"b""#,
+            r#""\u0041""#,
+            "18446744073709551615",
+            "1.5",
+            "1e3",
+            "true",
+            "[1]",
+            "{}",
+        ];
+        for raw in raws {
+            let by_serde = serde_json::from_str::<Id>(raw).ok();
+            let text = format!(r#"{{"jsonrpc":"2.0","id":{raw},"method":"m"}}"#);
+            let parsed = Message::parse_one(text.as_bytes());
+            assert_eq!(parsed.ok().and_then(|m| m.id), by_serde, "{raw}");
+        }
+        assert_eq!(plain_id(r#""a\"b""#), None, "escapes go through serde");
+        assert_eq!(plain_id("12"), Some(Id::Num(12)));
     }
 
     #[test]

@@ -22,6 +22,8 @@ use mcp_wire::{codes, version, ErrorObject, Message};
 use serde::Deserialize;
 use serde_json::value::RawValue;
 
+use crate::mention::Mention;
+
 pub const META_VERSION: &str = "io.modelcontextprotocol/protocolVersion";
 pub const META_CAPABILITIES: &str = "io.modelcontextprotocol/clientCapabilities";
 pub const META_LOG_LEVEL: &str = "io.modelcontextprotocol/logLevel";
@@ -37,7 +39,8 @@ pub fn is_modern(header_version: Option<&str>, msg: &Message) -> bool {
     }
     // Every session-era request passes here: parse only when the key can be there.
     let text = msg.params.as_deref().map_or("", RawValue::get);
-    if memchr::memmem::find(text.as_bytes(), META_VERSION.as_bytes()).is_none() {
+    static VERSION_KEY: Mention = Mention::new(META_VERSION);
+    if !VERSION_KEY.in_text(text) {
         return false;
     }
     #[derive(Deserialize)]

@@ -355,42 +355,45 @@ pub async fn handle(
                     return Some(GatewayError::ClientRateLimited(wait).into_message(id));
                 }
             }
-            let cancelled = Some(session.begin_call(&id));
-            let outcome = match out {
-                None => {
-                    let ctx = CallContext {
-                        cancelled,
-                        ..CallContext::default()
-                    };
-                    let outcome = request(gw, session, &msg, &ctx).await;
-                    session.end_call(&id);
-                    outcome
-                }
-                // The relay runs inside this task, next to the call: no task
-                // spawned per call (most calls never send anything related).
+            // The relay runs inside this task, next to the call: no task
+            // spawned per call (most calls never send anything related).
+            let (sink, relayed) = match out {
                 Some(out) => {
                     let (sink, related) = mpsc::channel::<Related>(64);
-                    let ctx = CallContext {
-                        sink: Some(sink),
-                        cancelled,
-                        owner: session.key(),
-                        ..CallContext::default()
-                    };
-                    // The context (and its sink) is dropped when the call ends.
-                    let call = async move { request(gw, session, &msg, &ctx).await };
-                    let mut call = std::pin::pin!(call);
-                    let mut relayed = std::pin::pin!(relay(session, out, related));
-                    let outcome = tokio::select! {
-                        biased;
-                        outcome = &mut call => outcome,
-                        () = &mut relayed => call.await,
-                    };
-                    session.end_call(&id);
-                    // Everything the backend sent about the call goes out before its answer.
-                    let _ = tokio::time::timeout(std::time::Duration::from_secs(1), relayed).await;
-                    outcome
+                    (Some(sink), Some(relay(session, out, related)))
                 }
+                None => (None, None),
             };
+            let ctx = CallContext {
+                sink,
+                cancelled: Some(session.begin_call(&id)),
+                owner: session.key(),
+                ..CallContext::default()
+            };
+            // One call future on every path (two would each get their own
+            // room in this future's state, doubling its size).
+            // The context (and its sink) is dropped when the call ends.
+            let call = async move { request(gw, session, &msg, &ctx).await };
+            let mut call = std::pin::pin!(call);
+            let mut relayed = std::pin::pin!(relayed);
+            let mut relay_ended = false;
+            let outcome = match relayed.as_mut().as_pin_mut() {
+                None => call.await,
+                Some(mut relay) => tokio::select! {
+                    biased;
+                    outcome = &mut call => outcome,
+                    // Not while the call holds its sink; never polled again if it did.
+                    () = &mut relay => {
+                        relay_ended = true;
+                        call.await
+                    }
+                },
+            };
+            session.end_call(&id);
+            if let Some(relay) = relayed.as_pin_mut().filter(|_| !relay_ended) {
+                // Everything the backend sent about the call goes out before its answer.
+                let _ = tokio::time::timeout(std::time::Duration::from_secs(1), relay).await;
+            }
             Some(match outcome {
                 Ok(result) => Message::response(id, result),
                 Err(e) => e.into_message(id),

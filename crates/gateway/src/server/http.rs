@@ -26,6 +26,7 @@ use tokio_stream::wrappers::ReceiverStream;
 use tokio_stream::StreamExt;
 
 use super::errors::{http_error, json_response, Reject};
+use super::inline::{Inline, Panicked};
 use super::App;
 use crate::modern;
 use crate::router;
@@ -238,10 +239,14 @@ async fn post(app: Arc<App>, scope: Scope, headers: HeaderMap, body: Body) -> Re
     };
     let version_header = headers.get(VERSION_HEADER).and_then(|v| v.to_str().ok());
     match parsed {
+        // Boxed: rare next to calls, and their futures would make every
+        // request's future (moved several times per request) larger.
         Parsed::Single(msg) if modern::is_modern(version_header, &msg) => {
-            super::modern::post(app, scope, headers, msg).await
+            Box::pin(super::modern::post(app, scope, headers, msg)).await
         }
-        Parsed::Single(msg) if msg.method() == "initialize" => initialize(&app, scope, msg).await,
+        Parsed::Single(msg) if msg.method() == "initialize" => {
+            Box::pin(initialize(&app, scope, msg)).await
+        }
         Parsed::Single(msg) => {
             let session = match find_session(&app, &scope, &headers)
                 .and_then(|s| check_version_header(&headers).map(|_| s))
@@ -286,7 +291,7 @@ async fn answer_request(app: &Arc<App>, session: Arc<Session>, msg: Message) -> 
     let (tx, mut rx) = mpsc::channel::<Message>(64);
     let gw = app.gw.clone();
     let s = session.clone();
-    let mut call = tokio::spawn(async move { router::handle(&gw, &s, msg, Some(tx)).await });
+    let mut call = Inline::new(async move { router::handle(&gw, &s, msg, Some(tx)).await });
     let mut first = None;
     let wait = app.server.stream_after;
     if !wait.is_zero() {
@@ -298,7 +303,7 @@ async fn answer_request(app: &Arc<App>, session: Arc<Session>, msg: Message) -> 
                 return match done {
                     Ok(Some(answer)) => json_response(&answer),
                     Ok(None) => StatusCode::ACCEPTED.into_response(),
-                    Err(e) => http_error(StatusCode::INTERNAL_SERVER_ERROR, codes::INTERNAL_ERROR, format!("request handler failed: {e}")),
+                    Err(Panicked) => http_error(StatusCode::INTERNAL_SERVER_ERROR, codes::INTERNAL_ERROR, "request handler failed"),
                 };
             }
             () = tokio::time::sleep(wait) => {}
@@ -306,16 +311,28 @@ async fn answer_request(app: &Arc<App>, session: Arc<Session>, msg: Message) -> 
     }
     let outbox = session.open_stream(app.server.sse_resume_buffer, app.server.sse_resume_window);
     let producer = outbox.clone();
+    let call = call.into_call();
     // The call goes on when the client's connection breaks (that is not a
     // cancel): its messages wait in the outbox for a resume.
     tokio::spawn(async move {
         if let Some(m) = first {
             producer.push(&m);
         }
+        // The call runs here from now on, beside the messages about it.
+        let mut call = std::pin::pin!(call);
+        let outcome = loop {
+            tokio::select! {
+                biased;
+                Some(m) = rx.recv() => producer.push(&m),
+                outcome = &mut call => break outcome,
+            }
+        };
+        // The call sent everything about itself before its answer.
+        rx.close();
         while let Some(m) = rx.recv().await {
             producer.push(&m);
         }
-        if let Ok(Some(answer)) = call.await {
+        if let Ok(Some(answer)) = outcome {
             producer.push(&answer);
         }
         producer.finish();

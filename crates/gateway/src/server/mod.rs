@@ -13,6 +13,7 @@ pub mod admin;
 mod errors;
 mod health;
 mod http;
+mod inline;
 mod legacy;
 mod modern;
 pub mod stdio;

@@ -21,6 +21,7 @@ use serde_json::value::RawValue;
 use tokio::sync::mpsc;
 
 use super::App;
+use crate::mention::Mention;
 use crate::modern::held::{Call, Step};
 use crate::modern::{self, headers, listen, result, state, Envelope};
 use crate::router;
@@ -171,7 +172,8 @@ fn is_retry(msg: &Message) -> bool {
         request_state: Option<&'a RawValue>,
     }
     let text = msg.params.as_deref().map_or("", RawValue::get);
-    memchr::memmem::find(text.as_bytes(), b"requestState").is_some()
+    static REQUEST_STATE: Mention = Mention::new("requestState");
+    REQUEST_STATE.in_text(text)
         && msg
             .parse_params::<P>()
             .is_ok_and(|p| p.request_state.is_some())

@@ -18,6 +18,7 @@ use super::ws::WsLink;
 use super::{LinkOptions, UpstreamError};
 use crate::catalog::Tool;
 use crate::config::Transport;
+use crate::mention::Mention;
 
 /// The transports behind one closed enum, so dispatch is a match, not a vtable.
 pub enum Link {
@@ -436,12 +437,13 @@ impl Connection {
         deadline: Duration,
         mut ctx: CallContext,
     ) -> Result<Message, UpstreamError> {
+        static PROGRESS_TOKEN: Mention = Mention::new("progressToken");
         let (id, rx) = self.peer.register()?;
         let mut rewritten = None;
         if let Some(sink) = ctx.sink.take() {
             // Parse only when the text can hold a token (hot path: most calls have none).
             let token = params
-                .filter(|p| memchr::memmem::find(p.get().as_bytes(), b"progressToken").is_some())
+                .filter(|p| PROGRESS_TOKEN.in_text(p.get()))
                 .and_then(progress_token);
             if token.is_some() {
                 rewritten = params.and_then(|p| with_progress_token(p, id));

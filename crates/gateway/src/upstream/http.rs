@@ -7,9 +7,9 @@
 //! initialisation a GET stream is opened for server-initiated messages when
 //! the server offers one.
 //!
-//! POSTs to a plain `http://` URL go through a bare hyper client with its
-//! own keep-alive pool (the hot path: no URL re-parsing, redirect or proxy
-//! layers per call); `https://` URLs, any URL while a proxy is configured in
+//! POSTs to a plain `http://` URL go through our own keep-alive pool of bare
+//! hyper connections (`pool.rs`; the hot path: no URL re-parsing, redirect or
+//! proxy layers per call); `https://` URLs, any URL while a proxy is configured in
 //! the environment, the long GET streams and a POST answered with a redirect
 //! use reqwest.
 
@@ -19,13 +19,12 @@ use std::time::Duration;
 
 use bytes::Bytes;
 use http_body_util::{BodyExt, Either, Full};
-use hyper_util::client::legacy::connect::HttpConnector;
-use hyper_util::rt::{TokioExecutor, TokioTimer};
 use mcp_wire::{Message, Outgoing, Parsed};
 use reqwest::header::{HeaderMap, HeaderName, HeaderValue, ACCEPT, CONTENT_TYPE};
 use reqwest::{StatusCode, Url};
 
 use super::peer::Peer;
+use super::pool::Pool;
 use super::{LinkOptions, UpstreamError};
 use crate::modern::headers::ParamHeader;
 
@@ -39,11 +38,10 @@ type Response = http::Response<Body>;
 pub struct HttpLink {
     client: reqwest::Client,
     /// The hot-path client for plain `http://` backends (see the module docs).
-    plain: Option<PlainClient>,
+    plain: Option<Pool>,
     /// The backend answered a POST with a redirect (said once in the log).
     redirected: std::sync::atomic::AtomicBool,
     url: Url,
-    uri: http::Uri,
     headers: HeaderMap,
     session: RwLock<Option<HeaderValue>>,
     version: RwLock<Option<HeaderValue>>,
@@ -57,20 +55,6 @@ pub struct HttpLink {
     stateless: std::sync::atomic::AtomicBool,
     /// Stateless era: tool name -> the arguments it mirrors into `Mcp-Param-*`.
     param_headers: arc_swap::ArcSwap<HashMap<String, Vec<ParamHeader>>>,
-}
-
-type PlainClient = hyper_util::client::legacy::Client<HttpConnector, Full<Bytes>>;
-
-/// Settings as for the gateway's reqwest client: Nagle off, 10 s to connect,
-/// idle keep-alive connections kept 90 s.
-fn plain_client() -> PlainClient {
-    let mut connector = HttpConnector::new();
-    connector.set_nodelay(true);
-    connector.set_connect_timeout(Some(Duration::from_secs(10)));
-    hyper_util::client::legacy::Client::builder(TokioExecutor::new())
-        .pool_idle_timeout(Duration::from_secs(90))
-        .pool_timer(TokioTimer::new())
-        .build(connector)
 }
 
 /// reqwest honours these; the bare client does not, so it stays out of the way.
@@ -94,13 +78,15 @@ impl HttpLink {
         };
         let url = Url::parse(url).map_err(|e| bad(e.to_string()))?;
         let uri: http::Uri = url.as_str().parse().map_err(|e| bad(format!("{e}")))?;
-        let plain = (url.scheme() == "http" && !proxy_configured()).then(plain_client);
+        let plain = match url.scheme() == "http" && !proxy_configured() {
+            true => Pool::new(&uri),
+            false => None,
+        };
         let link = HttpLink {
             client,
             plain,
             redirected: Default::default(),
             url,
-            uri,
             post_headers: RwLock::new(HeaderMap::new()),
             headers,
             session: RwLock::new(None),
@@ -192,12 +178,8 @@ impl HttpLink {
         if let Some(plain) = &self.plain {
             let mut req = http::Request::new(Full::new(body.clone()));
             *req.method_mut() = http::Method::POST;
-            *req.uri_mut() = self.uri.clone();
             *req.headers_mut() = headers();
-            let resp = plain
-                .request(req)
-                .await
-                .map_err(|e| UpstreamError::Send(describe(&e)))?;
+            let resp = plain.send(req).await.map_err(UpstreamError::Send)?;
             if !resp.status().is_redirection() {
                 return Ok(resp.map(Either::Left));
             }

@@ -13,6 +13,7 @@ pub mod era;
 pub mod failsafe;
 mod http;
 mod peer;
+mod pool;
 mod sse;
 mod stdio;
 
