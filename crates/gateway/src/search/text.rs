@@ -7,12 +7,32 @@ use rust_stemmers::{Algorithm, Stemmer};
 
 /// Lower-case words, split on non-alphanumerics and camelCase boundaries
 /// (`createIssue`, `API-post-page`, `browser_click`, `fs.read_file`).
+/// English clitics carry no meaning for finding a tool: "what's", "user's",
+/// "we'll" keep only their word, and a negated auxiliary ("don't",
+/// "isn't") is dropped whole, like the stop words it stands for.
 pub fn words(text: &str) -> Vec<String> {
     let mut out = Vec::new();
     let mut cur = String::new();
     let mut prev: Option<char> = None;
     let chars: Vec<char> = text.chars().collect();
+    let mut skip_to = 0;
     for (i, &c) in chars.iter().enumerate() {
+        if i < skip_to {
+            continue;
+        }
+        if let Some(end) = clitic_end(&chars, i) {
+            if chars[i + 1..end]
+                .iter()
+                .collect::<String>()
+                .eq_ignore_ascii_case("t")
+            {
+                cur.clear(); // n't: the whole word goes
+            }
+            flush(&mut cur, &mut out);
+            prev = None;
+            skip_to = end;
+            continue;
+        }
         if !c.is_alphanumeric() {
             flush(&mut cur, &mut out);
             prev = None;
@@ -33,6 +53,22 @@ pub fn words(text: &str) -> Vec<String> {
     }
     flush(&mut cur, &mut out);
     out
+}
+
+/// At an apostrophe between a word and one of English's clitics ('s, 't,
+/// 're, 'll, 've, 'd, 'm) ending the token: where the clitic ends.
+fn clitic_end(chars: &[char], i: usize) -> Option<usize> {
+    if !matches!(chars[i], '\'' | '\u{2019}') || !chars.get(i.wrapping_sub(1))?.is_alphabetic() {
+        return None;
+    }
+    let end = (i + 1..=chars.len())
+        .find(|&j| j == chars.len() || !chars[j].is_alphabetic())
+        .unwrap_or(chars.len());
+    let clitic: String = chars[i + 1..end]
+        .iter()
+        .flat_map(|c| c.to_lowercase())
+        .collect();
+    matches!(clitic.as_str(), "s" | "t" | "re" | "ll" | "ve" | "d" | "m").then_some(end)
 }
 
 fn flush(cur: &mut String, out: &mut Vec<String>) {
@@ -265,6 +301,21 @@ mod tests {
         check("HTTPServerStatus", &["http", "server", "status"]);
         check("get-sum", &["get", "sum"]);
         check("list_pull_requests", &["list", "pull", "requests"]);
+    }
+
+    #[test]
+    fn clitics_leave_only_their_word() {
+        let check = |input: &str, want: &[&str]| assert_eq!(words(input), want, "{input}");
+        check("what's on", &["what", "on"]);
+        check("the user\u{2019}s notes", &["the", "user", "notes"]);
+        check(
+            "we'll see, I'm sure they've",
+            &["we", "see", "i", "sure", "they"],
+        );
+        check("don't send it", &["send", "it"]);
+        check("type 'yes' now", &["type", "yes", "now"]);
+        check("rock'n'roll o'clock", &["rock", "n", "roll", "o", "clock"]);
+        assert!(!terms("what's on my schedule").contains(&"s".to_owned()));
     }
 
     #[test]
