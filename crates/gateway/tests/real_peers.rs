@@ -1071,3 +1071,29 @@ async fn session_era_clients_reach_2026_backends() {
     }
     drop(server);
 }
+
+/// Node's HTTP server closes a keep-alive connection idle for 5 s; the
+/// gateway's pool must notice and call on a fresh one, not fail the call.
+#[tokio::test]
+async fn calls_go_on_after_the_backend_closed_its_idle_connections() {
+    let port = free_port();
+    let _server = everything_http("streamableHttp", port);
+    let gw = Gateway::start(&format!(
+        "backends:\n  ev_http:\n    http_url: http://127.0.0.1:{port}/mcp\n    health_check: {{ enabled: false }}\n"
+    ));
+    gw.wait_ready(&["ev_http"]).await;
+    let mut c = Client::connect(gw.url("/mcp")).await;
+    for round in 0..2 {
+        let r = c
+            .invoke(
+                "ev_http",
+                "echo",
+                json!({"message": format!("round {round}")}),
+            )
+            .await;
+        assert!(text(&r).contains(&format!("round {round}")), "{r}");
+        if round == 0 {
+            tokio::time::sleep(Duration::from_millis(5_500)).await;
+        }
+    }
+}
