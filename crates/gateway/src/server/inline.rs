@@ -43,7 +43,9 @@ impl<T: Send + 'static> Inline<T> {
         async move {
             match call {
                 Some(call) => call.await,
-                None => Err(Panicked), // polled to its end already: never asked for
+                // Only reachable after the call was polled to its end, whose
+                // caller has its outcome and never asks for the call.
+                None => Err(Panicked),
             }
         }
     }

@@ -10,7 +10,8 @@
 //! - A request that never left the gateway (its connection had just closed)
 //!   is sent again on another connection; one that was sent is never resent.
 //! - At most [`MAX_POOLED`] connections are kept; more are used once and
-//!   closed. A connection unused for [`IDLE`] is closed when next seen.
+//!   closed. A connection given no request for [`IDLE`] is closed when the
+//!   pool is next used (an exchange still running on it finishes first).
 //! - Nagle is off; connecting gives up after [`CONNECT_TIMEOUT`].
 
 use std::sync::Mutex;
@@ -92,11 +93,11 @@ impl Pool {
 
     /// A pooled connection ready for a request, dropping closed and stale ones.
     fn ready_conn(&self) -> Option<SendRequest<Full<Bytes>>> {
+        let now = Instant::now();
         let mut conns = self.conns.lock().unwrap_or_else(|p| p.into_inner());
-        conns.retain(|c| !c.tx.is_closed());
+        conns.retain(|c| !c.tx.is_closed() && now.duration_since(c.last_sent) < IDLE);
         let i = conns.iter().rposition(|c| c.tx.is_ready())?;
-        let conn = conns.swap_remove(i);
-        (conn.last_sent.elapsed() < IDLE).then_some(conn.tx)
+        Some(conns.swap_remove(i).tx)
     }
 
     fn keep(&self, tx: SendRequest<Full<Bytes>>) {
