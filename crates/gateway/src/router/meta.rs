@@ -5,6 +5,7 @@
 //! carry the same JSON twice: as `structuredContent` and as text content,
 //! for clients that read only one of them.
 
+use std::borrow::Cow;
 use std::sync::Arc;
 
 use mcp_wire::raw;
@@ -307,8 +308,11 @@ fn unavailable_servers(cat: &Catalog) -> Vec<&str> {
 
 #[derive(Deserialize)]
 struct InvokeArgs<'a> {
-    server: String,
-    tool: String,
+    // Borrowed from the request unless they hold escapes.
+    #[serde(borrow)]
+    server: Cow<'a, str>,
+    #[serde(borrow)]
+    tool: Cow<'a, str>,
     #[serde(borrow, default)]
     arguments: Option<&'a RawValue>,
 }
@@ -345,7 +349,7 @@ async fn invoke(
         .visible_tools()
         .any(|t| t.name == a.tool && (t.read_only || t.idempotent));
     let call = ToolCall {
-        name: a.tool.as_str().into(),
+        name: Cow::Borrowed(&a.tool),
         arguments: a.arguments,
         ..*outer
     };

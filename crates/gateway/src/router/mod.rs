@@ -226,6 +226,7 @@ pub async fn notification(gw: &Gateway, session: &Session, msg: &Message) {
 /// call as). Serialised, it is the backend's params.
 #[derive(Deserialize, serde::Serialize)]
 pub(crate) struct ToolCall<'a> {
+    #[serde(borrow)]
     pub name: std::borrow::Cow<'a, str>,
     #[serde(borrow, default, skip_serializing_if = "Option::is_none")]
     pub arguments: Option<&'a RawValue>,

@@ -4,7 +4,7 @@
 //! Internal detail is logged, never sent; what the client reads says what
 //! failed and what to do about it.
 
-use axum::http::{header, StatusCode};
+use axum::http::{header, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
 use mcp_wire::{codes, ErrorObject, Id, Message};
 use serde_json::value::RawValue;
@@ -113,5 +113,6 @@ pub fn modern_status(code: i64) -> StatusCode {
 }
 
 pub fn json_response(msg: &Message) -> Response {
-    ([(header::CONTENT_TYPE, "application/json")], msg.to_bytes()).into_response()
+    let json = HeaderValue::from_static("application/json");
+    ([(header::CONTENT_TYPE, json)], msg.to_bytes()).into_response()
 }

@@ -15,7 +15,7 @@ use std::sync::Arc;
 
 use axum::body::Bytes;
 use axum::body::{to_bytes, Body};
-use axum::extract::{Path, State};
+use axum::extract::{Path, Request, State};
 use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
 use axum::response::sse::{Event, KeepAlive, Sse};
 use axum::response::{IntoResponse, Response};
@@ -56,19 +56,24 @@ fn backend_scope(app: &App, name: &str) -> Result<Scope, Reject> {
     ))
 }
 
-pub async fn post_root(State(app): State<Arc<App>>, headers: HeaderMap, body: Body) -> Response {
+// POST takes the whole request: a `HeaderMap` extractor would clone the
+// headers on every call.
+pub async fn post_root(State(app): State<Arc<App>>, req: Request) -> Response {
     let scope = root_scope(&app);
-    post(app, scope, headers, body).await
+    let (parts, body) = req.into_parts();
+    post(app, scope, parts.headers, body).await
 }
 
 pub async fn post_backend(
     State(app): State<Arc<App>>,
     Path(name): Path<String>,
-    headers: HeaderMap,
-    body: Body,
+    req: Request,
 ) -> Response {
     match backend_scope(&app, &name) {
-        Ok(scope) => post(app, scope, headers, body).await,
+        Ok(scope) => {
+            let (parts, body) = req.into_parts();
+            post(app, scope, parts.headers, body).await
+        }
         Err(r) => r.into_response(),
     }
 }
