@@ -12,7 +12,8 @@
 #   scripts/bench-ab.sh one=target/release/mcp-gateway@1 two=target/release/mcp-gateway@2
 #   scripts/bench-ab.sh glibc=/tmp/gw-old mimalloc=/tmp/gw-new
 #
-# Prints a markdown table: calls/s and p50 µs per round, for each path, concurrency and size.
+# Prints a markdown table: calls/s and p50 µs per round, for each path (gateway_invoke to the stdio
+# and the HTTP backend, /mcp/echo-http passthrough), concurrency and size.
 set -euo pipefail
 ROUNDS=3 DUR=4s CONC="1 8" SIZES="16"
 SIDES=()
@@ -66,16 +67,19 @@ EOF
   LABELS+=("$label") URLS+=("http://127.0.0.1:$p/mcp")
 done
 
-# point PATH CONC SIZE URL -> "calls/s p50"
+# point PATH CONC SIZE URL -> "calls/s p50"; PATH is a backend for gateway_invoke, or
+# "passthrough" for tools/call on /mcp/echo-http.
 point() {
-  "$BENCH" calls -c "$2" --payload-bytes "$3" --duration "$DUR" --warmup 1s --url "$4" \
-    --invoke "$1" --json 2>/dev/null |
+  local target=(--url "$4" --invoke "$1")
+  [[ $1 == passthrough ]] && target=(--url "$4/echo-http")
+  "$BENCH" calls -c "$2" --payload-bytes "$3" --duration "$DUR" --warmup 1s "${target[@]}" \
+    --json 2>/dev/null |
     python3 -c 'import json,sys; d=json.loads(sys.stdin.read()); print(round(d["throughput"]), round(d["p50_us"]))'
 }
 
 declare -A RESULT
 for ((r = 1; r <= ROUNDS; r++)); do
-  for path in echo-stdio echo-http; do
+  for path in echo-stdio echo-http passthrough; do
     for c in $CONC; do
       for size in $SIZES; do
         for i in 0 1; do
@@ -93,10 +97,12 @@ print(" / ".join(r[0] for r in rows) + " (p50 " + " / ".join(r[1] for r in rows)
 }
 echo "| path | conc | argument | ${LABELS[0]} calls/s | ${LABELS[1]} calls/s |"
 echo "|---|---:|---:|---|---|"
-for path in echo-stdio echo-http; do
+for path in echo-stdio echo-http passthrough; do
+  name="gateway_invoke -> $path"
+  [[ $path == passthrough ]] && name="/mcp/echo-http passthrough"
   for c in $CONC; do
     for size in $SIZES; do
-      echo "| gateway_invoke -> $path | $c | $size B | $(fmt "${RESULT[$path/$c/$size/0]}") | $(fmt "${RESULT[$path/$c/$size/1]}") |"
+      echo "| $name | $c | $size B | $(fmt "${RESULT[$path/$c/$size/0]}") | $(fmt "${RESULT[$path/$c/$size/1]}") |"
     done
   done
 done
