@@ -53,6 +53,7 @@ fi
 BIN="${CARGO_TARGET_DIR:-target}/release"
 BENCH="$BIN/mcp-bench"
 ECHO="$(cd "$BIN" && pwd)/mcp-echo"
+RELAY="$BIN/mcp-relay"
 GATEWAY="$BIN/mcp-gateway"
 
 mkdir -p "$OUT"
@@ -123,6 +124,14 @@ PIDS+=("$ECHO_PID")
 bench wait "http://127.0.0.1:$ECHO_PORT/mcp" >/dev/null
 DIRECT="http://127.0.0.1:$ECHO_PORT/mcp"
 
+# The reference row: the thinnest HTTP proxy (no MCP, nothing parsed) in the gateway's seat.
+RELAY_PORT=$(port)
+"$RELAY" --port "$RELAY_PORT" --to "127.0.0.1:$ECHO_PORT" 2>"$WORK/relay.log" &
+RELAY_PID=$!
+PIDS+=("$RELAY_PID")
+bench wait "http://127.0.0.1:$RELAY_PORT/mcp" >/dev/null
+RELAY_URL="http://127.0.0.1:$RELAY_PORT/mcp"
+
 GW_PORT=$(port)
 cat > "$WORK/gateway.yaml" <<EOF
 server:
@@ -147,6 +156,8 @@ for payload in 16 16384; do
     common=(-c "$conc" --payload-bytes "$payload" "${LOAD[@]}")
     bench calls "${common[@]}" --url "$DIRECT" --watch "backend=$ECHO_PID" \
       --group direct --label "echo backend directly (HTTP)"
+    bench calls "${common[@]}" --url "$RELAY_URL" --watch "gateway=$RELAY_PID" --watch "backend=$ECHO_PID" \
+      --group relay --label "reference: mcp-relay (thinnest HTTP proxy) -> HTTP backend"
     bench calls "${common[@]}" --url "$GW_URL" --invoke echo-stdio \
       --watch "gateway=$GW" --watch "backend=$STDIO_PID" \
       --group invoke-stdio --label "gateway_invoke -> stdio backend"

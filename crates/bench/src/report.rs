@@ -66,8 +66,12 @@ fn cpu(r: &Record) -> String {
         .join(" / ")
 }
 
+/// The reference row: `mcp-relay`, the thinnest HTTP proxy, in the gateway's
+/// seat (no target: it shows what one more hop costs on the machine).
+pub const RELAY: &str = "relay";
+
 fn is_main_call_group(g: &str) -> bool {
-    g == DIRECT || RATIO_TARGETS.iter().any(|(t, _)| *t == g)
+    g == DIRECT || g == RELAY || RATIO_TARGETS.iter().any(|(t, _)| *t == g)
 }
 
 /// All tables, in the order: tool calls, other calls, session setup, startup, memory, size.
@@ -346,9 +350,19 @@ mod tests {
             calls("invoke-http", 8, 4000.0, 200.0),
             calls(DIRECT, 1, 5000.0, 100.0),
             calls("passthrough", 1, 4000.0, 120.0),
+            calls(RELAY, 8, 4600.0, 180.0),
             calls("search-1k", 1, 900.0, 1000.0),
         ];
         let md = render(&records);
+        // The relay is a reference: in the main table, compared, no target.
+        assert!(md.contains("| relay | 8 | 16 B | 4600 | 0.46x |"), "{md}");
+        assert!(
+            md.lines().any(|l| l.starts_with("| relay |")
+                && l.ends_with("| 0 |")
+                && !l.contains("target")
+                && !l.contains("met")),
+            "{md}"
+        );
         assert!(
             md.contains("| invoke-stdio | 8 | 16 B | 7000 | 0.70x |"),
             "{md}"
