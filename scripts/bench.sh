@@ -254,6 +254,15 @@ if [[ $CALLGRIND != no ]]; then
       --group direct --label "echo backend directly (HTTP)"
   done
   stop "$CG_PID"
+  CGR_PORT=$(port)
+  under_callgrind relay "$CGR_PORT" "$RELAY" --port "$CGR_PORT" --to "127.0.0.1:$ECHO_PORT"
+  bench wait --timeout 120s "http://127.0.0.1:$CGR_PORT/mcp" >/dev/null
+  for payload in 16 16384; do
+    bench calls -c 1 --payload-bytes "$payload" --duration "$CG_DUR" --warmup 1s --record "$RESULTS" \
+      --url "http://127.0.0.1:$CGR_PORT/mcp" --callgrind "$CG_PID=$CG_OUT" \
+      --group relay --label "reference: mcp-relay (thinnest HTTP proxy) -> HTTP backend"
+  done
+  stop "$CG_PID"
   CGG_PORT=$(port)
   sed "s/port: $GW_PORT/port: $CGG_PORT/" "$WORK/gateway.yaml" > "$WORK/gateway-cg.yaml"
   under_callgrind gateway "$CGG_PORT" "$GATEWAY" --config "$WORK/gateway-cg.yaml" --port "$CGG_PORT"

@@ -156,7 +156,7 @@ fn instructions_table(out: &mut String, records: &[Record]) {
         return;
     }
     out.push_str("### Instructions per tools/call (callgrind, concurrency 1)\n\n");
-    out.push_str("Counted in the one process under valgrind: the echo backend for `direct`, the gateway otherwise.\n\n");
+    out.push_str("Counted in the one process under valgrind: the echo backend for `direct`, the relay for `relay`, the gateway otherwise.\n\n");
     out.push_str("| path | argument | instructions/call | × direct echo |\n|---|---:|---:|---:|\n");
     for r in rows {
         let base = records
