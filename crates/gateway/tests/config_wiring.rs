@@ -101,6 +101,31 @@ async fn http_and_websocket_backends_send_the_configured_headers() {
 }
 
 #[tokio::test]
+async fn credentials_in_an_http_url_are_sent_as_basic_auth() {
+    let port = free_port();
+    // "user:s3cret" in base64.
+    let _fx = fixture_server(&[
+        "--http",
+        "--port",
+        &port.to_string(),
+        "--require-header",
+        "Authorization: Basic dXNlcjpzM2NyZXQ=",
+    ]);
+    let gw = Gateway::start(&format!(
+        "backends:\n  basic:\n    http_url: http://user:s3cret@127.0.0.1:{port}/mcp\n"
+    ));
+    gw.wait_ready(&["basic"]).await;
+    let mut c = Client::connect(gw.url("/mcp")).await;
+    assert_eq!(
+        text(
+            &c.invoke("basic", "echo", json!({"message": "let in"}))
+                .await
+        ),
+        "let in"
+    );
+}
+
+#[tokio::test]
 async fn an_http_url_that_redirects_is_followed() {
     let port = free_port();
     let _fx = fixture_server(&["--http", "--port", &port.to_string()]);

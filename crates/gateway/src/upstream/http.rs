@@ -9,8 +9,8 @@
 //!
 //! POSTs to a plain `http://` URL go through our own keep-alive pool of bare
 //! hyper connections (`pool.rs`; the hot path: no URL re-parsing, redirect or
-//! proxy layers per call); `https://` URLs, any URL while a proxy is configured in
-//! the environment, the long GET streams and a POST answered with a redirect
+//! proxy layers per call); `https://` URLs, URLs with credentials in them, any
+//! URL while a proxy is configured in the environment, the long GET streams and a POST answered with a redirect
 //! use reqwest.
 
 use std::collections::HashMap;
@@ -78,7 +78,9 @@ impl HttpLink {
         };
         let url = Url::parse(url).map_err(|e| bad(e.to_string()))?;
         let uri: http::Uri = url.as_str().parse().map_err(|e| bad(format!("{e}")))?;
-        let plain = match url.scheme() == "http" && !proxy_configured() {
+        // Credentials in the URL are reqwest's to turn into basic auth.
+        let has_userinfo = !url.username().is_empty() || url.password().is_some();
+        let plain = match url.scheme() == "http" && !proxy_configured() && !has_userinfo {
             true => Pool::new(&uri),
             false => None,
         };

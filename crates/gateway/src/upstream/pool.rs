@@ -61,9 +61,14 @@ impl Pool {
             .map_or("/", |p| p.as_str())
             .parse()
             .ok()?;
+        // Host is host[:port], never the userinfo an authority may carry.
+        let host = match authority.port() {
+            Some(port) => HeaderValue::from_str(&format!("{host}:{port}")),
+            None => HeaderValue::from_str(host),
+        };
         Some(Pool {
             addr,
-            host: HeaderValue::from_str(authority.as_str()).ok()?,
+            host: host.ok()?,
             target,
             conns: Mutex::new(Vec::new()),
         })
@@ -256,6 +261,19 @@ mod tests {
         }
         assert_eq!(accepted.load(Ordering::SeqCst), 3);
         assert_eq!(pool.pooled(), 1, "closed connections are dropped");
+    }
+
+    #[test]
+    fn the_target_is_origin_form_and_host_carries_no_credentials() {
+        let pool = Pool::new(&"http://u:p@example.com:8080/a/mcp?x=1".parse().unwrap()).unwrap();
+        assert_eq!(pool.addr, "example.com:8080");
+        assert_eq!(pool.host, "example.com:8080");
+        assert_eq!(pool.target, "/a/mcp?x=1");
+        let pool = Pool::new(&"http://[::1]/mcp".parse().unwrap()).unwrap();
+        assert_eq!(
+            (pool.addr.as_str(), pool.host.to_str().unwrap()),
+            ("[::1]:80", "[::1]")
+        );
     }
 
     #[tokio::test]
