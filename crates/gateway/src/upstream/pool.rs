@@ -74,11 +74,14 @@ impl Pool {
         })
     }
 
-    /// Send `req` (its target and `Host` are set here) and wait for the head
-    /// of the answer; the body streams from the connection.
+    /// Send `req` (its target is set here, and `Host` unless the configured
+    /// headers name one) and wait for the head of the answer; the body
+    /// streams from the connection.
     pub async fn send(&self, mut req: Request<Full<Bytes>>) -> Result<Response<Incoming>, String> {
         *req.uri_mut() = self.target.clone();
-        req.headers_mut().insert(HOST, self.host.clone());
+        req.headers_mut()
+            .entry(HOST)
+            .or_insert_with(|| self.host.clone());
         while let Some(mut tx) = self.ready_conn() {
             let answer = tx.try_send_request(req);
             self.keep(tx);
@@ -274,6 +277,38 @@ mod tests {
             (pool.addr.as_str(), pool.host.to_str().unwrap()),
             ("[::1]:80", "[::1]")
         );
+    }
+
+    #[tokio::test]
+    async fn a_configured_host_header_is_kept() {
+        // A server that answers with the Host header it got.
+        let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let addr = listener.local_addr().unwrap();
+        tokio::spawn(async move {
+            let (mut s, _) = listener.accept().await.unwrap();
+            let mut head = Vec::new();
+            while !head.ends_with(b"\r\n\r\n") {
+                let mut b = [0u8; 1];
+                s.read_exact(&mut b).await.unwrap();
+                head.push(b[0]);
+            }
+            let head = String::from_utf8(head).unwrap().to_ascii_lowercase();
+            let host = head
+                .lines()
+                .find_map(|l| l.strip_prefix("host: "))
+                .unwrap()
+                .to_owned();
+            let answer = format!(
+                "HTTP/1.1 200 OK\r\ncontent-length: {}\r\n\r\n{host}",
+                host.len()
+            );
+            s.write_all(answer.as_bytes()).await.unwrap();
+        });
+        let pool = Pool::new(&format!("http://{addr}/mcp").parse().unwrap()).unwrap();
+        let mut req = Request::new(Full::new(Bytes::new()));
+        req.headers_mut()
+            .insert(HOST, HeaderValue::from_static("virtual.example"));
+        assert_eq!(text(pool.send(req).await.unwrap()).await, "virtual.example");
     }
 
     #[tokio::test]
