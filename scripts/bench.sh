@@ -237,35 +237,35 @@ done
 # ---------------------------------------------------------------- instructions per call (callgrind)
 if [[ $CALLGRIND != no ]]; then
   echo "== instructions per call under callgrind" >&2
-  # under_callgrind NAME PORT COMMAND...: start COMMAND under callgrind; sets CG_PID, CG_OUT.
+  # under_callgrind NAME COMMAND...: start COMMAND under callgrind; sets CG_PID, CG_OUT.
   under_callgrind() {
-    local name=$1 port=$2; shift 2
+    local name=$1; shift
     valgrind --tool=callgrind --callgrind-out-file="$WORK/cg-$name.%p" "$@" 2>"$WORK/cg-$name.log" &
     CG_PID=$!
     PIDS+=("$CG_PID")
     CG_OUT="$WORK/cg-$name.$CG_PID"
   }
-  CGE_PORT=$(port)
-  under_callgrind echo "$CGE_PORT" "$ECHO" --http --port "$CGE_PORT"
-  bench wait --timeout 120s "http://127.0.0.1:$CGE_PORT/mcp" >/dev/null
-  for payload in 16 16384; do
-    bench calls -c 1 --payload-bytes "$payload" --duration "$CG_DUR" --warmup 1s --record "$RESULTS" \
-      --url "http://127.0.0.1:$CGE_PORT/mcp" --callgrind "$CG_PID=$CG_OUT" \
-      --group direct --label "echo backend directly (HTTP)"
-  done
-  stop "$CG_PID"
-  CGR_PORT=$(port)
-  under_callgrind relay "$CGR_PORT" "$RELAY" --port "$CGR_PORT" --to "127.0.0.1:$ECHO_PORT"
-  bench wait --timeout 120s "http://127.0.0.1:$CGR_PORT/mcp" >/dev/null
-  for payload in 16 16384; do
-    bench calls -c 1 --payload-bytes "$payload" --duration "$CG_DUR" --warmup 1s --record "$RESULTS" \
-      --url "http://127.0.0.1:$CGR_PORT/mcp" --callgrind "$CG_PID=$CG_OUT" \
-      --group relay --label "reference: mcp-relay (thinnest HTTP proxy) -> HTTP backend"
-  done
-  stop "$CG_PID"
+  # count_alone NAME GROUP LABEL COMMAND...: COMMAND (listening on $CG_PORT) alone under callgrind,
+  # one 16 B and one 16 KiB window of calls at concurrency 1.
+  count_alone() {
+    local name=$1 group=$2 label=$3; shift 3
+    under_callgrind "$name" "$@"
+    bench wait --timeout 120s "http://127.0.0.1:$CG_PORT/mcp" >/dev/null
+    for payload in 16 16384; do
+      bench calls -c 1 --payload-bytes "$payload" --duration "$CG_DUR" --warmup 1s --record "$RESULTS" \
+        --url "http://127.0.0.1:$CG_PORT/mcp" --callgrind "$CG_PID=$CG_OUT" \
+        --group "$group" --label "$label"
+    done
+    stop "$CG_PID"
+  }
+  CG_PORT=$(port)
+  count_alone echo direct "echo backend directly (HTTP)" "$ECHO" --http --port "$CG_PORT"
+  CG_PORT=$(port)
+  count_alone relay relay "reference: mcp-relay (thinnest HTTP proxy) -> HTTP backend" \
+    "$RELAY" --port "$CG_PORT" --to "127.0.0.1:$ECHO_PORT"
   CGG_PORT=$(port)
   sed "s/port: $GW_PORT/port: $CGG_PORT/" "$WORK/gateway.yaml" > "$WORK/gateway-cg.yaml"
-  under_callgrind gateway "$CGG_PORT" "$GATEWAY" --config "$WORK/gateway-cg.yaml" --port "$CGG_PORT"
+  under_callgrind gateway "$GATEWAY" --config "$WORK/gateway-cg.yaml" --port "$CGG_PORT"
   bench wait --health --timeout 120s "http://127.0.0.1:$CGG_PORT/mcp" >/dev/null
   CGG_URL="http://127.0.0.1:$CGG_PORT/mcp"
   for payload in 16 16384; do

@@ -31,15 +31,13 @@ struct Args {
     /// The backend, HOST:PORT; request targets (`/mcp`) are kept as they are.
     #[arg(long)]
     to: String,
-    /// Worker threads (the gateway's default is one).
-    #[arg(long, default_value_t = 1)]
-    threads: usize,
 }
 
 fn main() -> anyhow::Result<()> {
     let args = Args::parse();
+    // One worker, as the gateway runs by default.
     tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(args.threads.max(1))
+        .worker_threads(1)
         .enable_all()
         .build()?
         .block_on(serve(args))
