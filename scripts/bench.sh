@@ -167,6 +167,9 @@ for payload in 16 16384; do
     bench calls "${common[@]}" --url "$GW_URL/echo-http" \
       --watch "gateway=$GW" --watch "backend=$ECHO_PID" \
       --group passthrough --label "/mcp/echo-http passthrough"
+    bench calls "${common[@]}" --url "$GW_URL/echo-stdio" \
+      --watch "gateway=$GW" --watch "backend=$STDIO_PID" \
+      --group passthrough-stdio --label "/mcp/echo-stdio passthrough"
   done
 done
 
@@ -276,6 +279,8 @@ if [[ $CALLGRIND != no ]]; then
       --group invoke-http --label "gateway_invoke -> HTTP backend"
     bench calls "${cg[@]}" --url "$CGG_URL/echo-http" \
       --group passthrough --label "/mcp/echo-http passthrough"
+    bench calls "${cg[@]}" --url "$CGG_URL/echo-stdio" \
+      --group passthrough-stdio --label "/mcp/echo-stdio passthrough"
   done
   stop "$CG_PID"
 fi

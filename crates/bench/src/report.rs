@@ -15,6 +15,7 @@ const RATIO_TARGETS: &[(&str, f64)] = &[
     ("invoke-stdio", 0.60),
     ("invoke-http", 0.45),
     ("passthrough", 0.60),
+    ("passthrough-stdio", 0.60),
 ];
 /// Added p50 latency at concurrency 1, µs.
 const ADDED_P50_TARGET_US: f64 = 30.0;

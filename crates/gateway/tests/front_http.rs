@@ -202,6 +202,42 @@ async fn each_broken_rule_gets_its_status_and_the_gateway_keeps_serving() {
 }
 
 #[tokio::test]
+async fn posts_take_the_fast_lane_or_the_router_with_the_same_answers() {
+    let gw = gateway().await;
+    // Plain paths skip the router; a percent-encoded name goes through it
+    // and is decoded there. Both reach the backend.
+    for path in ["/mcp/fx", "/mcp/%66x"] {
+        let mut c = Client::connect(gw.url(path)).await;
+        let tools = c.request("tools/list", json!({})).await;
+        assert!(tools["result"]["tools"].as_array().unwrap().len() > 1, "{path}");
+    }
+    for (path, status) in [("/mcp/nope", 404), ("/mcp/n%6Fpe", 404), ("/mcp/a/b", 404)] {
+        let (got, body) = send(
+            &gw,
+            Req {
+                method: "POST",
+                path,
+                headers: good_headers(None),
+                body: PING.into(),
+            },
+        )
+        .await;
+        assert_eq!(got, status, "{path}: {body}");
+        if path != "/mcp/a/b" {
+            assert!(body.contains("Unknown backend 'nope'. Backends: fx"), "{body}");
+        }
+    }
+    // Other methods on the endpoint are the router's: 405.
+    let put = Req {
+        method: "PUT",
+        path: "/mcp",
+        headers: good_headers(None),
+        body: PING.into(),
+    };
+    assert_eq!(send(&gw, put).await.0, 405);
+}
+
+#[tokio::test]
 async fn notifications_get_202_and_unknown_methods_a_json_rpc_error() {
     let gw = gateway().await;
     let c = Client::connect(gw.url("/mcp")).await;

@@ -16,7 +16,7 @@ use std::time::Duration;
 
 use mcp_wire::{codes, raw, ErrorObject, Message};
 use serde_json::value::RawValue;
-use tokio::sync::{mpsc, oneshot, watch};
+use tokio::sync::{mpsc, oneshot};
 use tokio::task::JoinHandle;
 
 use super::state::Sealer;
@@ -24,7 +24,7 @@ use super::Envelope;
 use crate::gateway::Gateway;
 use crate::router::{self, GatewayError, Outcome};
 use crate::session::{capability_for, Session};
-use crate::upstream::{CallContext, Related, Reply};
+use crate::upstream::{CallContext, Cancel, Related, Reply};
 
 /// How long a call waits for more questions once the backend asked one, so
 /// questions asked together reach the client in one round.
@@ -35,7 +35,7 @@ pub struct Call {
     events: mpsc::Receiver<Related>,
     events_open: bool,
     task: JoinHandle<Outcome>,
-    cancel: watch::Sender<Option<String>>,
+    cancel: Cancel,
     /// Set while the call is held between rounds (see `CallContext::parked`).
     parked: Arc<AtomicBool>,
     /// Questions asked of the client, not answered yet.
@@ -69,7 +69,8 @@ impl Call {
     /// Start `msg` on the backends for `session`.
     pub fn start(gw: Arc<Gateway>, session: Arc<Session>, msg: Message) -> Call {
         let (sink, events) = mpsc::channel(64);
-        let (cancel, cancelled) = watch::channel(None);
+        let cancel = Cancel::default();
+        let cancelled = cancel.clone();
         let parked = Arc::new(AtomicBool::new(false));
         let flag = parked.clone();
         let task = tokio::spawn(async move {
@@ -109,11 +110,11 @@ impl Call {
                 ev = self.events.recv(), if self.events_open => match ev {
                     Some(Related::Notification(m)) => {
                         if passes(&m, env) {
-                            return Step::Note(m);
+                            return Step::Note(*m);
                         }
                     }
                     Some(Related::Request { msg, reply }) => {
-                        if let Err(refused) = self.ask(msg, reply, env) {
+                        if let Err(refused) = self.ask(*msg, reply, env) {
                             return Step::Refused(refused);
                         }
                         self.gather(env).await;
@@ -141,9 +142,9 @@ impl Call {
         while let Ok(Some(ev)) = tokio::time::timeout(GATHER, self.events.recv()).await {
             match ev {
                 Related::Request { msg, reply } => {
-                    let _ = self.ask(msg, reply, env);
+                    let _ = self.ask(*msg, reply, env);
                 }
-                Related::Notification(m) if passes(&m, env) => self.notes.push_back(m),
+                Related::Notification(m) if passes(&m, env) => self.notes.push_back(*m),
                 Related::Notification(_) => {}
             }
         }
@@ -238,9 +239,8 @@ impl Call {
 impl Drop for Call {
     fn drop(&mut self) {
         if !self.done {
-            self.cancel.send_replace(Some(
-                "the client went away or never came back with its answers".into(),
-            ));
+            self.cancel
+                .fire("the client went away or never came back with its answers".into());
         }
     }
 }

@@ -13,6 +13,7 @@ mod tasks;
 
 use std::sync::Arc;
 
+use futures_util::FutureExt;
 use mcp_wire::{raw, version, Kind, Message};
 use serde::Deserialize;
 use serde_json::json;
@@ -391,9 +392,13 @@ pub async fn handle(
                 },
             };
             session.end_call(&id);
-            if let Some(relay) = relayed.as_pin_mut().filter(|_| !relay_ended) {
-                // Everything the backend sent about the call goes out before its answer.
-                let _ = tokio::time::timeout(std::time::Duration::from_secs(1), relay).await;
+            if let Some(mut relay) = relayed.as_pin_mut().filter(|_| !relay_ended) {
+                // Everything the backend sent about the call goes out before
+                // its answer. Mostly done already (the call's sink is gone):
+                // a timer only when it is not.
+                if relay.as_mut().now_or_never().is_none() {
+                    let _ = tokio::time::timeout(std::time::Duration::from_secs(1), relay).await;
+                }
             }
             Some(match outcome {
                 Ok(result) => Message::response(id, result),
@@ -428,9 +433,9 @@ async fn relay(
     while let Some(related) = rx.recv().await {
         match related {
             Related::Notification(m) => {
-                let _ = out.send(m).await;
+                let _ = out.send(*m).await;
             }
-            Related::Request { msg, reply } => match session.ask_on(&out, msg).await {
+            Related::Request { msg, reply } => match session.ask_on(&out, *msg).await {
                 Err(refused) => {
                     let _ = reply.send(refused);
                 }

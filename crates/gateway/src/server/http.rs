@@ -13,13 +13,15 @@
 use std::convert::Infallible;
 use std::sync::Arc;
 
+use axum::body::Body;
 use axum::body::Bytes;
-use axum::body::{to_bytes, Body};
 use axum::extract::{Path, Request, State};
 use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
 use axum::response::sse::{Event, KeepAlive, Sse};
 use axum::response::{IntoResponse, Response};
 use futures_util::stream::Stream;
+use http_body_util::{BodyExt, Limited};
+use hyper::body::{Body as HttpBody, Incoming};
 use mcp_wire::{codes, sse, version, Kind, Message, Parsed};
 use tokio::sync::mpsc;
 use tokio_stream::wrappers::ReceiverStream;
@@ -56,8 +58,27 @@ fn backend_scope(app: &App, name: &str) -> Result<Scope, Reject> {
     ))
 }
 
-// POST takes the whole request: a `HeaderMap` extractor would clone the
-// headers on every call.
+/// A POST the accept loop took straight from hyper (see `listen.rs`):
+/// `backend` is the path's plain `{backend}` segment, if any.
+pub async fn post_direct(
+    app: Arc<App>,
+    backend: Option<&str>,
+    headers: HeaderMap,
+    body: Incoming,
+) -> Response {
+    let scope = match backend {
+        None => root_scope(&app),
+        Some(name) => match backend_scope(&app, name) {
+            Ok(scope) => scope,
+            Err(r) => return r.into_response(),
+        },
+    };
+    post(app, scope, headers, body).await
+}
+
+// Through the router: only paths the accept loop leaves to it
+// (a percent-encoded backend name). POST takes the whole request: a
+// `HeaderMap` extractor would clone the headers on every call.
 pub async fn post_root(State(app): State<Arc<App>>, req: Request) -> Response {
     let scope = root_scope(&app);
     let (parts, body) = req.into_parts();
@@ -200,16 +221,37 @@ fn check_version_header(headers: &HeaderMap) -> Result<(), Reject> {
     }
 }
 
-async fn post(app: Arc<App>, scope: Scope, headers: HeaderMap, body: Body) -> Response {
-    if let Err(r) = check_origin(&app, &headers) {
+/// The header checks, then the body read within `server.max_body_size`;
+/// generic over the body (hyper's own, or the router's) and small: the
+/// rest is [`post_body`].
+async fn post<B>(app: Arc<App>, scope: Scope, headers: HeaderMap, body: B) -> Response
+where
+    B: HttpBody<Data = Bytes>,
+    B::Error: Into<Box<dyn std::error::Error + Send + Sync>>,
+{
+    if let Err(r) = check_post_headers(&app, &headers) {
         return r.into_response();
     }
-    if !(accepts(&headers, "application/json") && accepts(&headers, "text/event-stream")) {
+    let max = app.server.max_body_size;
+    let Ok(body) = Limited::new(body, max).collect().await else {
         return http_error(
+            StatusCode::PAYLOAD_TOO_LARGE,
+            codes::INVALID_REQUEST,
+            format!("Request body larger than {max} bytes (server.max_body_size)"),
+        );
+    };
+    post_body(app, scope, headers, body.to_bytes()).await
+}
+
+/// Origin, Accept and Content-Type, in the spec's order.
+fn check_post_headers(app: &App, headers: &HeaderMap) -> Result<(), Reject> {
+    check_origin(app, headers)?;
+    if !(accepts(headers, "application/json") && accepts(headers, "text/event-stream")) {
+        return Err(Reject::new(
             StatusCode::NOT_ACCEPTABLE,
             codes::INVALID_REQUEST,
             "Not Acceptable: Accept must list application/json and text/event-stream",
-        );
+        ));
     }
     let ctype = headers
         .get(header::CONTENT_TYPE)
@@ -222,20 +264,18 @@ async fn post(app: Arc<App>, scope: Scope, headers: HeaderMap, body: Body) -> Re
         .trim()
         .eq_ignore_ascii_case("application/json")
     {
-        return http_error(
+        return Err(Reject::new(
             StatusCode::UNSUPPORTED_MEDIA_TYPE,
             codes::INVALID_REQUEST,
             "Unsupported Media Type: Content-Type must be application/json",
-        );
+        ));
     }
-    let max = app.server.max_body_size;
-    let Ok(bytes) = to_bytes(body, max).await else {
-        return http_error(
-            StatusCode::PAYLOAD_TOO_LARGE,
-            codes::INVALID_REQUEST,
-            format!("Request body larger than {max} bytes (server.max_body_size)"),
-        );
-    };
+    Ok(())
+}
+
+/// A POST body: one message (initialize, a 2026-07-28 request, a request,
+/// notification or response of a session) or a batch.
+async fn post_body(app: Arc<App>, scope: Scope, headers: HeaderMap, bytes: Bytes) -> Response {
     let parsed = match Message::parse(&bytes) {
         Ok(p) => p,
         Err(e) => {

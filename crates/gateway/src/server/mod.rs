@@ -1,6 +1,7 @@
 //! The fronts clients talk to, and the HTTP rules of the Streamable HTTP
 //! transport.
 //!
+//! - [`listen`]: the accept loop; tool-call POSTs skip the router.
 //! - [`http`]: POST/GET/DELETE `/mcp` and `/mcp/{backend}` (2025-11-25 rules).
 //! - [`modern`]: the same endpoints for stateless 2026-07-28 requests.
 //! - [`legacy`]: `GET /sse` + `POST /message` (2024-11-05 clients).
@@ -15,10 +16,10 @@ mod health;
 mod http;
 mod inline;
 mod legacy;
+mod listen;
 mod modern;
 pub mod stdio;
 
-use std::future::Future;
 use std::sync::Arc;
 
 use axum::routing::{get, post};
@@ -59,7 +60,8 @@ impl App {
     }
 }
 
-/// All HTTP routes, without a socket (tests call it with `oneshot`).
+/// All HTTP routes (POSTs to `/mcp` and plain `/mcp/{backend}` reach
+/// their handler without it: see [`listen`]).
 pub fn app(state: Arc<App>) -> Router {
     Router::new()
         .route(
@@ -81,24 +83,4 @@ pub fn app(state: Arc<App>) -> Router {
         .with_state(state)
 }
 
-/// Serve until `shutdown` resolves, then stop accepting and let in-flight
-/// requests finish.
-pub async fn serve(
-    listener: tokio::net::TcpListener,
-    state: Arc<App>,
-    shutdown: impl Future<Output = ()> + Send + 'static,
-) -> std::io::Result<()> {
-    use axum::serve::ListenerExt;
-    // Small JSON-RPC answers must not wait for Nagle.
-    let listener = listener.tap_io(|tcp| {
-        let _ = tcp.set_nodelay(true);
-    });
-    let closing = state.closing.clone();
-    let shutdown = async move {
-        shutdown.await;
-        closing.send_replace(true);
-    };
-    axum::serve(listener, app(state))
-        .with_graceful_shutdown(shutdown)
-        .await
-}
+pub use listen::serve;

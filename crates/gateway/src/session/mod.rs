@@ -11,7 +11,7 @@ pub mod outbox;
 
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::{Arc, Mutex, OnceLock};
+use std::sync::{Arc, Mutex};
 use std::time::Instant;
 
 use mcp_wire::{codes, ErrorObject, Id, Message};
@@ -19,8 +19,8 @@ use mcp_wire::{codes, ErrorObject, Id, Message};
 use self::outbox::Outbox;
 use crate::config::RateLimitConfig;
 use crate::upstream::failsafe::TokenBucket;
-use crate::upstream::Reply;
-use tokio::sync::{mpsc, oneshot, watch};
+use crate::upstream::{Cancel, Reply};
+use tokio::sync::{mpsc, oneshot};
 
 /// Which surface a session talks to.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -50,6 +50,8 @@ pub struct Session {
     pub version: String,
     /// The client's `capabilities` from initialize, raw.
     pub client_capabilities: Option<Box<serde_json::value::RawValue>>,
+    /// When it was last used, as a place in the order of all uses (not a
+    /// clock: uses within one millisecond must still be ordered).
     last_used: AtomicU64,
     /// The open server-to-client stream (GET /mcp, legacy /sse, stdio), if any.
     outbound: Mutex<Option<mpsc::Sender<Message>>>,
@@ -58,7 +60,7 @@ pub struct Session {
     asked: Mutex<HashMap<String, oneshot::Sender<Message>>>,
     next_ask: AtomicU64,
     /// Calls in flight, by the client's request id: firing one cancels it.
-    inflight: Mutex<HashMap<Id, watch::Sender<Option<String>>>>,
+    inflight: Mutex<HashMap<Id, Cancel>>,
     bucket: ClientLimit,
     /// Answer streams that are open, or broke and may be resumed.
     streams: Mutex<HashMap<u64, Arc<Outbox>>>,
@@ -96,7 +98,7 @@ impl Session {
             scope,
             version: version.to_owned(),
             client_capabilities,
-            last_used: AtomicU64::new(now_ms()),
+            last_used: AtomicU64::new(next_use()),
             outbound: Mutex::new(None),
             asked: Mutex::new(HashMap::new()),
             next_ask: AtomicU64::new(1),
@@ -108,7 +110,7 @@ impl Session {
     }
 
     fn touch(&self) {
-        self.last_used.store(now_ms(), Ordering::Relaxed);
+        self.last_used.store(next_use(), Ordering::Relaxed);
     }
 
     /// A cheap key for this session, unique among the sessions alive now
@@ -281,14 +283,14 @@ impl Session {
         self.bucket.admit(cfg)
     }
 
-    /// A call starts: the receiver fires if the client cancels it.
-    pub fn begin_call(&self, id: &Id) -> watch::Receiver<Option<String>> {
-        let (tx, rx) = watch::channel(None);
+    /// A call starts: what it gets fires if the client cancels it.
+    pub fn begin_call(&self, id: &Id) -> Cancel {
+        let cancel = Cancel::default();
         self.inflight
             .lock()
             .unwrap_or_else(|p| p.into_inner())
-            .insert(id.clone(), tx);
-        rx
+            .insert(id.clone(), cancel.clone());
+        cancel
     }
 
     pub fn end_call(&self, id: &Id) {
@@ -305,7 +307,7 @@ impl Session {
             .lock()
             .unwrap_or_else(|p| p.into_inner())
             .remove(id);
-        tx.is_some_and(|t| t.send(Some(reason)).is_ok())
+        tx.is_some_and(|c| c.fire(reason))
     }
 
     pub fn forget_ask(&self, id: &Id) {
@@ -328,9 +330,11 @@ pub fn capability_for(method: &str) -> Option<&'static str> {
     }
 }
 
-fn now_ms() -> u64 {
-    static START: OnceLock<Instant> = OnceLock::new();
-    START.get_or_init(Instant::now).elapsed().as_millis() as u64
+/// The next place in the order of session uses, for evicting the least
+/// recently used.
+fn next_use() -> u64 {
+    static USES: AtomicU64 = AtomicU64::new(0);
+    USES.fetch_add(1, Ordering::Relaxed)
 }
 
 pub struct SessionStore {
@@ -416,10 +420,9 @@ mod tests {
         assert_ne!(a, new_session_id());
 
         let store = SessionStore::new(2);
+        // No pauses: uses within the same millisecond are ordered too.
         let s1 = store.create(Scope::Meta, "2025-11-25", None);
-        std::thread::sleep(std::time::Duration::from_millis(3));
         let s2 = store.create(Scope::Meta, "2025-11-25", None);
-        std::thread::sleep(std::time::Duration::from_millis(3));
         store.get(&s1.id); // s1 is now the most recent
         let s3 = store.create(Scope::Meta, "2025-11-25", None);
         assert_eq!(store.len(), 2);

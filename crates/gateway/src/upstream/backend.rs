@@ -527,7 +527,14 @@ impl Backend {
             // A request about a client's call: the client answers it.
             let (reply, answer) = oneshot::channel();
             let conn = conn.clone();
-            if sink.send(Related::Request { msg: ev, reply }).await.is_ok() {
+            if sink
+                .send(Related::Request {
+                    msg: Box::new(ev),
+                    reply,
+                })
+                .await
+                .is_ok()
+            {
                 tokio::spawn(async move {
                     let answer = answer.await.unwrap_or_else(|_| {
                         Err(

@@ -344,7 +344,10 @@ impl Connection {
         for (key, msg) in requests {
             let (reply, answer) = tokio::sync::oneshot::channel();
             if sink
-                .send(super::Related::Request { msg, reply })
+                .send(super::Related::Request {
+                    msg: Box::new(msg),
+                    reply,
+                })
                 .await
                 .is_err()
             {
@@ -463,15 +466,10 @@ impl Connection {
             })
         };
         let cancelled = async {
-            let Some(mut rx) = ctx.cancelled else {
-                return std::future::pending::<String>().await;
-            };
-            let fired = rx.wait_for(Option::is_some).await.is_ok();
-            if !fired {
-                return std::future::pending().await;
+            match &ctx.cancelled {
+                Some(cancel) => cancel.fired().await.to_owned(),
+                None => std::future::pending().await,
             }
-            let reason = rx.borrow().clone().unwrap_or_default();
-            reason
         };
         let outcome = tokio::select! {
             r = tokio::time::timeout(deadline, exchange) => r,

@@ -8,6 +8,7 @@
 //! trouble never touches another's task.
 
 mod backend;
+mod cancel;
 mod connection;
 pub mod era;
 pub mod failsafe;
@@ -28,6 +29,7 @@ use mcp_wire::Message;
 use tokio::sync::oneshot;
 
 pub use backend::{Backend, State, Status};
+pub use cancel::Cancel;
 
 /// How a backend reaches the rest of the gateway.
 #[derive(Clone)]

@@ -23,14 +23,15 @@ type Waiter = oneshot::Sender<Result<Message, UpstreamError>>;
 /// the client session that made the call.
 pub type Sink = mpsc::Sender<Related>;
 
-/// A backend message that belongs to a client's call.
+/// A backend message that belongs to a client's call. Boxed, so the
+/// channel each call creates allocates a small block (32 slots of this).
 pub enum Related {
     /// Progress (its token already mapped back), log messages, ...
-    Notification(Message),
+    Notification(Box<Message>),
     /// sampling/createMessage, elicitation/create, roots/list, ping: the
     /// answer (a result, or an error object) goes back to the backend.
     Request {
-        msg: Message,
+        msg: Box<Message>,
         reply: oneshot::Sender<Result<Box<RawValue>, Box<RawValue>>>,
     },
 }
@@ -41,7 +42,7 @@ pub struct CallContext {
     /// Where the backend's messages about the call go.
     pub sink: Option<Sink>,
     /// Becomes `Some(reason)` when the client cancels the call.
-    pub cancelled: Option<watch::Receiver<Option<String>>>,
+    pub cancelled: Option<super::Cancel>,
     /// The tool says it is read-only or idempotent, so a failed call may be
     /// sent again (reads are always safe; other calls never are).
     pub repeatable: bool,
@@ -184,7 +185,7 @@ impl Peer {
                             Some(t) => restore_progress_token(msg, t),
                             None => msg,
                         };
-                        let _ = route.sink.try_send(Related::Notification(msg));
+                        let _ = route.sink.try_send(Related::Notification(Box::new(msg)));
                     }
                     // List changes and the like; unrouted logs are dropped there.
                     Err(_) => {
