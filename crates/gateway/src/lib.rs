@@ -19,6 +19,7 @@
 pub mod catalog;
 pub mod config;
 pub mod gateway;
+pub mod headers;
 pub mod mention;
 pub mod modern;
 pub mod reload;

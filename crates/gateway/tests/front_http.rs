@@ -209,7 +209,10 @@ async fn posts_take_the_fast_lane_or_the_router_with_the_same_answers() {
     for path in ["/mcp/fx", "/mcp/%66x"] {
         let mut c = Client::connect(gw.url(path)).await;
         let tools = c.request("tools/list", json!({})).await;
-        assert!(tools["result"]["tools"].as_array().unwrap().len() > 1, "{path}");
+        assert!(
+            tools["result"]["tools"].as_array().unwrap().len() > 1,
+            "{path}"
+        );
     }
     for (path, status) in [("/mcp/nope", 404), ("/mcp/n%6Fpe", 404), ("/mcp/a/b", 404)] {
         let (got, body) = send(
@@ -224,7 +227,10 @@ async fn posts_take_the_fast_lane_or_the_router_with_the_same_answers() {
         .await;
         assert_eq!(got, status, "{path}: {body}");
         if path != "/mcp/a/b" {
-            assert!(body.contains("Unknown backend 'nope'. Backends: fx"), "{body}");
+            assert!(
+                body.contains("Unknown backend 'nope'. Backends: fx"),
+                "{body}"
+            );
         }
     }
     // Other methods on the endpoint are the router's: 405.

@@ -30,13 +30,11 @@ use tokio_stream::StreamExt;
 use super::errors::{http_error, json_response, Reject};
 use super::inline::{Inline, Panicked};
 use super::App;
+use crate::headers;
 use crate::modern;
 use crate::router;
 use crate::session::outbox::{self, Next, Outbox};
 use crate::session::{Scope, Session};
-
-pub const SESSION_HEADER: &str = "mcp-session-id";
-const VERSION_HEADER: &str = "mcp-protocol-version";
 
 fn root_scope(app: &App) -> Scope {
     if app.gw.config().meta_mcp.enabled {
@@ -187,7 +185,10 @@ fn accepts(headers: &HeaderMap, mime: &str) -> bool {
 /// The session a request names: 400 without the header, 404 when unknown
 /// (or belonging to another endpoint).
 fn find_session(app: &App, scope: &Scope, headers: &HeaderMap) -> Result<Arc<Session>, Reject> {
-    let Some(id) = headers.get(SESSION_HEADER).and_then(|v| v.to_str().ok()) else {
+    let Some(id) = headers
+        .get(headers::SESSION_ID)
+        .and_then(|v| v.to_str().ok())
+    else {
         return Err(Reject::new(
             StatusCode::BAD_REQUEST,
             codes::INVALID_REQUEST,
@@ -206,7 +207,7 @@ fn find_session(app: &App, scope: &Scope, headers: &HeaderMap) -> Result<Arc<Ses
 
 fn check_version_header(headers: &HeaderMap) -> Result<(), Reject> {
     match headers
-        .get(VERSION_HEADER)
+        .get(headers::PROTOCOL_VERSION)
         .map(|v| v.to_str().unwrap_or(""))
     {
         Some(v) if !version::is_supported(v) => Err(Reject::new(
@@ -282,7 +283,9 @@ async fn post_body(app: Arc<App>, scope: Scope, headers: HeaderMap, bytes: Bytes
             return (StatusCode::BAD_REQUEST, json_response(&e.to_response())).into_response()
         }
     };
-    let version_header = headers.get(VERSION_HEADER).and_then(|v| v.to_str().ok());
+    let version_header = headers
+        .get(headers::PROTOCOL_VERSION)
+        .and_then(|v| v.to_str().ok());
     match parsed {
         // Boxed: rare next to calls, and their futures would make every
         // request's future (moved several times per request) larger.
@@ -474,7 +477,7 @@ async fn initialize(app: &App, scope: Scope, msg: Message) -> Response {
             tracing::info!(session = %session.id, version = init.version, "client session started");
             let mut resp = json_response(&Message::response(id, init.result));
             if let Ok(v) = HeaderValue::from_str(&session.id) {
-                resp.headers_mut().insert(SESSION_HEADER, v);
+                resp.headers_mut().insert(headers::SESSION_ID, v);
             }
             resp
         }
@@ -531,7 +534,7 @@ fn open_stream(app: Arc<App>, scope: Scope, headers: HeaderMap) -> Response {
     // A resume: replay the broken answer stream after the last event the
     // client saw, and only that stream.
     let resume = headers
-        .get("last-event-id")
+        .get(headers::LAST_EVENT_ID)
         .and_then(|v| v.to_str().ok())
         .and_then(outbox::parse_event_id)
         .and_then(|(stream, seq)| Some((session.resumable(stream)?, seq)));

@@ -26,10 +26,8 @@ use reqwest::{StatusCode, Url};
 use super::peer::Peer;
 use super::pool::Pool;
 use super::{LinkOptions, UpstreamError};
+use crate::headers;
 use crate::modern::headers::ParamHeader;
-
-pub const SESSION_HEADER: &str = "mcp-session-id";
-pub const VERSION_HEADER: &str = "mcp-protocol-version";
 
 /// A response body from either client.
 pub type Body = Either<hyper::body::Incoming, reqwest::Body>;
@@ -144,7 +142,7 @@ impl HttpLink {
             .unwrap_or_else(|p| p.into_inner())
             .clone()
         {
-            h.insert(HeaderName::from_static(SESSION_HEADER), s);
+            h.insert(headers::SESSION_ID, s);
         }
         if let Some(v) = self
             .version
@@ -152,7 +150,7 @@ impl HttpLink {
             .unwrap_or_else(|p| p.into_inner())
             .clone()
         {
-            h.insert(HeaderName::from_static(VERSION_HEADER), v);
+            h.insert(headers::PROTOCOL_VERSION, v);
         }
         h
     }
@@ -214,7 +212,7 @@ impl HttpLink {
         };
         let resp = self.post(msg.to_bytes(), &routing).await?;
         if msg.method() == "initialize" {
-            if let Some(s) = resp.headers().get(SESSION_HEADER) {
+            if let Some(s) = resp.headers().get(headers::SESSION_ID) {
                 *self.session.write().unwrap_or_else(|p| p.into_inner()) = Some(s.clone());
                 self.rebuild_post_headers();
             }
@@ -290,7 +288,7 @@ impl HttpLink {
                         .get(resume.url.clone())
                         .headers(resume.headers.clone())
                         .header(ACCEPT, "text/event-stream")
-                        .header("last-event-id", event_id)
+                        .header(headers::LAST_EVENT_ID, event_id)
                         .send()
                         .await;
                     match resp {
@@ -344,7 +342,7 @@ impl HttpLink {
                     .headers(link.request_headers())
                     .header(ACCEPT, "text/event-stream");
                 if let Some(id) = &last_event_id {
-                    req = req.header("last-event-id", id.as_str());
+                    req = req.header(headers::LAST_EVENT_ID, id.as_str());
                 }
                 let resp = tokio::select! {
                     r = req.send() => r,
