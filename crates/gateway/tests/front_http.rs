@@ -243,6 +243,41 @@ async fn posts_take_the_fast_lane_or_the_router_with_the_same_answers() {
     assert_eq!(send(&gw, put).await.0, 405);
 }
 
+// Two workers: the h2 client must go on answering the gateway's GOAWAY and
+// ping while the harness waits, blocking, for the gateway to exit.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn http2_with_prior_knowledge_is_served_like_http1() {
+    let gw = gateway().await;
+    let h2 = reqwest::Client::builder()
+        .http2_prior_knowledge()
+        .build()
+        .unwrap();
+    let post = |body: &str, session: Option<&str>| {
+        let mut req = h2.post(gw.url("/mcp")).body(body.to_owned());
+        for (k, v) in good_headers(session) {
+            req = req.header(k, v);
+        }
+        req.send()
+    };
+    let init = post(
+        r#"{"jsonrpc":"2.0","id":1,"method":"initialize","params":{"protocolVersion":"2025-11-25","capabilities":{},"clientInfo":{"name":"h2","version":"1"}}}"#,
+        None,
+    )
+    .await
+    .unwrap();
+    assert_eq!(init.version(), reqwest::Version::HTTP_2);
+    assert_eq!(init.status(), 200);
+    let sid = init.headers()["mcp-session-id"]
+        .to_str()
+        .unwrap()
+        .to_owned();
+    let ping = post(PING, Some(&sid)).await.unwrap();
+    assert_eq!(ping.status(), 200);
+    assert!(ping.text().await.unwrap().contains(r#""result":{}"#));
+    let health = h2.get(gw.url("/health")).send().await.unwrap();
+    assert_eq!(health.status(), 200);
+}
+
 #[tokio::test]
 async fn notifications_get_202_and_unknown_methods_a_json_rpc_error() {
     let gw = gateway().await;

@@ -1,4 +1,5 @@
-//! The accept loop: hyper's HTTP/1.1 on every connection. A POST to `/mcp`
+//! The accept loop: hyper on every connection (HTTP/1.1, or HTTP/2 with
+//! prior knowledge, as the client starts it). A POST to `/mcp`
 //! or `/mcp/{backend}` (every tool call) goes straight to its handler;
 //! everything else goes through the axum router ([`super::app`]), whose
 //! matching, boxing and glue cost about 4k instructions per call.
@@ -15,9 +16,9 @@ use std::time::Duration;
 use axum::response::Response;
 use axum::Router;
 use hyper::body::Incoming;
-use hyper::server::conn::http1;
 use hyper::{Method, Request};
-use hyper_util::rt::TokioIo;
+use hyper_util::rt::{TokioExecutor, TokioIo};
+use hyper_util::server::conn::auto;
 use hyper_util::server::graceful::GracefulShutdown;
 use tower::ServiceExt;
 
@@ -32,6 +33,7 @@ pub async fn serve(
 ) -> io::Result<()> {
     let router = super::app(state.clone());
     let connections = GracefulShutdown::new();
+    let http = auto::Builder::new(TokioExecutor::new());
     let mut shutdown = std::pin::pin!(shutdown);
     loop {
         let tcp = tokio::select! {
@@ -49,8 +51,8 @@ pub async fn serve(
         let (app, router) = (state.clone(), router.clone());
         let service =
             hyper::service::service_fn(move |req| route(app.clone(), router.clone(), req));
-        let conn = http1::Builder::new().serve_connection(TokioIo::new(tcp), service);
-        let conn = connections.watch(conn);
+        let conn = http.serve_connection(TokioIo::new(tcp), service);
+        let conn = connections.watch(conn.into_owned());
         tokio::spawn(async move {
             if let Err(e) = conn.await {
                 tracing::trace!("connection ended: {e}");
