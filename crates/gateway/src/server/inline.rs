@@ -38,16 +38,12 @@ impl<T: Send + 'static> Inline<T> {
     }
 
     /// Hand the unfinished call over (to a task that goes on with it).
+    /// Panics if the call has finished: its outcome was already returned by
+    /// polling, and asking for the call after that is a bug of the caller.
     pub fn into_call(mut self) -> impl Future<Output = Outcome<T>> + Send {
-        let call = self.call.take();
-        async move {
-            match call {
-                Some(call) => call.await,
-                // Only reachable after the call was polled to its end, whose
-                // caller has its outcome and never asks for the call.
-                None => Err(Panicked),
-            }
-        }
+        self.call
+            .take()
+            .expect("Inline::into_call after the call finished")
     }
 }
 
