@@ -16,6 +16,7 @@ use serde_json::value::RawValue;
 use super::{text_result, GatewayError, Outcome, ToolCall};
 use crate::catalog::Catalog;
 use crate::gateway::Gateway;
+use crate::mention::Mention;
 use crate::search;
 use crate::session::Session;
 use crate::upstream::{CallContext, State};
@@ -121,6 +122,15 @@ pub async fn call(
     msg: &mcp_wire::Message,
     ctx: &CallContext,
 ) -> Outcome {
+    if let Some(c) = InvokeCall::read(msg) {
+        let outer = ToolCall {
+            name: c.name,
+            arguments: None,
+            meta: c.meta,
+            task: c.task,
+        };
+        return invoke(gw, session, c.arguments, &outer, ctx).await;
+    }
     let p: ToolCall = msg
         .parse_params()
         .map_err(|e| GatewayError::InvalidParams(e.to_string()))?;
@@ -306,6 +316,36 @@ fn unavailable_servers(cat: &Catalog) -> Vec<&str> {
         .collect()
 }
 
+/// `tools/call` params of a well-formed `gateway_invoke`, read in one pass:
+/// the general path reads the params, then the invoke arguments out of
+/// them again, scanning a large argument twice.
+#[derive(Deserialize)]
+struct InvokeCall<'a> {
+    #[serde(borrow)]
+    name: Cow<'a, str>,
+    #[serde(borrow)]
+    arguments: InvokeArgs<'a>,
+    #[serde(borrow, default, rename = "_meta")]
+    meta: Option<&'a RawValue>,
+    #[serde(borrow, default)]
+    task: Option<&'a RawValue>,
+}
+
+impl<'a> InvokeCall<'a> {
+    /// `None` for anything else (another tool, or arguments that do not
+    /// fit), which takes the general path and its errors.
+    fn read(msg: &'a mcp_wire::Message) -> Option<Self> {
+        static INVOKE: Mention = Mention::new("\"gateway_invoke\"");
+        let params = msg.params.as_deref()?.get();
+        if !INVOKE.in_text(params) {
+            return None;
+        }
+        serde_json::from_str::<Self>(params)
+            .ok()
+            .filter(|c| c.name == "gateway_invoke")
+    }
+}
+
 #[derive(Deserialize)]
 struct InvokeArgs<'a> {
     // Borrowed from the request unless they hold escapes.
@@ -408,4 +448,45 @@ fn unknown_tool(cat: &Catalog, server: &str, tool: &str) -> String {
         msg.push_str(" Use gateway_search_tools to find the right tool.");
     }
     msg
+}
+
+#[cfg(test)]
+mod tests {
+    use mcp_wire::Message;
+
+    use super::InvokeCall;
+
+    fn call_with(params: &str) -> Message {
+        let body = format!(r#"{{"jsonrpc":"2.0","id":1,"method":"tools/call","params":{params}}}"#);
+        Message::parse_one(body.as_bytes()).unwrap()
+    }
+
+    #[test]
+    fn a_well_formed_invoke_is_read_in_one_pass_and_anything_else_is_not() {
+        let msg = call_with(
+            r#"{"name":"gateway_invoke","arguments":{"server":"fs","tool":"read_file","arguments":{"path":"/a"}},"_meta":{"progressToken":7},"task":{"ttl":1}}"#,
+        );
+        let c = InvokeCall::read(&msg).expect("one pass");
+        assert_eq!(
+            (&*c.arguments.server, &*c.arguments.tool),
+            ("fs", "read_file")
+        );
+        assert_eq!(c.arguments.arguments.unwrap().get(), r#"{"path":"/a"}"#);
+        assert_eq!(c.meta.unwrap().get(), r#"{"progressToken":7}"#);
+        assert_eq!(c.task.unwrap().get(), r#"{"ttl":1}"#);
+        // Any member order, any spacing.
+        let msg =
+            call_with(r#"{"arguments": {"tool": "t", "server": "s"}, "name": "gateway_invoke"}"#);
+        assert!(InvokeCall::read(&msg).is_some());
+        // The general path (and its usage errors) takes the rest.
+        for other in [
+            r#"{"name":"gateway_search_tools","arguments":{"query":"gateway_invoke"}}"#,
+            r#"{"name":"surfaced","arguments":{"server":"s","tool":"t","note":"gateway_invoke"}}"#,
+            r#"{"name":"gateway_invoke","arguments":{"server":"fs"}}"#,
+            r#"{"name":"gateway_invoke","arguments":{"server":1,"tool":"t"}}"#,
+            r#"{"name":"gateway_invoke"}"#,
+        ] {
+            assert!(InvokeCall::read(&call_with(other)).is_none(), "{other}");
+        }
+    }
 }
