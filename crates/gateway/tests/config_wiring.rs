@@ -22,12 +22,10 @@ fn fixture_server(args: &[&str]) -> Server {
 async fn stdio_command_args_env_and_cwd_reach_the_child() {
     let f = fault_fixture();
     let dir = tempfile::tempdir().unwrap();
-    let gw = Gateway::start(&format!(
+    let (_gw, mut c) = Gateway::ready(&format!(
         "backends:\n  kid:\n    command: \"{f} --introspection-tools --name 'two words'\"\n    args: [--page-size, '50']\n    env: {{GREETING: hello from env}}\n    cwd: {}\n",
         dir.path().display()
-    ));
-    gw.wait_ready(&["kid"]).await;
-    let mut c = Client::connect(gw.url("/mcp")).await;
+    ), &["kid"]).await;
     assert_eq!(
         text(
             &c.invoke("kid", "get_env", json!({"name": "GREETING"}))
@@ -111,11 +109,11 @@ async fn credentials_in_an_http_url_are_sent_as_basic_auth() {
         "--require-header",
         "Authorization: Basic dXNlcjpzM2NyZXQ=",
     ]);
-    let gw = Gateway::start(&format!(
-        "backends:\n  basic:\n    http_url: http://user:s3cret@127.0.0.1:{port}/mcp\n"
-    ));
-    gw.wait_ready(&["basic"]).await;
-    let mut c = Client::connect(gw.url("/mcp")).await;
+    let (_gw, mut c) = Gateway::ready(
+        &format!("backends:\n  basic:\n    http_url: http://user:s3cret@127.0.0.1:{port}/mcp\n"),
+        &["basic"],
+    )
+    .await;
     assert_eq!(
         text(
             &c.invoke("basic", "echo", json!({"message": "let in"}))
@@ -130,11 +128,11 @@ async fn an_http_url_that_redirects_is_followed() {
     let port = free_port();
     let _fx = fixture_server(&["--http", "--port", &port.to_string()]);
     // /moved answers 308 to /mcp, for every request of the session.
-    let gw = Gateway::start(&format!(
-        "backends:\n  moved:\n    http_url: http://127.0.0.1:{port}/moved\n"
-    ));
-    gw.wait_ready(&["moved"]).await;
-    let mut c = Client::connect(gw.url("/mcp")).await;
+    let (_gw, mut c) = Gateway::ready(
+        &format!("backends:\n  moved:\n    http_url: http://127.0.0.1:{port}/moved\n"),
+        &["moved"],
+    )
+    .await;
     assert_eq!(
         text(
             &c.invoke("moved", "echo", json!({"message": "followed"}))
@@ -224,11 +222,11 @@ async fn max_sessions_evicts_the_longest_idle_session() {
 #[tokio::test]
 async fn request_timeout_is_the_default_backend_deadline() {
     let f = fault_fixture();
-    let gw = Gateway::start(&format!(
-        "server:\n  request_timeout: 300ms\nbackends:\n  fx:\n    command: {f}\n"
-    ));
-    gw.wait_ready(&["fx"]).await;
-    let mut c = Client::connect(gw.url("/mcp")).await;
+    let (_gw, mut c) = Gateway::ready(
+        &format!("server:\n  request_timeout: 300ms\nbackends:\n  fx:\n    command: {f}\n"),
+        &["fx"],
+    )
+    .await;
     let v = c.request("tools/call", json!({"name": "gateway_invoke", "arguments": {"server": "fx", "tool": "slow", "arguments": {"ms": 2000}}})).await;
     assert!(
         v["error"]["message"]

@@ -19,11 +19,9 @@ fn names(list: &Value) -> Vec<String> {
 #[tokio::test]
 async fn surfaced_tools_are_listed_with_their_definitions_and_callable_by_name() {
     let f = fault_fixture();
-    let gw = Gateway::start(&format!(
+    let (gw, mut c) = Gateway::ready(&format!(
         "meta_mcp:\n  surfaced_tools:\n    - {{server: a, tool: add}}\n    - {{server: a, tool: echo}}\n    - {{server: b, tool: echo}}\n    - {{server: b, tool: late_tool}}\nbackends:\n  a:\n    command: {f}\n  b:\n    command: {f} --tools-list-changed-after-ms 1500\n"
-    ));
-    gw.wait_ready(&["a", "b"]).await;
-    let mut c = Client::connect(gw.url("/mcp")).await;
+    ), &["a", "b"]).await;
     let list = c.request("tools/list", json!({})).await;
     assert_eq!(
         names(&list)[4..],
@@ -131,11 +129,11 @@ async fn disabled_tools_look_exactly_like_missing_ones_everywhere() {
 #[tokio::test]
 async fn search_results_are_ready_to_invoke() {
     let f = fault_fixture();
-    let gw = Gateway::start(&format!(
-        "backends:\n  calc:\n    command: {f}\n    description: Arithmetic and echo\n"
-    ));
-    gw.wait_ready(&["calc"]).await;
-    let mut c = Client::connect(gw.url("/mcp")).await;
+    let (_gw, mut c) = Gateway::ready(
+        &format!("backends:\n  calc:\n    command: {f}\n    description: Arithmetic and echo\n"),
+        &["calc"],
+    )
+    .await;
     let r = c
         .call("gateway_search_tools", json!({"query": "sum two numbers"}))
         .await;
@@ -236,12 +234,14 @@ async fn resource_updates_reach_the_subscriber_only() {
 #[tokio::test]
 async fn log_level_and_log_messages_through_meta_mode() {
     let conf = workspace_bin("mcp-conformance-fixture");
-    let gw = Gateway::start(&format!(
-        "backends:\n  conf:\n    command: {} --stdio\n",
-        conf.display()
-    ));
-    gw.wait_ready(&["conf"]).await;
-    let mut c = Client::connect(gw.url("/mcp")).await;
+    let (gw, mut c) = Gateway::ready(
+        &format!(
+            "backends:\n  conf:\n    command: {} --stdio\n",
+            conf.display()
+        ),
+        &["conf"],
+    )
+    .await;
     let r = c
         .request("logging/setLevel", json!({"level": "debug"}))
         .await;

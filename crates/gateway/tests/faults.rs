@@ -61,9 +61,7 @@ async fn backend_that_crashes_at_start_is_failed_with_reason_and_others_serve() 
 
 #[tokio::test]
 async fn crash_mid_call_fails_that_call_at_once_and_the_backend_comes_back() {
-    let gw = Gateway::start(&config(""));
-    gw.wait_ready(&["good", "slowpoke"]).await;
-    let mut c = Client::connect(gw.url("/mcp")).await;
+    let (gw, mut c) = Gateway::ready(&config(""), &["good", "slowpoke"]).await;
     let start = Instant::now();
     let v = c
         .request(
@@ -153,11 +151,11 @@ async fn hanging_call_times_out_with_a_clear_error_while_other_calls_flow() {
 #[tokio::test]
 async fn garbage_on_stdout_is_skipped_and_the_backend_works() {
     let f = fault_fixture();
-    let gw = Gateway::start(&format!(
-        "backends:\n  noisy:\n    command: {f} --garbage\n"
-    ));
-    gw.wait_ready(&["noisy"]).await;
-    let mut c = Client::connect(gw.url("/mcp")).await;
+    let (gw, mut c) = Gateway::ready(
+        &format!("backends:\n  noisy:\n    command: {f} --garbage\n"),
+        &["noisy"],
+    )
+    .await;
     assert_eq!(
         text(&c.invoke("noisy", "echo", json!({"message": "clean"})).await),
         "clean"
@@ -167,9 +165,7 @@ async fn garbage_on_stdout_is_skipped_and_the_backend_works() {
 
 #[tokio::test]
 async fn huge_reply_within_limit_arrives_whole() {
-    let gw = Gateway::start(&config(""));
-    gw.wait_ready(&["good"]).await;
-    let mut c = Client::connect(gw.url("/mcp")).await;
+    let (_gw, mut c) = Gateway::ready(&config(""), &["good"]).await;
     let r = c.invoke("good", "huge", json!({"bytes": 3_000_000})).await;
     assert_eq!(text(&r).len(), 3_000_000);
 }
@@ -219,9 +215,7 @@ async fn shutdown_leaves_no_child_processes_even_when_they_ignore_sigterm() {
 
 #[tokio::test]
 async fn client_cancel_reaches_the_backend_under_its_own_id_and_ends_the_call() {
-    let gw = Gateway::start(&config(""));
-    gw.wait_ready(&["good"]).await;
-    let c = Client::connect(gw.url("/mcp")).await;
+    let (gw, c) = Gateway::ready(&config(""), &["good"]).await;
     let call = json!({"jsonrpc": "2.0", "id": "call-7", "method": "tools/call", "params": {"name": "gateway_invoke", "arguments": {"server": "good", "tool": "hang"}}});
     let req = c
         .http
@@ -255,11 +249,11 @@ async fn client_cancel_reaches_the_backend_under_its_own_id_and_ends_the_call() 
 #[tokio::test]
 async fn shutdown_finishes_in_flight_calls_and_does_not_wait_forever_on_streams() {
     let f = fault_fixture();
-    let mut gw = Gateway::start(&format!(
-        "server:\n  shutdown_timeout: 2s\nbackends:\n  fx:\n    command: {f}\n"
-    ));
-    gw.wait_ready(&["fx"]).await;
-    let c = Client::connect(gw.url("/mcp")).await;
+    let (mut gw, c) = Gateway::ready(
+        &format!("server:\n  shutdown_timeout: 2s\nbackends:\n  fx:\n    command: {f}\n"),
+        &["fx"],
+    )
+    .await;
     // An idle GET stream that would otherwise keep the server open forever.
     let _stream = c
         .http
@@ -334,9 +328,7 @@ async fn fields_no_spec_defines_pass_through_byte_for_byte() {
     let expected = raw_result(&direct);
     assert!(expected.contains("hologram") && expected.contains("x-unknown-top"));
 
-    let gw = Gateway::start(&config(""));
-    gw.wait_ready(&["good"]).await;
-    let c = Client::connect(gw.url("/mcp")).await;
+    let (gw, c) = Gateway::ready(&config(""), &["good"]).await;
     let body = answer_text(c.post(&json!({"jsonrpc": "2.0", "id": 3, "method": "tools/call", "params": {"name": "gateway_invoke", "arguments": {"server": "good", "tool": "exotic", "arguments": {}}}})).await).await;
     assert_eq!(
         raw_result(&body),
@@ -363,9 +355,11 @@ async fn fields_no_spec_defines_pass_through_byte_for_byte() {
 #[tokio::test]
 async fn call_params_no_spec_defines_reach_the_backend() {
     // Direct mode renames the tool and leaves every other member alone.
-    let gw = Gateway::start(&format!("meta_mcp:\n  enabled: false\n{}", config("")));
-    gw.wait_ready(&["good"]).await;
-    let mut c = Client::connect(gw.url("/mcp")).await;
+    let (_gw, mut c) = Gateway::ready(
+        &format!("meta_mcp:\n  enabled: false\n{}", config("")),
+        &["good"],
+    )
+    .await;
     let sent = json!({"name": "good__echo_params", "arguments": {"a": [1, {"b": null}]},
         "_meta": {"com.example/trace": "t-1", "progressToken": 7}, "x-extension": {"keep": true}});
     let got = c.call("good__echo_params", json!({})).await;
@@ -385,11 +379,11 @@ async fn call_params_no_spec_defines_reach_the_backend() {
 async fn an_oversize_line_is_dropped_not_buffered_and_the_backend_keeps_serving() {
     let f = fault_fixture();
     // Backend messages are capped at max(server.max_body_size, 16 MiB); this answer is larger.
-    let gw = Gateway::start(&format!(
-        "backends:\n  big:\n    command: {f}\n    timeout: 3s\n"
-    ));
-    gw.wait_ready(&["big"]).await;
-    let mut c = Client::connect(gw.url("/mcp")).await;
+    let (gw, mut c) = Gateway::ready(
+        &format!("backends:\n  big:\n    command: {f}\n    timeout: 3s\n"),
+        &["big"],
+    )
+    .await;
     let v = c.request("tools/call", json!({"name": "gateway_invoke", "arguments": {"server": "big", "tool": "huge", "arguments": {"bytes": 17_000_000}}})).await;
     assert_eq!(
         v["error"]["code"],

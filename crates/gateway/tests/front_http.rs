@@ -369,11 +369,11 @@ async fn version_negotiation_and_batches_for_old_clients() {
 #[tokio::test]
 async fn get_stream_delivers_list_changed_and_a_second_stream_conflicts() {
     let f = fault_fixture();
-    let gw = Gateway::start(&format!(
-        "backends:\n  fx:\n    command: {f} --tools-list-changed-after-ms 1500\n"
-    ));
-    gw.wait_ready(&["fx"]).await;
-    let c = Client::connect(gw.url("/mcp")).await;
+    let (gw, c) = Gateway::ready(
+        &format!("backends:\n  fx:\n    command: {f} --tools-list-changed-after-ms 1500\n"),
+        &["fx"],
+    )
+    .await;
     let sid = c.session.clone().unwrap();
     let open = || {
         c.http
@@ -473,11 +473,11 @@ async fn a_broken_answer_stream_resumes_after_the_last_event_with_that_stream_on
 #[tokio::test]
 async fn quick_answers_are_json_and_slow_ones_streams() {
     let f = fault_fixture();
-    let gw = Gateway::start(&format!(
-        "server:\n  stream_after: 200ms\nbackends:\n  fx:\n    command: {f}\n"
-    ));
-    gw.wait_ready(&["fx"]).await;
-    let c = Client::connect(gw.url("/mcp")).await;
+    let (_gw, c) = Gateway::ready(
+        &format!("server:\n  stream_after: 200ms\nbackends:\n  fx:\n    command: {f}\n"),
+        &["fx"],
+    )
+    .await;
     let quick = c
         .post(&json!({"jsonrpc": "2.0", "id": 1, "method": "tools/list"}))
         .await;

@@ -1078,11 +1078,9 @@ async fn session_era_clients_reach_2026_backends() {
 async fn calls_go_on_after_the_backend_closed_its_idle_connections() {
     let port = free_port();
     let _server = everything_http("streamableHttp", port);
-    let gw = Gateway::start(&format!(
+    let (_gw, mut c) = Gateway::ready(&format!(
         "backends:\n  ev_http:\n    http_url: http://127.0.0.1:{port}/mcp\n    health_check: {{ enabled: false }}\n"
-    ));
-    gw.wait_ready(&["ev_http"]).await;
-    let mut c = Client::connect(gw.url("/mcp")).await;
+    ), &["ev_http"]).await;
     for round in 0..2 {
         let r = c
             .invoke(

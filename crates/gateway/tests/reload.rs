@@ -156,9 +156,7 @@ async fn sighup_and_the_reload_command_reload_at_once() {
 #[tokio::test]
 async fn clients_hear_about_new_tools_resources_and_prompts_after_a_reload() {
     let m = format!("lists-{}", std::process::id());
-    let gw = Gateway::start(&format!("backends:\n{}", backend("a", &m)));
-    gw.wait_ready(&["a"]).await;
-    let c = Client::connect(gw.url("/mcp")).await;
+    let (gw, c) = Gateway::ready(&format!("backends:\n{}", backend("a", &m)), &["a"]).await;
     let mut stream = c
         .http
         .get(gw.url("/mcp"))

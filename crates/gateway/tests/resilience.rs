@@ -12,11 +12,9 @@ use serde_json::json;
 #[tokio::test]
 async fn circuit_opens_after_failures_fails_fast_then_recovers() {
     let f = fault_fixture();
-    let gw = Gateway::start(&format!(
+    let (gw, mut c) = Gateway::ready(&format!(
         "failsafe:\n  circuit_breaker: {{failure_threshold: 2, reset_timeout: 800ms}}\nbackends:\n  flaky:\n    command: {f}\n    timeout: 200ms\n  steady:\n    command: {f}\n"
-    ));
-    gw.wait_ready(&["flaky", "steady"]).await;
-    let mut c = Client::connect(gw.url("/mcp")).await;
+    ), &["flaky", "steady"]).await;
     for _ in 0..2 {
         let v = c
             .request(
@@ -86,11 +84,9 @@ async fn only_safe_calls_are_retried_and_no_side_effect_runs_twice() {
             .spawn()
             .unwrap(),
     );
-    let gw = Gateway::start(&format!(
+    let (_gw, mut c) = Gateway::ready(&format!(
         "failsafe:\n  circuit_breaker: {{enabled: false}}\n  retry: {{max_attempts: 3, initial_backoff: 10ms}}\nbackends:\n  h:\n    http_url: http://127.0.0.1:{port}/mcp\n"
-    ));
-    gw.wait_ready(&["h"]).await;
-    let mut c = Client::connect(gw.url("/mcp")).await;
+    ), &["h"]).await;
     for i in 0..10 {
         let r = c.invoke("h", "add", json!({"a": i, "b": 1})).await;
         assert_eq!(
@@ -206,11 +202,11 @@ async fn an_expired_backend_session_is_renewed_and_the_call_sent_once_more() {
             .spawn()
             .unwrap(),
     );
-    let gw = Gateway::start(&format!(
-        "backends:\n  h:\n    http_url: http://127.0.0.1:{port}/mcp\n"
-    ));
-    gw.wait_ready(&["h"]).await;
-    let mut c = Client::connect(gw.url("/mcp")).await;
+    let (gw, mut c) = Gateway::ready(
+        &format!("backends:\n  h:\n    http_url: http://127.0.0.1:{port}/mcp\n"),
+        &["h"],
+    )
+    .await;
     for i in 0..8 {
         let r = c
             .invoke("h", "side_effect", json!({"note": format!("n{i}")}))
@@ -369,11 +365,11 @@ async fn a_response_stream_dropped_mid_call_is_resumed_with_last_event_id() {
             .spawn()
             .unwrap(),
     );
-    let gw = Gateway::start(&format!(
-        "backends:\n  conf:\n    http_url: http://127.0.0.1:{port}/mcp\n"
-    ));
-    gw.wait_ready(&["conf"]).await;
-    let mut c = Client::connect(gw.url("/mcp")).await;
+    let (gw, mut c) = Gateway::ready(
+        &format!("backends:\n  conf:\n    http_url: http://127.0.0.1:{port}/mcp\n"),
+        &["conf"],
+    )
+    .await;
     for _ in 0..3 {
         let r = c.invoke("conf", "test_reconnection", json!({})).await;
         assert_eq!(text(&r), "Reconnection test completed successfully", "{r}");

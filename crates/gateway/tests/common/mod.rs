@@ -177,6 +177,15 @@ impl Gateway {
         }
     }
 
+    /// Start with `config`, wait until `backends` are ready and connect a
+    /// client to `/mcp`: the preamble most tests share.
+    pub async fn ready(config: &str, backends: &[&str]) -> (Gateway, Client) {
+        let gw = Gateway::start(config);
+        gw.wait_ready(backends).await;
+        let c = Client::connect(gw.url("/mcp")).await;
+        (gw, c)
+    }
+
     /// Wait until the named backends are all ready.
     pub async fn wait_ready(&self, backends: &[&str]) -> Value {
         self.wait_health("backends ready", |h| {
