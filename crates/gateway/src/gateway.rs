@@ -20,6 +20,7 @@ use tokio::sync::{mpsc, oneshot, watch};
 
 use crate::catalog::{Catalog, Entry};
 use crate::config::{BackendConfig, Config};
+use crate::embed::Embedder;
 use crate::router::CLIENT_ANSWER_TIMEOUT;
 use crate::session::{capability_for, Session};
 use crate::upstream::{Backend, Hooks, LinkOptions, Reply};
@@ -44,6 +45,8 @@ pub struct Gateway {
     clients: Mutex<Vec<Weak<Session>>>,
     /// Tasks clients started, by the backend's task id.
     tasks: Mutex<HashMap<String, TaskOwner>>,
+    /// Tool and query vectors for search by meaning (`meta_mcp.embeddings`).
+    embedder: Embedder,
 }
 
 /// Where a task runs and whose it is.
@@ -88,6 +91,7 @@ impl Gateway {
                 .map(|b| (b.name.clone(), make_backend(me, &client, &config, b)))
                 .collect();
             Gateway {
+                embedder: Embedder::new(client.clone(), config.meta_mcp.embeddings.clone()),
                 config: ArcSwap::from_pointee(config),
                 backends: ArcSwap::from_pointee(backends),
                 catalog: ArcSwap::from_pointee(Catalog::default()),
@@ -112,6 +116,7 @@ impl Gateway {
     /// Start every backend's actor (lazy ones wait for their first call).
     pub fn start(&self) {
         self.rebuild_catalog();
+        crate::embed::spawn_refresher(self.me.clone());
         for b in self.backends.load().values() {
             b.spawn();
         }
@@ -161,6 +166,7 @@ impl Gateway {
                 stopping.push(b.clone());
             }
         }
+        self.embedder.configure(next.meta_mcp.embeddings.clone());
         self.config.store(Arc::new(next));
         self.backends.store(Arc::new(map));
         for b in &starting {
@@ -362,6 +368,10 @@ impl Gateway {
                 tracing::debug!(session = %session.id, "subscriber has no open stream; update dropped");
             }
         }
+    }
+
+    pub fn embedder(&self) -> &Embedder {
+        &self.embedder
     }
 
     pub fn catalog(&self) -> Arc<Catalog> {

@@ -6,7 +6,8 @@
 //! - [`session`]: per-client state.
 //! - [`router`]: method dispatch and the meta-tools.
 //! - [`catalog`] and [`search`]: the merged, atomically swapped view of all
-//!   tools, and ranking over it (pure).
+//!   tools, and ranking over it (pure); [`embed`] fetches the vectors that
+//!   search by meaning ranks on.
 //! - [`gateway`]: the set of backends and the catalog built from them.
 //! - [`upstream`]: one actor per backend and its transports.
 //! - [`config`]: gateway.yaml in, validated [`config::Config`] out;
@@ -18,6 +19,7 @@
 
 pub mod catalog;
 pub mod config;
+pub mod embed;
 pub mod gateway;
 pub mod headers;
 pub mod mention;

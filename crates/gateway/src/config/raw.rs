@@ -52,6 +52,20 @@ pub struct RawMeta {
     pub enabled: Option<bool>,
     pub tool_cache_ttl: Option<String>,
     pub surfaced_tools: Option<Vec<RawToolRef>>,
+    pub embeddings: Option<RawEmbeddings>,
+}
+
+/// `meta_mcp.embeddings`: an OpenAI-compatible embeddings endpoint for search by meaning.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawEmbeddings {
+    pub url: Option<String>,
+    pub model: Option<String>,
+    pub weight: Option<f64>,
+    pub timeout: Option<String>,
+    pub batch_size: Option<usize>,
+    pub query_prefix: Option<String>,
+    pub document_prefix: Option<String>,
 }
 
 /// `{server, tool}`: one tool of one backend.

@@ -140,9 +140,10 @@ pub async fn call(
         "gateway_list_tools" => with_args(args, |a: ListToolsArgs| {
             Ok(list_tools(&gw.catalog(), a.server.as_deref()))
         }),
-        "gateway_search_tools" => with_args(args, |a: SearchArgs| {
-            Ok(search_tools(&gw.catalog(), &a.query, a.limit))
-        }),
+        "gateway_search_tools" => match serde_json::from_str::<SearchArgs>(args) {
+            Ok(a) => Ok(search_tools(gw, &a.query, a.limit).await),
+            Err(e) => Ok(usage_error(&e)),
+        },
         "gateway_invoke" => match serde_json::from_str::<InvokeArgs>(args) {
             Ok(a) => invoke(gw, session, a, &p, ctx).await,
             Err(e) => Ok(usage_error(&e)),
@@ -285,19 +286,34 @@ struct SearchMatch<'a> {
     input_schema: &'a RawValue,
 }
 
-fn search_tools(cat: &Catalog, query: &str, limit: Option<usize>) -> Box<RawValue> {
+/// Ranked by words, and by meaning too when `meta_mcp.embeddings` is set
+/// and answers in time.
+async fn search_tools(gw: &Gateway, query: &str, limit: Option<usize>) -> Box<RawValue> {
+    let cat = gw.catalog();
     let limit = limit.unwrap_or(DEFAULT_LIMIT).clamp(1, MAX_LIMIT);
-    let matches: Vec<SearchMatch> = search::search(cat, query, limit)
-        .into_iter()
+    let found = match gw.embedder().for_query(&cat, query).await {
+        Some((tools, query_vector)) => {
+            let meaning = search::meaning::Meaning {
+                query: &query_vector,
+                docs: &tools.vectors,
+                weight: tools.weight,
+            };
+            search::search_with_meaning(&cat, query, &meaning, limit)
+        }
+        None => search::search(&cat, query, limit),
+    };
+    let matches: Vec<SearchMatch> = found
+        .iter()
         .map(|m| SearchMatch {
             server: &m.entry.name,
             tool: &m.tool.name,
             description: &m.tool.description,
             score: m.score,
-            why: format!("matched: {}", m.matched.join(", ")),
+            why: why(m),
             input_schema: &m.tool.input_schema,
         })
         .collect();
+    let cat = &*cat;
     // Fail open: what healthy backends have, and which backends could not be searched.
     let unavailable = unavailable_servers(cat);
     if unavailable.is_empty() {
@@ -305,6 +321,21 @@ fn search_tools(cat: &Catalog, query: &str, limit: Option<usize>) -> Box<RawValu
     } else {
         structured(&json!({ "matches": matches, "unavailable_servers": unavailable }))
     }
+}
+
+/// "matched: create, issue" and, ranked by meaning, "; meaning: 0.84" (cosine similarity).
+fn why(m: &search::Match) -> String {
+    let mut why = String::new();
+    if !m.matched.is_empty() {
+        why = format!("matched: {}", m.matched.join(", "));
+    }
+    if let Some(s) = m.similarity {
+        if !why.is_empty() {
+            why.push_str("; ");
+        }
+        why.push_str(&format!("meaning: {s:.2}"));
+    }
+    why
 }
 
 /// Enabled backends that are not ready (their tools are missing from listings and searches).

@@ -5,7 +5,7 @@
 
 use serde::Deserialize;
 
-use super::search;
+use super::{search, Match};
 use crate::catalog::{parse_tools_page, Catalog, Entry};
 
 #[derive(Deserialize)]
@@ -57,13 +57,19 @@ pub struct Report {
     pub misses: Vec<(String, String)>,
 }
 
+/// How [`search`] ranks `queries` over `catalog`.
 pub fn evaluate(catalog: &Catalog, queries: &[Query]) -> Report {
+    evaluate_by(queries, |q| search(catalog, q, 10))
+}
+
+/// How `rank` (a query -> its best ten matches) ranks `queries`.
+pub fn evaluate_by<'a>(queries: &[Query], mut rank: impl FnMut(&str) -> Vec<Match<'a>>) -> Report {
     let mut r = Report {
         queries: queries.len(),
         ..Report::default()
     };
     for q in queries {
-        let hits = search(catalog, &q.query, 10);
+        let hits = rank(&q.query);
         let rank = hits.iter().position(|m| {
             q.expected
                 .iter()
@@ -93,7 +99,7 @@ pub fn evaluate(catalog: &Catalog, queries: &[Query]) -> Report {
     r
 }
 
-fn top_name(hits: &[super::Match]) -> String {
+fn top_name(hits: &[Match]) -> String {
     hits.first().map_or("(nothing)".into(), |m| {
         format!("{}/{}", m.entry.name, m.tool.name)
     })

@@ -14,6 +14,7 @@
 pub mod eval;
 pub mod global;
 pub mod index;
+pub mod meaning;
 mod synonyms;
 pub mod text;
 
@@ -29,6 +30,8 @@ pub struct Match<'a> {
     pub score: f64,
     /// The query words this tool matched, for "why it matched".
     pub matched: Vec<String>,
+    /// Cosine similarity of query and tool by meaning, when that was ranked on.
+    pub similarity: Option<f32>,
 }
 
 const K1: f64 = 1.2;
@@ -46,16 +49,116 @@ const MAX_QUERY_WORDS: usize = 32;
 /// description matching many synonyms of one word does not outrank a tool
 /// that matches the word itself.
 pub fn search<'a>(catalog: &'a Catalog, query: &str, limit: usize) -> Vec<Match<'a>> {
-    let g = &catalog.search;
-    let n_docs = g.doc_count();
-    let query_words: Vec<String> = text::words(query)
-        .into_iter()
-        .filter(|w| !text::is_stop_word(w))
-        .take(MAX_QUERY_WORDS - 4)
+    let lexical = Lexical::score(catalog, query);
+    let scored = lexical
+        .scores
+        .iter()
+        .enumerate()
+        .filter(|(_, s)| **s > 0.0)
+        .map(|(d, s)| (*s, d))
         .collect();
-    if query_words.is_empty() || n_docs == 0 {
-        return Vec::new();
+    lexical.matches(catalog, top(scored, limit), |_| None)
+}
+
+/// [`search`] with meaning fused in (see [`meaning`]): the best `limit`
+/// tools by words and by the similarity of their vectors to the query's.
+pub fn search_with_meaning<'a>(
+    catalog: &'a Catalog,
+    query: &str,
+    meaning: &meaning::Meaning,
+    limit: usize,
+) -> Vec<Match<'a>> {
+    let lexical = Lexical::score(catalog, query);
+    let similarity: Vec<Option<f32>> = (0..lexical.scores.len())
+        .map(|d| meaning.similarity(d))
+        .collect();
+    let fused = meaning::fuse(&lexical.scores, &similarity, meaning.weight);
+    let scored = fused
+        .iter()
+        .enumerate()
+        .filter(|(_, s)| **s > 0.0)
+        .map(|(d, s)| (*s, d))
+        .collect();
+    lexical.matches(catalog, top(scored, limit), |d| similarity[d])
+}
+
+/// The lexical scores of one query over every document of the catalog.
+struct Lexical {
+    /// The query's words, stop words dropped.
+    words: Vec<String>,
+    /// By global document id; 0 for a document that matched nothing.
+    scores: Vec<f64>,
+    /// By global document id: bit `i` set when query word `i` matched.
+    mask: Vec<u32>,
+}
+
+impl Lexical {
+    fn score(catalog: &Catalog, query: &str) -> Lexical {
+        let g = &catalog.search;
+        let n_docs = g.doc_count();
+        let words: Vec<String> = text::words(query)
+            .into_iter()
+            .filter(|w| !text::is_stop_word(w))
+            .take(MAX_QUERY_WORDS - 4)
+            .collect();
+        if words.is_empty() || n_docs == 0 {
+            return Lexical {
+                words,
+                scores: vec![0.0; n_docs],
+                mask: vec![0; n_docs],
+            };
+        }
+        let (scores, mask) = bm25f(g, query, &words);
+        Lexical {
+            words,
+            scores,
+            mask,
+        }
     }
+
+    /// The ranked `(score, doc)` pairs as matches, with the words each matched.
+    fn matches<'a>(
+        &self,
+        catalog: &'a Catalog,
+        ranked: Vec<(f64, usize)>,
+        similarity: impl Fn(usize) -> Option<f32>,
+    ) -> Vec<Match<'a>> {
+        ranked
+            .into_iter()
+            .map(|(score, d)| {
+                let (ei, ti) = catalog.search.docs[d];
+                let entry = &catalog.entries[ei as usize];
+                let matched = (0..self.words.len())
+                    .filter(|w| self.mask[d] & (1 << w) != 0)
+                    .map(|w| self.words[w].clone())
+                    .collect();
+                Match {
+                    entry,
+                    tool: &entry.tools[ti as usize],
+                    score: (score * 1000.0).round() / 1000.0,
+                    matched,
+                    similarity: similarity(d),
+                }
+            })
+            .collect()
+    }
+}
+
+/// The best `limit` of `scored`, best first; ties keep document order.
+fn top(mut scored: Vec<(f64, usize)>, limit: usize) -> Vec<(f64, usize)> {
+    let by_score = |a: &(f64, usize), b: &(f64, usize)| b.0.total_cmp(&a.0).then(a.1.cmp(&b.1));
+    if scored.len() > limit && limit > 0 {
+        scored.select_nth_unstable_by(limit - 1, by_score);
+        scored.truncate(limit);
+    }
+    scored.sort_by(by_score);
+    scored.truncate(limit);
+    scored
+}
+
+/// BM25F totals with the coverage factor, and the matched-word masks, by document.
+fn bm25f(g: &GlobalIndex, query: &str, query_words: &[String]) -> (Vec<f64>, Vec<u32>) {
+    let n_docs = g.doc_count();
     // Hints ride along as extra, lighter groups that do not count toward coverage.
     let groups_in_query = query_words.len();
     let hints: Vec<String> = text::hints(query).into_iter().map(str::to_owned).collect();
@@ -111,41 +214,10 @@ pub fn search<'a>(catalog: &'a Catalog, query: &str, limit: usize) -> Vec<Match<
     }
     let groups = groups_in_query as f64;
     let real = (1u32 << groups_in_query) - 1;
-    let mut scored: Vec<(f64, usize)> = total
-        .iter()
-        .enumerate()
-        .filter(|(_, s)| **s > 0.0)
-        .map(|(d, s)| {
-            (
-                s * (0.4 + 0.6 * f64::from((mask[d] & real).count_ones()) / groups),
-                d,
-            )
-        })
-        .collect();
-    let by_score = |a: &(f64, usize), b: &(f64, usize)| b.0.total_cmp(&a.0).then(a.1.cmp(&b.1));
-    if scored.len() > limit && limit > 0 {
-        scored.select_nth_unstable_by(limit - 1, by_score);
-        scored.truncate(limit);
+    for (d, s) in total.iter_mut().enumerate() {
+        *s *= 0.4 + 0.6 * f64::from((mask[d] & real).count_ones()) / groups;
     }
-    scored.sort_by(by_score);
-    scored.truncate(limit);
-    scored
-        .into_iter()
-        .map(|(score, d)| {
-            let (ei, ti) = g.docs[d];
-            let entry = &catalog.entries[ei as usize];
-            let matched = (0..query_words.len())
-                .filter(|w| mask[d] & (1 << w) != 0)
-                .map(|w| query_words[w].clone())
-                .collect();
-            Match {
-                entry,
-                tool: &entry.tools[ti as usize],
-                score: (score * 1000.0).round() / 1000.0,
-                matched,
-            }
-        })
-        .collect()
+    (total, mask)
 }
 
 /// One query word -> (term, weight): its stem (1.0), its synonyms, and —

@@ -1,0 +1,339 @@
+//! Search by meaning, the I/O half: an OpenAI-compatible embeddings
+//! endpoint (`meta_mcp.embeddings`) turns tool texts and queries into
+//! vectors. The ranking itself is pure, in `search::meaning`.
+//!
+//! - Tool vectors are kept by a hash of the text they were made from, so a
+//!   catalog change embeds only the tools that are new or changed, and the
+//!   vectors of tools that left are dropped.
+//! - After each refresh the vectors are published aligned to the catalog's
+//!   documents, tagged with its tool fingerprint. A search uses them only
+//!   while that fingerprint is current; otherwise, and whenever the endpoint
+//!   fails or is slower than `timeout`, it ranks by words alone.
+//! - A changed `meta_mcp.embeddings` (reload) drops every vector: another
+//!   model's vectors do not compare.
+
+use std::collections::hash_map::DefaultHasher;
+use std::collections::{HashMap, HashSet};
+use std::hash::{Hash, Hasher};
+use std::sync::{Arc, Mutex, Weak};
+use std::time::Duration;
+
+use arc_swap::ArcSwapOption;
+use serde::Deserialize;
+use serde_json::json;
+use tokio::sync::Notify;
+
+use crate::catalog::Catalog;
+use crate::config::Embeddings;
+use crate::gateway::Gateway;
+use crate::search::meaning::{document_text, normalized};
+
+/// A batch of tool texts may take this long at least, whatever `timeout` says.
+const MIN_BATCH_TIMEOUT: Duration = Duration::from_secs(60);
+/// Bytes of an embeddings answer per input text (about 6,000 floats as JSON).
+const MAX_ANSWER_PER_INPUT: usize = 128 * 1024;
+/// Waits between failed refreshes: doubled from the first up to the last.
+const RETRY_FIRST: Duration = Duration::from_secs(1);
+const RETRY_MAX: Duration = Duration::from_secs(60);
+
+pub struct Embedder {
+    client: reqwest::Client,
+    state: Mutex<State>,
+    /// The tool vectors of the last refreshed catalog, by global document id.
+    aligned: ArcSwapOption<Aligned>,
+    /// Wakes the refresher when the config changes.
+    wake: Arc<Notify>,
+}
+
+struct State {
+    config: Option<Embeddings>,
+    /// Bumped by every config change; a refresh that began under another
+    /// generation keeps nothing.
+    generation: u64,
+    /// Tool vectors by the hash of the tool's document text.
+    vectors: HashMap<u64, Arc<[f32]>>,
+}
+
+pub struct Aligned {
+    /// The catalog fingerprint these vectors were aligned to.
+    pub fingerprint: u64,
+    pub vectors: Vec<Option<Arc<[f32]>>>,
+    pub weight: f64,
+}
+
+#[derive(Clone, Copy)]
+enum Side {
+    Query,
+    Document,
+}
+
+impl Embedder {
+    pub fn new(client: reqwest::Client, config: Option<Embeddings>) -> Embedder {
+        Embedder {
+            client,
+            state: Mutex::new(State {
+                config,
+                generation: 0,
+                vectors: HashMap::new(),
+            }),
+            aligned: ArcSwapOption::empty(),
+            wake: Arc::new(Notify::new()),
+        }
+    }
+
+    fn state(&self) -> std::sync::MutexGuard<'_, State> {
+        self.state.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    /// Apply `meta_mcp.embeddings` after a reload; a change drops every vector.
+    pub fn configure(&self, config: Option<Embeddings>) {
+        let mut s = self.state();
+        if s.config == config {
+            return;
+        }
+        s.config = config;
+        s.generation += 1;
+        s.vectors.clear();
+        self.aligned.store(None);
+        drop(s);
+        self.wake.notify_one();
+    }
+
+    /// What a search of `catalog` ranks meaning by: the tool vectors and
+    /// the query's vector, or `None` to rank by words alone (no endpoint,
+    /// vectors not yet made for this catalog, or the endpoint failed).
+    pub async fn for_query(
+        &self,
+        catalog: &Catalog,
+        query: &str,
+    ) -> Option<(Arc<Aligned>, Vec<f32>)> {
+        let config = self.state().config.clone()?;
+        let aligned = self.aligned.load_full()?;
+        if aligned.fingerprint != catalog.fingerprint {
+            tracing::debug!("tool vectors are being refreshed; search by words alone");
+            return None;
+        }
+        let text = format!("{}{query}", config.query_prefix);
+        let asked = self.request(&config, vec![text], Side::Query);
+        match tokio::time::timeout(config.timeout, asked).await {
+            Ok(Ok(mut v)) => v.pop(),
+            Ok(Err(e)) => {
+                tracing::warn!(url = %config.url, error = %e, "query not embedded; search by words alone");
+                None
+            }
+            Err(_) => {
+                tracing::warn!(url = %config.url, timeout = ?config.timeout, "query not embedded in time; search by words alone");
+                None
+            }
+        }
+        .map(|q| (aligned, q))
+    }
+
+    /// Embed the tools of `catalog` that have no vector yet, drop the
+    /// vectors of tools it no longer has, and publish the rest aligned to it.
+    /// Returns how many tools were embedded.
+    pub async fn refresh(&self, catalog: &Catalog) -> Result<usize, String> {
+        let (config, generation) = {
+            let s = self.state();
+            match &s.config {
+                Some(c) => (c.clone(), s.generation),
+                None => return Ok(0),
+            }
+        };
+        let docs: Vec<(u64, String)> = catalog
+            .search
+            .docs
+            .iter()
+            .map(|&(ei, ti)| {
+                let text = document_text(&catalog.entries[ei as usize].tools[ti as usize]);
+                (key(&text), text)
+            })
+            .collect();
+        let missing: Vec<(u64, String)> = {
+            let s = self.state();
+            let mut seen = HashSet::new();
+            docs.iter()
+                .filter(|(k, _)| !s.vectors.contains_key(k) && seen.insert(*k))
+                .cloned()
+                .collect()
+        };
+        for batch in missing.chunks(config.batch_size) {
+            let texts = batch
+                .iter()
+                .map(|(_, t)| format!("{}{t}", config.document_prefix))
+                .collect();
+            let asked = self.request(&config, texts, Side::Document);
+            let vectors = tokio::time::timeout(config.timeout.max(MIN_BATCH_TIMEOUT), asked)
+                .await
+                .map_err(|_| "tool texts not embedded in time".to_owned())??;
+            let mut s = self.state();
+            if s.generation != generation {
+                return Ok(0);
+            }
+            for ((k, _), v) in batch.iter().zip(vectors) {
+                s.vectors.insert(*k, v.into());
+            }
+        }
+        let mut s = self.state();
+        if s.generation != generation {
+            return Ok(0);
+        }
+        let keep: HashSet<u64> = docs.iter().map(|(k, _)| *k).collect();
+        s.vectors.retain(|k, _| keep.contains(k));
+        let vectors = docs
+            .iter()
+            .map(|(k, _)| s.vectors.get(k).cloned())
+            .collect();
+        self.aligned.store(Some(Arc::new(Aligned {
+            fingerprint: catalog.fingerprint,
+            vectors,
+            weight: config.weight,
+        })));
+        Ok(missing.len())
+    }
+
+    /// One request to the endpoint: unit-length vectors, one per text, in order.
+    async fn request(
+        &self,
+        config: &Embeddings,
+        texts: Vec<String>,
+        side: Side,
+    ) -> Result<Vec<Vec<f32>>, String> {
+        let n = texts.len();
+        let mut body = json!({
+            "input": texts,
+            "input_type": match side { Side::Query => "query", Side::Document => "document" },
+        });
+        if !config.model.is_empty() {
+            body["model"] = json!(config.model);
+        }
+        let mut resp = self
+            .client
+            .post(&config.url)
+            .header(reqwest::header::CONTENT_TYPE, "application/json")
+            .body(body.to_string())
+            .send()
+            .await
+            .map_err(|e| format!("request failed: {e}"))?;
+        let status = resp.status();
+        let limit = MAX_ANSWER_PER_INPUT * n;
+        let mut bytes = Vec::new();
+        while let Some(chunk) = resp
+            .chunk()
+            .await
+            .map_err(|e| format!("answer cut off: {e}"))?
+        {
+            if bytes.len() + chunk.len() > limit {
+                return Err(format!("answer larger than {limit} bytes"));
+            }
+            bytes.extend_from_slice(&chunk);
+        }
+        if !status.is_success() {
+            let text = String::from_utf8_lossy(&bytes);
+            let text: String = text.chars().take(200).collect();
+            return Err(format!("HTTP {status}: {text}"));
+        }
+        vectors_of(&bytes, n)
+    }
+}
+
+/// The vectors of an embeddings answer (`{"data": [{"index", "embedding"}]}`),
+/// in input order, checked: one per input, all of one dimension, usable.
+fn vectors_of(answer: &[u8], inputs: usize) -> Result<Vec<Vec<f32>>, String> {
+    #[derive(Deserialize)]
+    struct Answer {
+        data: Vec<Item>,
+    }
+    #[derive(Deserialize)]
+    struct Item {
+        index: usize,
+        embedding: Vec<f32>,
+    }
+    let answer: Answer =
+        serde_json::from_slice(answer).map_err(|e| format!("not an embeddings answer: {e}"))?;
+    let mut out: Vec<Option<Vec<f32>>> = vec![None; inputs];
+    for item in answer.data {
+        let slot = out
+            .get_mut(item.index)
+            .ok_or_else(|| format!("answer has index {} for {inputs} inputs", item.index))?;
+        *slot = Some(normalized(item.embedding).ok_or("answer has a zero or non-finite vector")?);
+    }
+    let out: Vec<Vec<f32>> = out
+        .into_iter()
+        .collect::<Option<_>>()
+        .ok_or_else(|| format!("answer lacks vectors for some of {inputs} inputs"))?;
+    if out.windows(2).any(|w| w[0].len() != w[1].len()) {
+        return Err("answer mixes vector dimensions".into());
+    }
+    Ok(out)
+}
+
+fn key(text: &str) -> u64 {
+    let mut h = DefaultHasher::new();
+    text.hash(&mut h);
+    h.finish()
+}
+
+/// Keep the tool vectors of `gw`'s catalog fresh: after every change of
+/// the visible tools or of the config, and again after a failure (backing off).
+pub fn spawn_refresher(gw: Weak<Gateway>) {
+    let Some(g) = gw.upgrade() else { return };
+    let mut changed = g.subscribe_tools_changed();
+    let wake = g.embedder().wake.clone();
+    drop(g);
+    tokio::spawn(async move {
+        let mut retry = RETRY_FIRST;
+        loop {
+            let Some(g) = gw.upgrade() else { return };
+            changed.borrow_and_update();
+            let catalog = g.catalog();
+            let failed = match g.embedder().refresh(&catalog).await {
+                Ok(0) => false,
+                Ok(n) => {
+                    tracing::info!(tools = n, "tools embedded for search by meaning");
+                    false
+                }
+                Err(e) => {
+                    tracing::warn!(error = %e, retry_in = ?retry, "tools not embedded; search by words alone until they are");
+                    true
+                }
+            };
+            drop(g);
+            if failed {
+                tokio::time::sleep(retry).await;
+                retry = (retry * 2).min(RETRY_MAX);
+                continue;
+            }
+            retry = RETRY_FIRST;
+            tokio::select! {
+                r = changed.changed() => if r.is_err() { return },
+                () = wake.notified() => {}
+            }
+        }
+    });
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn answers_are_read_in_input_order_and_checked() {
+        let a = br#"{"data":[{"index":1,"embedding":[0,2]},{"index":0,"embedding":[3,4]}]}"#;
+        assert_eq!(
+            vectors_of(a, 2).unwrap(),
+            vec![vec![0.6, 0.8], vec![0.0, 1.0]]
+        );
+        let short = br#"{"data":[{"index":0,"embedding":[1,0]}]}"#;
+        assert!(vectors_of(short, 2).unwrap_err().contains("lacks"));
+        let beyond = br#"{"data":[{"index":2,"embedding":[1,0]}]}"#;
+        assert!(vectors_of(beyond, 1).unwrap_err().contains("index 2"));
+        let mixed = br#"{"data":[{"index":0,"embedding":[1,0]},{"index":1,"embedding":[1]}]}"#;
+        assert!(vectors_of(mixed, 2).unwrap_err().contains("dimensions"));
+        let zero = br#"{"data":[{"index":0,"embedding":[0,0]}]}"#;
+        assert!(vectors_of(zero, 1).unwrap_err().contains("zero"));
+        assert!(vectors_of(b"{}", 1)
+            .unwrap_err()
+            .contains("not an embeddings answer"));
+    }
+}
