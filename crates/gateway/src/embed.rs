@@ -26,7 +26,7 @@ use tokio::sync::Notify;
 use crate::catalog::Catalog;
 use crate::config::Embeddings;
 use crate::gateway::Gateway;
-use crate::search::meaning::{document_text, normalized};
+use crate::search::meaning::{document_text, normalized, Quantized, ToolVectors};
 
 /// A batch of tool texts may take this long at least, whatever `timeout` says.
 const MIN_BATCH_TIMEOUT: Duration = Duration::from_secs(60);
@@ -51,13 +51,13 @@ struct State {
     /// generation keeps nothing.
     generation: u64,
     /// Tool vectors by the hash of the tool's document text.
-    vectors: HashMap<u64, Arc<[f32]>>,
+    vectors: HashMap<u64, Arc<Quantized>>,
 }
 
 pub struct Aligned {
     /// The catalog fingerprint these vectors were aligned to.
     pub fingerprint: u64,
-    pub vectors: Vec<Option<Arc<[f32]>>>,
+    pub vectors: ToolVectors,
     pub weight: f64,
 }
 
@@ -106,7 +106,7 @@ impl Embedder {
         &self,
         catalog: &Catalog,
         query: &str,
-    ) -> Option<(Arc<Aligned>, Vec<f32>)> {
+    ) -> Option<(Arc<Aligned>, Quantized)> {
         let config = self.state().config.clone()?;
         let current = self.aligned.load_full();
         let Some(aligned) = current.filter(|a| a.fingerprint == catalog.fingerprint) else {
@@ -126,7 +126,7 @@ impl Embedder {
                 None
             }
         }
-        .map(|q| (aligned, q))
+        .map(|q| (aligned, Quantized::new(&q)))
     }
 
     /// Embed the tools of `catalog` that have no vector yet, drop the
@@ -171,7 +171,7 @@ impl Embedder {
                 return Ok(0);
             }
             for ((k, _), v) in batch.iter().zip(vectors) {
-                s.vectors.insert(*k, v.into());
+                s.vectors.insert(*k, Arc::new(Quantized::new(&v)));
             }
         }
         let mut s = self.state();
@@ -180,13 +180,14 @@ impl Embedder {
         }
         let keep: HashSet<u64> = docs.iter().map(|(k, _)| *k).collect();
         s.vectors.retain(|k, _| keep.contains(k));
-        let vectors = docs
+        let by_doc: Vec<_> = docs
             .iter()
             .map(|(k, _)| s.vectors.get(k).cloned())
             .collect();
+        drop(s);
         self.aligned.store(Some(Arc::new(Aligned {
             fingerprint: catalog.fingerprint,
-            vectors,
+            vectors: ToolVectors::new(&by_doc),
             weight: config.weight,
         })));
         Ok(missing.len())

