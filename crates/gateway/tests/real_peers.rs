@@ -1095,3 +1095,29 @@ async fn calls_go_on_after_the_backend_closed_its_idle_connections() {
         }
     }
 }
+
+/// Starting real session-era stdio servers is quiet: the process that
+/// answered the discover probe is stopped on purpose, which is no warning.
+#[tokio::test]
+async fn a_clean_start_warns_of_nothing() {
+    let data = tempfile::tempdir().unwrap();
+    let config = format!(
+        "backends:\n  memory:\n    command: {mem}\n    env:\n      MEMORY_FILE_PATH: {dir}/memory.jsonl\n  everything:\n    command: {ev} stdio\n",
+        mem = peer("mcp-server-memory"),
+        ev = peer("mcp-server-everything"),
+        dir = data.path().display(),
+    );
+    let (gw, mut c) = Gateway::ready(&config, &["memory", "everything"]).await;
+    let r = c
+        .invoke("everything", "echo", json!({"message": "hi"}))
+        .await;
+    assert_eq!(text(&r), "Echo: hi", "{r}");
+    assert!(
+        gw.log().contains("backend process stopped"),
+        "the probe process was stopped:\n{}",
+        gw.log()
+    );
+    let log = gw.log();
+    let warnings: Vec<&str> = log.lines().filter(|l| l.contains(" WARN ")).collect();
+    assert!(warnings.is_empty(), "{warnings:#?}");
+}

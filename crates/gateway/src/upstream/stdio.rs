@@ -22,6 +22,8 @@ use crate::config::Transport;
 
 /// How long the child gets after stdin closes, and again after SIGTERM.
 const GRACE: Duration = Duration::from_secs(2);
+/// The exit reason when the gateway itself stopped the process.
+const STOPPED: &str = "stopped";
 
 pub struct StdioLink {
     /// Lines to write, each with its newline; `None` once closed.
@@ -123,7 +125,12 @@ impl StdioLink {
                 }
             }
             let reason = reader_link.exit_reason().await;
-            tracing::warn!(backend = %backend, "backend stopped: {reason}");
+            if reason == STOPPED {
+                // Our own doing: shutdown, reload, or the throwaway discover probe.
+                tracing::debug!(backend = %backend, "backend process stopped");
+            } else {
+                tracing::warn!(backend = %backend, "backend stopped: {reason}");
+            }
             peer.close(&reason);
         });
         Ok(link)
@@ -141,10 +148,11 @@ impl StdioLink {
     }
 
     /// Wait (briefly) for the child to exit and describe how it ended.
+    /// Why the process's stdout ended: [`STOPPED`] when the gateway stopped it.
     async fn exit_reason(&self) -> String {
         let mut guard = self.child.lock().await;
         let Some(child) = guard.as_mut() else {
-            return "stopped".into();
+            return STOPPED.into();
         };
         match tokio::time::timeout(Duration::from_millis(500), child.wait()).await {
             Ok(Ok(status)) => match status.code() {
