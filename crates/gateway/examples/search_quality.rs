@@ -126,14 +126,14 @@ fn grown(dump: &CatalogFile, target: usize) -> Catalog {
 /// The query sets ranked by words and meaning, through the gateway's embedder.
 fn with_meaning(catalog: &Catalog, dump: &CatalogFile, dir: &std::path::Path, url: String) {
     let env = |k: &str| std::env::var(k).unwrap_or_default();
+    let defaults = Embeddings::new(url);
     let config = Embeddings {
-        url,
         model: env("EMBEDDINGS_MODEL"),
-        weight: env("EMBEDDINGS_WEIGHT").parse().unwrap_or(0.5),
+        weight: env("EMBEDDINGS_WEIGHT").parse().unwrap_or(defaults.weight),
         timeout: std::time::Duration::from_secs(10),
-        batch_size: 32,
         query_prefix: env("EMBEDDINGS_QUERY_PREFIX"),
         document_prefix: env("EMBEDDINGS_DOCUMENT_PREFIX"),
+        ..defaults
     };
     let weight = config.weight;
     let rt = tokio::runtime::Builder::new_current_thread()

@@ -5,6 +5,7 @@
 
 mod common;
 
+use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use common::{embeddings_server, fault_fixture, free_port, peer, Client, Gateway};
@@ -111,41 +112,60 @@ async fn tasks_find_their_tools_by_meaning_where_words_alone_miss() {
     }
 }
 
-/// An embeddings endpoint that answers tool texts but never a query.
-async fn endpoint_silent_on_queries() -> String {
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let port = listener.local_addr().unwrap().port();
-    tokio::spawn(async move {
-        loop {
-            let (mut sock, _) = listener.accept().await.unwrap();
-            tokio::spawn(async move {
-                loop {
-                    let Some(body) = read_request(&mut sock).await else {
-                        return;
-                    };
-                    let req: Value = serde_json::from_slice(&body).unwrap();
-                    if req["input_type"] == "query" {
-                        tokio::time::sleep(Duration::from_secs(3600)).await;
+/// A stand-in embeddings endpoint: a vector for every text (the query
+/// optionally never answered), and a record of every request it got.
+struct FakeEndpoint {
+    url: String,
+    requests: Arc<Mutex<Vec<Value>>>,
+}
+
+impl FakeEndpoint {
+    async fn start(silent_on_queries: bool) -> FakeEndpoint {
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let url = format!(
+            "http://127.0.0.1:{}/v1/embeddings",
+            listener.local_addr().unwrap().port()
+        );
+        let requests = Arc::new(Mutex::new(Vec::new()));
+        let seen = requests.clone();
+        tokio::spawn(async move {
+            loop {
+                let (mut sock, _) = listener.accept().await.unwrap();
+                let seen = seen.clone();
+                tokio::spawn(async move {
+                    while let Some(body) = read_request(&mut sock).await {
+                        let req: Value = serde_json::from_slice(&body).unwrap();
+                        seen.lock().unwrap().push(req.clone());
+                        if silent_on_queries && req["input_type"] == "query" {
+                            tokio::time::sleep(Duration::from_secs(3600)).await;
+                        }
+                        let texts = req["input"].as_array().unwrap().len();
+                        let data: Vec<Value> = (0..texts)
+                            .map(|i| json!({"index": i, "embedding": [1.0, i as f32]}))
+                            .collect();
+                        let body = json!({"data": data}).to_string();
+                        let head = format!(
+                            "HTTP/1.1 200 OK\r\ncontent-type: application/json\r\ncontent-length: {}\r\n\r\n",
+                            body.len()
+                        );
+                        sock.write_all(head.as_bytes()).await.unwrap();
+                        sock.write_all(body.as_bytes()).await.unwrap();
                     }
-                    let data: Vec<Value> = req["input"]
-                        .as_array()
-                        .unwrap()
-                        .iter()
-                        .enumerate()
-                        .map(|(i, _)| json!({"index": i, "embedding": [1.0, i as f32]}))
-                        .collect();
-                    let body = json!({"data": data}).to_string();
-                    let head = format!(
-                        "HTTP/1.1 200 OK\r\ncontent-type: application/json\r\ncontent-length: {}\r\n\r\n",
-                        body.len()
-                    );
-                    sock.write_all(head.as_bytes()).await.unwrap();
-                    sock.write_all(body.as_bytes()).await.unwrap();
-                }
-            });
-        }
-    });
-    format!("http://127.0.0.1:{port}/v1/embeddings")
+                });
+            }
+        });
+        FakeEndpoint { url, requests }
+    }
+
+    /// Tool texts asked for so far (requests not marked as a query).
+    fn documents(&self) -> usize {
+        let requests = self.requests.lock().unwrap();
+        requests
+            .iter()
+            .filter(|r| r["input_type"] != "query")
+            .map(|r| r["input"].as_array().unwrap().len())
+            .sum()
+    }
 }
 
 /// One HTTP/1.1 request's body (`None` at end of stream).
@@ -172,7 +192,7 @@ async fn read_request(sock: &mut tokio::net::TcpStream) -> Option<Vec<u8>> {
 async fn a_failing_endpoint_leaves_search_by_words() {
     let fixture = format!("backends:\n  fx:\n    command: {}\n", fault_fixture());
     let closed = format!("http://127.0.0.1:{}/v1/embeddings", free_port());
-    let silent = endpoint_silent_on_queries().await;
+    let silent = FakeEndpoint::start(true).await;
     // (endpoint, what the log says once the tools' turn is over, what it says of the query)
     for (url, ready, log) in [
         (
@@ -181,7 +201,7 @@ async fn a_failing_endpoint_leaves_search_by_words() {
             "no tool vectors for this catalog yet",
         ),
         (
-            silent,
+            silent.url.clone(),
             "tools embedded for search by meaning",
             "query not embedded in time; search by words alone",
         ),
@@ -200,4 +220,59 @@ async fn a_failing_endpoint_leaves_search_by_words() {
         );
         gw.wait_log(log).await;
     }
+}
+
+#[tokio::test]
+async fn tool_vectors_kept_in_the_cache_file_survive_a_restart() {
+    let endpoint = FakeEndpoint::start(false).await;
+    let dir = tempfile::tempdir().unwrap();
+    let cache = dir.path().join("vectors.bin");
+    let config = |extra: &str| {
+        format!(
+            "meta_mcp:\n  embeddings:\n    url: {}\n    cache: {}\n{extra}backends:\n  fx:\n    command: {}\n",
+            endpoint.url,
+            cache.display(),
+            fault_fixture()
+        )
+    };
+    let ranked_by_meaning = |found: &[Value]| {
+        found
+            .iter()
+            .all(|m| m["why"].as_str().unwrap().contains("meaning: "))
+    };
+
+    // First run: every tool is embedded once and written down.
+    let (mut gw, mut c) = Gateway::ready(&config(""), &["fx"]).await;
+    gw.wait_log("tools embedded for search by meaning").await;
+    let tools = endpoint.documents();
+    assert!(tools >= 5, "{tools}");
+    assert!(ranked_by_meaning(
+        &search(&mut c, "echo back a message").await
+    ));
+    assert!(cache.exists());
+    assert!(endpoint
+        .requests
+        .lock()
+        .unwrap()
+        .iter()
+        .all(|r| r["input_type"].is_string()));
+    gw.stop();
+
+    // Second run: the vectors come from the file; only queries reach the endpoint.
+    let (gw, mut c) = Gateway::ready(&config(""), &["fx"]).await;
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while !ranked_by_meaning(&search(&mut c, "echo back a message").await) {
+        assert!(Instant::now() < deadline, "{}", gw.log());
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    assert_eq!(endpoint.documents(), tools, "no tool embedded again");
+    assert!(!gw.log().contains("tools embedded for search by meaning"));
+    drop(gw);
+
+    // Requests without `input_type` make other vectors: the file is not used for them.
+    let (gw, _c) = Gateway::ready(&config("    input_type: false\n"), &["fx"]).await;
+    gw.wait_log("tools embedded for search by meaning").await;
+    let requests = endpoint.requests.lock().unwrap().clone();
+    assert!(requests.last().unwrap().get("input_type").is_none());
+    assert!(requests.len() > 2);
 }

@@ -56,13 +56,8 @@ async fn ranking_with_meaning_stays_above_its_floor() {
     let embedder = Embedder::new(
         reqwest::Client::new(),
         Some(Embeddings {
-            url,
-            model: String::new(),
-            weight: 0.5,
             timeout: Duration::from_secs(20),
-            batch_size: 32,
-            query_prefix: String::new(),
-            document_prefix: String::new(),
+            ..Embeddings::new(url)
         }),
     );
     let embedded = embedder.refresh(&catalog).await.expect("tools embedded");

@@ -137,10 +137,7 @@ pub fn from_str(
     let mut imported: Vec<(String, raw::RawMcpServer)> =
         std::mem::take(&mut raw.mcp_servers).into_iter().collect();
     for (i, inc) in raw.include_mcp_servers.iter().enumerate() {
-        let p = match (inc.strip_prefix("~/"), env("HOME")) {
-            (Some(rest), Some(home)) => Path::new(&home).join(rest),
-            _ => dir.join(inc),
-        };
+        let p = resolve(inc, dir, env);
         let key = format!("include_mcp_servers.{i}");
         let mut t = parse_tree(&read(&p)?, &key)?;
         expand::expand_tree(&mut t, &mut vec![key.clone()], env)?;
@@ -159,7 +156,15 @@ pub fn from_str(
             deserialize_lenient(servers, &mut warnings).map_err(|e| in_file(e, &p))?;
         imported.extend(servers);
     }
-    let config = model::validate(raw, imported)?;
+    let mut config = model::validate(raw, imported)?;
+    if let Some(cache) = config
+        .meta_mcp
+        .embeddings
+        .as_mut()
+        .and_then(|e| e.cache.as_mut())
+    {
+        *cache = resolve(&cache.to_string_lossy(), dir, env);
+    }
     Ok(Loaded {
         config,
         path: None,
@@ -198,6 +203,15 @@ fn keep_only(tree: Value, key: &str) -> Value {
         }
     }
     Value::Mapping(out)
+}
+
+/// A path from the config: `~/` is the home directory, a relative path is
+/// relative to the config file's directory.
+fn resolve(path: &str, dir: &Path, env: &dyn Fn(&str) -> Option<String>) -> PathBuf {
+    match (path.strip_prefix("~/"), env("HOME")) {
+        (Some(rest), Some(home)) => Path::new(&home).join(rest),
+        _ => dir.join(path),
+    }
 }
 
 /// Deserialize, turning each unknown field into a warning (with a

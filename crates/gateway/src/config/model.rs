@@ -97,6 +97,27 @@ pub struct Embeddings {
     /// Put before each query and each tool text (models like e5 or nomic want one).
     pub query_prefix: String,
     pub document_prefix: String,
+    /// Send `input_type` (`query` or `document`); off for servers that refuse unknown fields.
+    pub input_type: bool,
+    /// Where tool vectors are kept across restarts; `None`: in memory only.
+    pub cache: Option<PathBuf>,
+}
+
+impl Embeddings {
+    /// `url` with every other setting at its default.
+    pub fn new(url: impl Into<String>) -> Embeddings {
+        Embeddings {
+            url: url.into(),
+            model: String::new(),
+            weight: 0.5,
+            timeout: Duration::from_secs(2),
+            batch_size: 32,
+            query_prefix: String::new(),
+            document_prefix: String::new(),
+            input_type: true,
+            cache: None,
+        }
+    }
 }
 
 /// Most tool texts in one embeddings request.
@@ -350,33 +371,35 @@ fn embeddings(raw: super::raw::RawEmbeddings) -> Result<Embeddings, ConfigError>
         Ok(_) => return Err(invalid(format!("{P}.url"), "must be http:// or https://")),
         Err(e) => return Err(invalid(format!("{P}.url"), format!("not a URL: {e}"))),
     }
-    let weight = raw.weight.unwrap_or(0.5);
+    let d = Embeddings::new(url);
+    let weight = raw.weight.unwrap_or(d.weight);
     if !(0.0..=1.0).contains(&weight) {
         return Err(invalid(format!("{P}.weight"), "must be between 0 and 1"));
     }
-    let batch_size = raw.batch_size.unwrap_or(32);
+    let batch_size = raw.batch_size.unwrap_or(d.batch_size);
     if !(1..=MAX_EMBEDDING_BATCH).contains(&batch_size) {
         return Err(invalid(
             format!("{P}.batch_size"),
             format!("must be between 1 and {MAX_EMBEDDING_BATCH}"),
         ));
     }
-    let timeout = opt_duration(
-        &format!("{P}.timeout"),
-        &raw.timeout,
-        Duration::from_secs(2),
-    )?;
+    let timeout = opt_duration(&format!("{P}.timeout"), &raw.timeout, d.timeout)?;
     if timeout.is_zero() {
         return Err(invalid(format!("{P}.timeout"), "must be more than 0"));
     }
+    if raw.cache.as_deref() == Some("") {
+        return Err(invalid(format!("{P}.cache"), "must be a file path"));
+    }
     Ok(Embeddings {
-        url,
-        model: raw.model.unwrap_or_default(),
+        model: raw.model.unwrap_or(d.model),
         weight,
         timeout,
         batch_size,
-        query_prefix: raw.query_prefix.unwrap_or_default(),
-        document_prefix: raw.document_prefix.unwrap_or_default(),
+        query_prefix: raw.query_prefix.unwrap_or(d.query_prefix),
+        document_prefix: raw.document_prefix.unwrap_or(d.document_prefix),
+        input_type: raw.input_type.unwrap_or(d.input_type),
+        cache: raw.cache.map(PathBuf::from),
+        ..d
     })
 }
 

@@ -66,6 +66,8 @@ pub struct RawEmbeddings {
     pub batch_size: Option<usize>,
     pub query_prefix: Option<String>,
     pub document_prefix: Option<String>,
+    pub input_type: Option<bool>,
+    pub cache: Option<String>,
 }
 
 /// `{server, tool}`: one tool of one backend.

@@ -379,6 +379,8 @@ fn embeddings_are_off_by_default_and_checked_when_set() {
             batch_size: 32,
             query_prefix: String::new(),
             document_prefix: String::new(),
+            input_type: true,
+            cache: None,
         })
     );
     let c = load_str(
@@ -423,6 +425,31 @@ fn embeddings_are_off_by_default_and_checked_when_set() {
         let err = error_of(&yaml);
         assert!(err.starts_with(message), "{yaml}: {err}");
     }
+    let c = from_str(
+        "meta_mcp:\n  embeddings: {url: 'http://h/', input_type: false, cache: vectors.bin}\n",
+        Path::new("/etc/mcp"),
+        &env,
+    )
+    .unwrap()
+    .config;
+    let e = c.meta_mcp.embeddings.unwrap();
+    assert!(!e.input_type);
+    assert_eq!(
+        e.cache.as_deref(),
+        Some(Path::new("/etc/mcp/vectors.bin")),
+        "beside the config"
+    );
+    let c = load_str("meta_mcp:\n  embeddings: {url: 'http://h/', cache: ~/v.bin}\n")
+        .unwrap()
+        .config;
+    assert_eq!(
+        c.meta_mcp.embeddings.unwrap().cache.as_deref(),
+        Some(Path::new("/nonexistent-home/v.bin"))
+    );
+    assert!(
+        error_of("meta_mcp:\n  embeddings: {url: 'http://h/', cache: ''}\n")
+            .starts_with("meta_mcp.embeddings.cache: must be a file path")
+    );
     let loaded =
         load_str("meta_mcp:\n  embeddings:\n    url: http://h/\n    wieght: 0.2\n").unwrap();
     assert!(

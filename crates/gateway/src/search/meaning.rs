@@ -57,6 +57,19 @@ impl Quantized {
         }
     }
 
+    /// As kept: `values[i] * scale` is component `i`.
+    pub fn from_parts(scale: f32, values: Box<[i8]>) -> Quantized {
+        Quantized { scale, values }
+    }
+
+    pub fn scale(&self) -> f32 {
+        self.scale
+    }
+
+    pub fn values(&self) -> &[i8] {
+        &self.values
+    }
+
     pub fn len(&self) -> usize {
         self.values.len()
     }

@@ -3,18 +3,20 @@
 //! vectors. The ranking itself is pure, in `search::meaning`.
 //!
 //! - Tool vectors are kept by a hash of the text they were made from, so a
-//!   catalog change embeds only the tools that are new or changed, and the
-//!   vectors of tools that left are dropped.
+//!   catalog change embeds only the tools that are new or changed. Vectors
+//!   of tools that left are dropped once they outnumber the listed tools
+//!   (plus [`SPARE_VECTORS`]): a backend that restarts gets its own back.
 //! - After each refresh the vectors are published aligned to the catalog's
 //!   documents, tagged with its tool fingerprint. A search uses them only
 //!   while that fingerprint is current; otherwise, and whenever the endpoint
 //!   fails or is slower than `timeout`, it ranks by words alone.
 //! - A changed `meta_mcp.embeddings` (reload) drops every vector: another
 //!   model's vectors do not compare.
+//! - With `cache` set, the vectors outlive the process ([`cache`]).
 
-use std::collections::hash_map::DefaultHasher;
+mod cache;
+
 use std::collections::{HashMap, HashSet};
-use std::hash::{Hash, Hasher};
 use std::sync::{Arc, Mutex, Weak};
 use std::time::Duration;
 
@@ -32,6 +34,9 @@ use crate::search::meaning::{document_text, normalized, Quantized, ToolVectors};
 const MIN_BATCH_TIMEOUT: Duration = Duration::from_secs(60);
 /// Bytes of an embeddings answer per input text (about 6,000 floats as JSON).
 const MAX_ANSWER_PER_INPUT: usize = 128 * 1024;
+/// Vectors of tools no longer listed are dropped once there are more of
+/// them than listed tools plus this many.
+const SPARE_VECTORS: usize = 1024;
 /// Waits between failed refreshes: doubled from the first up to the last.
 const RETRY_FIRST: Duration = Duration::from_secs(1);
 const RETRY_MAX: Duration = Duration::from_secs(60);
@@ -72,9 +77,9 @@ impl Embedder {
         Embedder {
             client,
             state: Mutex::new(State {
+                vectors: cached(config.as_ref()),
                 config,
                 generation: 0,
-                vectors: HashMap::new(),
             }),
             aligned: ArcSwapOption::empty(),
             wake: Arc::new(Notify::new()),
@@ -91,9 +96,9 @@ impl Embedder {
         if s.config == config {
             return;
         }
+        s.vectors = cached(config.as_ref());
         s.config = config;
         s.generation += 1;
-        s.vectors.clear();
         self.aligned.store(None);
         drop(s);
         self.wake.notify_one();
@@ -146,7 +151,7 @@ impl Embedder {
             .iter()
             .map(|&(ei, ti)| {
                 let text = document_text(&catalog.entries[ei as usize].tools[ti as usize]);
-                (key(&text), text)
+                (cache::key(&text), text)
             })
             .collect();
         let missing: Vec<(u64, String)> = {
@@ -178,13 +183,27 @@ impl Embedder {
         if s.generation != generation {
             return Ok(0);
         }
-        let keep: HashSet<u64> = docs.iter().map(|(k, _)| *k).collect();
-        s.vectors.retain(|k, _| keep.contains(k));
+        // Vectors of tools that are gone stay while they are few: a backend
+        // that restarts, or is not ready yet at startup, gets its own back.
+        let before = s.vectors.len();
+        if before > docs.len() * 2 + SPARE_VECTORS {
+            let keep: HashSet<u64> = docs.iter().map(|(k, _)| *k).collect();
+            s.vectors.retain(|k, _| keep.contains(k));
+        }
+        let changed = !missing.is_empty() || s.vectors.len() != before;
+        let file = config
+            .cache
+            .as_ref()
+            .filter(|_| changed)
+            .map(|path| (path, cache::encode(&cache::identity(&config), &s.vectors)));
         let by_doc: Vec<_> = docs
             .iter()
             .map(|(k, _)| s.vectors.get(k).cloned())
             .collect();
         drop(s);
+        if let Some((path, bytes)) = file {
+            cache::save(path, &bytes);
+        }
         self.aligned.store(Some(Arc::new(Aligned {
             fingerprint: catalog.fingerprint,
             vectors: ToolVectors::new(&by_doc),
@@ -201,10 +220,13 @@ impl Embedder {
         side: Side,
     ) -> Result<Vec<Vec<f32>>, String> {
         let n = texts.len();
-        let mut body = json!({
-            "input": texts,
-            "input_type": match side { Side::Query => "query", Side::Document => "document" },
-        });
+        let mut body = json!({ "input": texts });
+        if config.input_type {
+            body["input_type"] = json!(match side {
+                Side::Query => "query",
+                Side::Document => "document",
+            });
+        }
         if !config.model.is_empty() {
             body["model"] = json!(config.model);
         }
@@ -269,10 +291,16 @@ fn vectors_of(answer: &[u8], inputs: usize) -> Result<Vec<Vec<f32>>, String> {
     Ok(out)
 }
 
-fn key(text: &str) -> u64 {
-    let mut h = DefaultHasher::new();
-    text.hash(&mut h);
-    h.finish()
+/// The vectors `config`'s cache file holds for its endpoint (none without one).
+fn cached(config: Option<&Embeddings>) -> HashMap<u64, Arc<Quantized>> {
+    match config {
+        Some(
+            c @ Embeddings {
+                cache: Some(path), ..
+            },
+        ) => cache::load(path, &cache::identity(c)),
+        _ => HashMap::new(),
+    }
 }
 
 /// Keep the tool vectors of `gw`'s catalog fresh: after every change of
