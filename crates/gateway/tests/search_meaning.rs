@@ -58,28 +58,17 @@ async fn tasks_find_their_tools_by_meaning_where_words_alone_miss() {
         backends(data.path())
     );
     let (gw, mut c) = Gateway::ready(&with_meaning, &["fs", "memory", "everything"]).await;
-    // Every backend's tools are embedded (one log line per refresh that embedded any).
-    let deadline = Instant::now() + Duration::from_secs(60);
-    loop {
-        let embedded: usize = gw
-            .log()
-            .lines()
-            .filter_map(|l| {
-                l.split("tools embedded for search by meaning tools=")
-                    .nth(1)
-            })
-            .map(|n| n.trim().parse::<usize>().unwrap())
-            .sum();
-        if embedded == 40 {
-            break;
-        }
-        assert!(
-            Instant::now() < deadline,
-            "{embedded} of 40 tools embedded:\n{}",
-            gw.log()
-        );
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
+    // Every backend's tools are embedded; /health says so.
+    let h = gw
+        .wait_health("every tool embedded", |h| {
+            h["search_by_meaning"]["tools_embedded"] == 40
+        })
+        .await;
+    assert_eq!(
+        h["search_by_meaning"],
+        json!({"state": "ready", "tools_embedded": 40}),
+        "{h}"
+    );
 
     // Each task shares only one loose word with its tool.
     let cases = [
@@ -102,6 +91,7 @@ async fn tasks_find_their_tools_by_meaning_where_words_alone_miss() {
     // The same gateway reloaded without an endpoint ranks by words, and misses.
     std::fs::write(gw.dir.path().join("gateway.yaml"), backends(data.path())).unwrap();
     gw.wait_log("config reloaded").await;
+    assert!(gw.health().await.1.get("search_by_meaning").is_none());
     for (query, want) in cases {
         let found = search(&mut c, query).await;
         assert_ne!(name(&found[0]), want, "{query}: {found:?}");
@@ -203,7 +193,7 @@ async fn a_failing_endpoint_leaves_search_by_words() {
         (
             silent.url.clone(),
             "tools embedded for search by meaning",
-            "query not embedded in time; search by words alone",
+            "query not embedded in time (300ms); search by words alone",
         ),
     ] {
         let config =
@@ -219,6 +209,17 @@ async fn a_failing_endpoint_leaves_search_by_words() {
             "bounded by the timeout"
         );
         gw.wait_log(log).await;
+        let (_, h) = gw.health().await;
+        let meaning = &h["search_by_meaning"];
+        assert_eq!(meaning["state"], "failing", "{h}");
+        let error = meaning["error"].as_str().unwrap();
+        let expected = if ready == "tools not embedded" {
+            "tools not embedded: request failed"
+        } else {
+            "query not embedded in time"
+        };
+        assert!(error.starts_with(expected), "{error}");
+        assert!(!error.contains("127.0.0.1"), "no URL in /health: {error}");
     }
 }
 

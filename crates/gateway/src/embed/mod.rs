@@ -57,6 +57,19 @@ struct State {
     generation: u64,
     /// Tool vectors by the hash of the tool's document text.
     vectors: HashMap<u64, Arc<Quantized>>,
+    /// The last failure (tools or a query), until the next success.
+    error: Option<String>,
+}
+
+/// How search by meaning is doing, for `/health`.
+#[derive(Debug, serde::Serialize, PartialEq)]
+pub struct Status {
+    /// `ready` (every listed tool has a vector), `embedding`, or `failing`.
+    pub state: &'static str,
+    /// Listed tools that have a vector.
+    pub tools_embedded: usize,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub error: Option<String>,
 }
 
 pub struct Aligned {
@@ -80,6 +93,7 @@ impl Embedder {
                 vectors: cached(config.as_ref()),
                 config,
                 generation: 0,
+                error: None,
             }),
             aligned: ArcSwapOption::empty(),
             wake: Arc::new(Notify::new()),
@@ -99,6 +113,7 @@ impl Embedder {
         s.vectors = cached(config.as_ref());
         s.config = config;
         s.generation += 1;
+        s.error = None;
         self.aligned.store(None);
         drop(s);
         self.wake.notify_one();
@@ -120,18 +135,42 @@ impl Embedder {
         };
         let text = format!("{}{query}", config.query_prefix);
         let asked = self.request(&config, vec![text], Side::Query);
-        match tokio::time::timeout(config.timeout, asked).await {
-            Ok(Ok(mut v)) => v.pop(),
-            Ok(Err(e)) => {
-                tracing::warn!(url = %config.url, error = %e, "query not embedded; search by words alone");
-                None
+        let failure = match tokio::time::timeout(config.timeout, asked).await {
+            Ok(Ok(mut v)) => {
+                self.state().error = None;
+                return v.pop().map(|q| (aligned, Quantized::new(&q)));
             }
-            Err(_) => {
-                tracing::warn!(url = %config.url, timeout = ?config.timeout, "query not embedded in time; search by words alone");
-                None
-            }
-        }
-        .map(|q| (aligned, Quantized::new(&q)))
+            Ok(Err(e)) => format!("query not embedded: {e}"),
+            Err(_) => format!("query not embedded in time ({:?})", config.timeout),
+        };
+        tracing::warn!("{failure}; search by words alone");
+        self.state().error = Some(failure);
+        None
+    }
+
+    /// How search by meaning is doing over `catalog`; `None` when it is off.
+    pub fn status(&self, catalog: &Catalog) -> Option<Status> {
+        let error = {
+            let s = self.state();
+            s.config.as_ref()?;
+            s.error.clone()
+        };
+        let tools_embedded = self
+            .aligned
+            .load()
+            .as_ref()
+            .filter(|a| a.fingerprint == catalog.fingerprint)
+            .map_or(0, |a| a.vectors.count());
+        let state = match (&error, tools_embedded == catalog.search.doc_count()) {
+            (Some(_), _) => "failing",
+            (None, true) => "ready",
+            (None, false) => "embedding",
+        };
+        Some(Status {
+            state,
+            tools_embedded,
+            error,
+        })
     }
 
     /// Embed the tools of `catalog` that have no vector yet, drop the
@@ -237,14 +276,14 @@ impl Embedder {
             .body(body.to_string())
             .send()
             .await
-            .map_err(|e| format!("request failed: {e}"))?;
+            .map_err(|e| format!("request failed: {}", e.without_url()))?;
         let status = resp.status();
         let limit = MAX_ANSWER_PER_INPUT * n;
         let mut bytes = Vec::new();
         while let Some(chunk) = resp
             .chunk()
             .await
-            .map_err(|e| format!("answer cut off: {e}"))?
+            .map_err(|e| format!("answer cut off: {}", e.without_url()))?
         {
             if bytes.len() + chunk.len() > limit {
                 return Err(format!("answer larger than {limit} bytes"));
@@ -320,10 +359,12 @@ pub fn spawn_refresher(gw: Weak<Gateway>) {
                 Ok(0) => false,
                 Ok(n) => {
                     tracing::info!(tools = n, "tools embedded for search by meaning");
+                    g.embedder().state().error = None;
                     false
                 }
                 Err(e) => {
                     tracing::warn!(error = %e, retry_in = ?retry, "tools not embedded; search by words alone until they are");
+                    g.embedder().state().error = Some(format!("tools not embedded: {e}"));
                     true
                 }
             };

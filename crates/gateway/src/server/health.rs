@@ -1,5 +1,6 @@
-//! `GET /health`: overall status and every backend's state. Never secrets:
-//! only names, states, reasons, counts.
+//! `GET /health`: overall status, every backend's state and, when it is
+//! on, how search by meaning is doing. Never secrets: only names, states,
+//! reasons, counts.
 
 use std::sync::Arc;
 
@@ -48,7 +49,7 @@ pub async fn health(State(app): State<Arc<App>>) -> impl IntoResponse {
     } else {
         StatusCode::OK
     };
-    let body = json!({
+    let mut body = json!({
         "status": status,
         "version": env!("CARGO_PKG_VERSION"),
         "backends_ready": ready,
@@ -58,5 +59,8 @@ pub async fn health(State(app): State<Arc<App>>) -> impl IntoResponse {
         "worker_threads": tokio::runtime::Handle::current().metrics().num_workers(),
         "backends": backends,
     });
+    if let Some(meaning) = app.gw.embedder().status(&cat) {
+        body["search_by_meaning"] = json!(meaning);
+    }
     (code, Json(body))
 }
