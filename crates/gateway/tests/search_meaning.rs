@@ -102,15 +102,16 @@ async fn tasks_find_their_tools_by_meaning_where_words_alone_miss() {
     }
 }
 
-/// A stand-in embeddings endpoint: a vector for every text (the query
-/// optionally never answered), and a record of every request it got.
+/// A stand-in embeddings endpoint: a vector for every text, and a record
+/// of every request it got. Optionally it never answers a query, or
+/// answers 500 to a request with a text that starts with `refuse`.
 struct FakeEndpoint {
     url: String,
     requests: Arc<Mutex<Vec<Value>>>,
 }
 
 impl FakeEndpoint {
-    async fn start(silent_on_queries: bool) -> FakeEndpoint {
+    async fn start(silent_on_queries: bool, refuse: Option<&'static str>) -> FakeEndpoint {
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
         let url = format!(
             "http://127.0.0.1:{}/v1/embeddings",
@@ -129,13 +130,23 @@ impl FakeEndpoint {
                         if silent_on_queries && req["input_type"] == "query" {
                             tokio::time::sleep(Duration::from_secs(3600)).await;
                         }
-                        let texts = req["input"].as_array().unwrap().len();
-                        let data: Vec<Value> = (0..texts)
+                        let texts = req["input"].as_array().unwrap();
+                        let refused = refuse.is_some_and(|r| {
+                            texts.iter().any(|t| t.as_str().unwrap().starts_with(r))
+                        });
+                        let data: Vec<Value> = (0..texts.len())
                             .map(|i| json!({"index": i, "embedding": [1.0, i as f32]}))
                             .collect();
-                        let body = json!({"data": data}).to_string();
+                        let (status, body) = if refused {
+                            (
+                                "500 Internal Server Error",
+                                r#"{"error":"refused"}"#.to_owned(),
+                            )
+                        } else {
+                            ("200 OK", json!({"data": data}).to_string())
+                        };
                         let head = format!(
-                            "HTTP/1.1 200 OK\r\ncontent-type: application/json\r\ncontent-length: {}\r\n\r\n",
+                            "HTTP/1.1 {status}\r\ncontent-type: application/json\r\ncontent-length: {}\r\n\r\n",
                             body.len()
                         );
                         sock.write_all(head.as_bytes()).await.unwrap();
@@ -182,7 +193,7 @@ async fn read_request(sock: &mut tokio::net::TcpStream) -> Option<Vec<u8>> {
 async fn a_failing_endpoint_leaves_search_by_words() {
     let fixture = format!("backends:\n  fx:\n    command: {}\n", fault_fixture());
     let closed = format!("http://127.0.0.1:{}/v1/embeddings", free_port());
-    let silent = FakeEndpoint::start(true).await;
+    let silent = FakeEndpoint::start(true, None).await;
     // (endpoint, what the log says once the tools' turn is over, what it says of the query)
     for (url, ready, log) in [
         (
@@ -225,7 +236,7 @@ async fn a_failing_endpoint_leaves_search_by_words() {
 
 #[tokio::test]
 async fn tool_vectors_kept_in_the_cache_file_survive_a_restart() {
-    let endpoint = FakeEndpoint::start(false).await;
+    let endpoint = FakeEndpoint::start(false, None).await;
     let dir = tempfile::tempdir().unwrap();
     let cache = dir.path().join("vectors.bin");
     let config = |extra: &str| {
@@ -276,4 +287,33 @@ async fn tool_vectors_kept_in_the_cache_file_survive_a_restart() {
     let requests = endpoint.requests.lock().unwrap().clone();
     assert!(requests.last().unwrap().get("input_type").is_none());
     assert!(requests.len() > 2);
+}
+
+#[tokio::test]
+async fn a_tool_the_endpoint_refuses_does_not_hold_back_the_others() {
+    let endpoint = FakeEndpoint::start(false, Some("hang.")).await;
+    let config = format!(
+        "meta_mcp:\n  embeddings:\n    url: {}\n    batch_size: 1\nbackends:\n  fx:\n    command: {}\n",
+        endpoint.url,
+        fault_fixture()
+    );
+    let (gw, mut c) = Gateway::ready(&config, &["fx"]).await;
+    let h = gw
+        .wait_health("the refusal noted", |h| {
+            h["search_by_meaning"]["state"] == "failing"
+        })
+        .await;
+    let meaning = &h["search_by_meaning"];
+    let tools = h["tools"].as_u64().unwrap();
+    assert_eq!(meaning["tools_embedded"], tools - 1, "{h}");
+    assert!(
+        meaning["error"].as_str().unwrap().contains("HTTP 500"),
+        "{h}"
+    );
+    let found = search(&mut c, "echo back a message").await;
+    assert_eq!(name(&found[0]), "fx/echo");
+    assert!(
+        found[0]["why"].as_str().unwrap().contains("meaning: "),
+        "{found:?}"
+    );
 }

@@ -129,7 +129,9 @@ impl Embedder {
     ) -> Option<(Arc<Aligned>, Quantized)> {
         let config = self.state().config.clone()?;
         let current = self.aligned.load_full();
-        let Some(aligned) = current.filter(|a| a.fingerprint == catalog.fingerprint) else {
+        let usable =
+            |a: &Arc<Aligned>| a.fingerprint == catalog.fingerprint && a.vectors.count() > 0;
+        let Some(aligned) = current.filter(usable) else {
             tracing::debug!("no tool vectors for this catalog yet; search by words alone");
             return None;
         };
@@ -173,8 +175,9 @@ impl Embedder {
         })
     }
 
-    /// Embed the tools of `catalog` that have no vector yet, drop the
-    /// vectors of tools it no longer has, and publish the rest aligned to it.
+    /// Embed the tools of `catalog` that have no vector yet and publish the
+    /// vectors aligned to it. A batch that fails does not hold back the
+    /// others: what was embedded is published, then the first error returned.
     /// Returns how many tools were embedded.
     pub async fn refresh(&self, catalog: &Catalog) -> Result<usize, String> {
         let (config, generation) = {
@@ -201,15 +204,24 @@ impl Embedder {
                 .cloned()
                 .collect()
         };
+        let mut embedded = 0;
+        let mut failure = None;
         for batch in missing.chunks(config.batch_size) {
             let texts = batch
                 .iter()
                 .map(|(_, t)| format!("{}{t}", config.document_prefix))
                 .collect();
             let asked = self.request(&config, texts, Side::Document);
-            let vectors = tokio::time::timeout(config.timeout.max(MIN_BATCH_TIMEOUT), asked)
+            let vectors = match tokio::time::timeout(config.timeout.max(MIN_BATCH_TIMEOUT), asked)
                 .await
-                .map_err(|_| "tool texts not embedded in time".to_owned())??;
+                .unwrap_or_else(|_| Err("tool texts not embedded in time".to_owned()))
+            {
+                Ok(v) => v,
+                Err(e) => {
+                    failure.get_or_insert(e);
+                    continue;
+                }
+            };
             let mut s = self.state();
             if s.generation != generation {
                 return Ok(0);
@@ -217,6 +229,7 @@ impl Embedder {
             for ((k, _), v) in batch.iter().zip(vectors) {
                 s.vectors.insert(*k, Arc::new(Quantized::new(&v)));
             }
+            embedded += batch.len();
         }
         let mut s = self.state();
         if s.generation != generation {
@@ -229,7 +242,7 @@ impl Embedder {
             let keep: HashSet<u64> = docs.iter().map(|(k, _)| *k).collect();
             s.vectors.retain(|k, _| keep.contains(k));
         }
-        let changed = !missing.is_empty() || s.vectors.len() != before;
+        let changed = embedded > 0 || s.vectors.len() != before;
         let file = config
             .cache
             .as_ref()
@@ -248,7 +261,7 @@ impl Embedder {
             vectors: ToolVectors::new(&by_doc),
             weight: config.weight,
         })));
-        Ok(missing.len())
+        failure.map_or(Ok(embedded), Err)
     }
 
     /// One request to the endpoint: unit-length vectors, one per text, in order.

@@ -109,6 +109,8 @@ fn dot_i8(a: &[i8], b: &[i8]) -> i32 {
 #[derive(Debug, Default)]
 pub struct ToolVectors {
     dims: usize,
+    /// Documents that have a vector.
+    count: usize,
     /// By document; `None` where a tool has no vector (yet).
     scales: Vec<Option<f32>>,
     /// `dims` values per document, zeros where it has none.
@@ -122,12 +124,14 @@ impl ToolVectors {
         let dims = docs.iter().flatten().map(|v| v.len()).next().unwrap_or(0);
         let mut out = ToolVectors {
             dims,
+            count: 0,
             scales: Vec::with_capacity(docs.len()),
             values: Vec::with_capacity(docs.len() * dims),
         };
         for doc in docs {
             match doc.as_deref().filter(|v| v.len() == dims) {
                 Some(v) => {
+                    out.count += 1;
                     out.scales.push(Some(v.scale));
                     out.values.extend_from_slice(&v.values);
                 }
@@ -142,7 +146,7 @@ impl ToolVectors {
 
     /// Documents that have a vector.
     pub fn count(&self) -> usize {
-        self.scales.iter().flatten().count()
+        self.count
     }
 
     /// Cosine similarity of `query` and document `d` (vectors are unit length).
