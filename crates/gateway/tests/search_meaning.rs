@@ -8,7 +8,7 @@ mod common;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-use common::{embeddings_server, fault_fixture, free_port, peer, Client, Gateway};
+use common::{embeddings_server, fault_fixture, free_port, peer, py_client, Client, Gateway};
 use serde_json::{json, Value};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
@@ -88,6 +88,33 @@ async fn tasks_find_their_tools_by_meaning_where_words_alone_miss() {
             "still callable as found"
         );
     }
+    // A real client (the Python SDK) finds the tool and runs it with what the match carries.
+    let found = search(&mut c, "how big are the files here").await;
+    let invoke = json!({
+        "server": found[0]["server"],
+        "tool": found[0]["tool"],
+        "arguments": {"path": data.path()},
+    });
+    std::fs::write(data.path().join("notes.txt"), "twelve bytes").unwrap();
+    let (out, _) = py_client(
+        &["--transport", "http", "--url", &gw.url("/mcp")],
+        &[
+            "--call",
+            "gateway_search_tools",
+            r#"{"query": "how big are the files here", "limit": 3}"#,
+            "--call",
+            "gateway_invoke",
+            &invoke.to_string(),
+        ],
+    );
+    let top = &out[0]["result"]["structuredContent"]["matches"][0];
+    assert_eq!(name(top), "fs/list_directory_with_sizes", "{}", out[0]);
+    let listing = out[1]["result"]["content"][0]["text"].as_str().unwrap();
+    assert!(
+        listing.contains("notes.txt") && listing.contains("12"),
+        "{listing}"
+    );
+
     // The same gateway reloaded without an endpoint ranks by words, and misses.
     std::fs::write(gw.dir.path().join("gateway.yaml"), backends(data.path())).unwrap();
     gw.wait_log("config reloaded").await;

@@ -83,6 +83,39 @@ pub async fn embeddings_server() -> (Server, String) {
     (server, format!("http://127.0.0.1:{port}/v1/embeddings"))
 }
 
+/// Run the Python SDK client; returns its step lines and summary.
+pub fn py_client(transport_args: &[&str], steps: &[&str]) -> (Vec<Value>, Value) {
+    let out = Command::new(peer("mcp-client"))
+        .args(transport_args)
+        .args(["--timeout", "30"])
+        .args(steps)
+        .output()
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    let lines: Vec<Value> = stdout
+        .lines()
+        .filter_map(|l| serde_json::from_str(l).ok())
+        .collect();
+    assert!(
+        out.status.success(),
+        "mcp-client failed ({}):\n{stdout}\n{}",
+        out.status,
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let summary = lines
+        .iter()
+        .find(|l| l.get("summary").is_some())
+        .cloned()
+        .expect("summary line");
+    (
+        lines
+            .into_iter()
+            .filter(|l| l.get("step").is_some())
+            .collect(),
+        summary["summary"].clone(),
+    )
+}
+
 /// A free TCP port on 127.0.0.1 (for backends that need one chosen up front).
 pub fn free_port() -> u16 {
     std::net::TcpListener::bind("127.0.0.1:0")
