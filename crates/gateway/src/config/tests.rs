@@ -331,6 +331,13 @@ fn resolved_config_redacts_secrets() {
     let shown = serde_yaml_ng::to_string(&c).unwrap();
     assert!(!shown.contains("tok123"), "{shown}");
     assert!(shown.contains("KEY: <redacted>"));
+    let c = load_str("meta_mcp:\n  embeddings: {url: 'http://me:${TOKEN}@h/v1/embeddings'}\nbackends:\n  b:\n    http_url: https://me:${TOKEN}@h/mcp\n  w:\n    ws_url: ws://me:${TOKEN}@h/ws\n")
+        .unwrap()
+        .config;
+    let shown = serde_yaml_ng::to_string(&c).unwrap();
+    assert!(!shown.contains("tok123"), "{shown}");
+    assert!(shown.contains("https://me:%3Credacted%3E@h/mcp"), "{shown}");
+    assert_eq!(shown.matches("me:%3Credacted%3E@h").count(), 3, "{shown}");
 }
 
 #[test]
