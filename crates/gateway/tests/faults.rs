@@ -164,6 +164,29 @@ async fn garbage_on_stdout_is_skipped_and_the_backend_works() {
 }
 
 #[tokio::test]
+async fn a_server_that_exits_unless_initialize_comes_first_is_reached_all_the_same() {
+    // The discover probe is asked of the serving process; this one exits on
+    // it, so the next connect starts the process again knowing its era.
+    let f = fault_fixture();
+    let started = Instant::now();
+    let (gw, mut c) = Gateway::ready(
+        &format!("backends:\n  strict:\n    command: {f} --exit-unless-initialize-first\n"),
+        &["strict"],
+    )
+    .await;
+    assert!(started.elapsed() < Duration::from_secs(5));
+    gw.wait_log("first request is not initialize").await;
+    assert_eq!(
+        text(
+            &c.invoke("strict", "echo", json!({"message": "reached"}))
+                .await
+        ),
+        "reached"
+    );
+    assert_eq!(gw.health().await.1["backends"]["strict"]["connects"], 1);
+}
+
+#[tokio::test]
 async fn huge_reply_within_limit_arrives_whole() {
     let (_gw, mut c) = Gateway::ready(&config(""), &["good"]).await;
     let r = c.invoke("good", "huge", json!({"bytes": 3_000_000})).await;

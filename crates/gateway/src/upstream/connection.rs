@@ -88,12 +88,31 @@ impl Connection {
         let learn = |verdict: Era| *era.lock().unwrap_or_else(|p| p.into_inner()) = Some(verdict);
         let link = match transport {
             Transport::Stdio { .. } => {
+                let stdio = StdioLink::spawn(transport, peer.clone(), opts).await?;
                 let modern = match known {
                     Some(era) => era == Era::Stateless,
-                    None => probe_stdio(transport, peer.backend(), opts).await,
+                    None => {
+                        // The spec's probe, on the process that will serve: a
+                        // session-era server answers it with an error (or not at
+                        // all) and then takes `initialize`. One that exits instead
+                        // fails this connect; the next starts knowing its era.
+                        let probe = Connection::new(
+                            peer.clone(),
+                            Link::Stdio(stdio.clone()),
+                            Era::Stateless,
+                        );
+                        let modern = probe
+                            .ask_discover(opts)
+                            .await
+                            .ok()
+                            .and_then(|a| a.result)
+                            .is_some_and(|r| era::discovered(&r).is_some());
+                        tracing::debug!(backend = %peer.backend(), modern, "server/discover probe");
+                        modern
+                    }
                 };
                 learn(if modern { Era::Stateless } else { Era::Session });
-                let link = Link::Stdio(StdioLink::spawn(transport, peer.clone(), opts).await?);
+                let link = Link::Stdio(stdio);
                 if modern {
                     return Connection::new(peer, link, Era::Stateless)
                         .discover(opts)
@@ -575,27 +594,6 @@ impl Connection {
         }
         self.peer.close("backend stopped");
     }
-}
-
-/// Whether a stdio backend answers `server/discover`, asked of a throwaway
-/// process (a session-era server may exit on an unknown first request,
-/// and SDK servers settle their era on the first request they see).
-async fn probe_stdio(transport: &Transport, backend: &str, opts: &LinkOptions) -> bool {
-    let (events, _ignored) = tokio::sync::mpsc::channel(16);
-    let peer = Arc::new(Peer::new(backend, events));
-    let Ok(link) = StdioLink::spawn(transport, peer.clone(), opts).await else {
-        return false;
-    };
-    let conn = Connection::new(peer, Link::Stdio(link.clone()), Era::Stateless);
-    let answer = conn.ask_discover(opts).await;
-    link.kill().await;
-    conn.peer.close("probe done");
-    let modern = answer
-        .ok()
-        .and_then(|a| a.result)
-        .is_some_and(|r| era::discovered(&r).is_some());
-    tracing::debug!(backend, modern, "server/discover probe");
-    modern
 }
 
 /// A stateless backend's header, capability and version errors are about

@@ -126,7 +126,7 @@ impl StdioLink {
             }
             let reason = reader_link.exit_reason().await;
             if reason == STOPPED {
-                // Our own doing: shutdown, reload, or the throwaway discover probe.
+                // Our own doing: shutdown or reload.
                 tracing::debug!(backend = %backend, "backend process stopped");
             } else {
                 tracing::warn!(backend = %backend, "backend stopped: {reason}");
@@ -181,15 +181,6 @@ impl StdioLink {
             let _ = child.kill().await;
         }
         self.signal_group(Signal::SIGKILL);
-    }
-
-    /// Stop at once (a throwaway process that did nothing worth a grace period).
-    pub async fn kill(&self) {
-        self.tx.lock().unwrap_or_else(|p| p.into_inner()).take();
-        self.signal_group(Signal::SIGKILL);
-        if let Some(mut child) = self.child.lock().await.take() {
-            let _ = child.kill().await;
-        }
     }
 
     fn signal_group(&self, sig: Signal) {
