@@ -1,10 +1,11 @@
 //! Backends of the 2026-07-28 era, for clients of any era.
 //!
 //! Which era a backend speaks is found once per backend: a `server/discover`
-//! probe (over stdio in a throwaway process, since some session-era servers
-//! exit on an unknown first request); any answer that is not a discover
-//! result means the session era and `initialize`. The verdict is kept for
-//! the backend's later connections.
+//! probe; any answer that is not a discover result means the session era
+//! and `initialize` (over stdio on the same process, as the spec does; a
+//! session-era server that exits on the unknown first request fails that
+//! connect, and the next one starts it knowing its era). The verdict is
+//! kept for the backend's later connections.
 //!
 //! To a modern backend every request carries the envelope in `_meta` (and,
 //! over HTTP, the routing headers); an `input_required` answer is a round of
