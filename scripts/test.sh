@@ -41,6 +41,9 @@ kill $embeddings_pid 2>/dev/null || true
 echo "== benchmark smoke (scripts/bench.sh --quick: every point runs, numbers are not compared)"
 bash scripts/bench.sh --quick
 
+echo "== startup smoke (scripts/startup-real.sh: two real stdio servers)"
+bash scripts/startup-real.sh 2
+
 echo "== A/B smoke (scripts/bench-ab.sh: one short round, one worker against two)"
 bash scripts/bench-ab.sh --rounds 1 --duration 0.5s --conc 1 \
   one=target/release/mcp-gateway@1 two=target/release/mcp-gateway@2
