@@ -344,3 +344,27 @@ async fn a_tool_the_endpoint_refuses_does_not_hold_back_the_others() {
         "{found:?}"
     );
 }
+
+#[tokio::test]
+async fn a_reload_turns_search_by_meaning_on() {
+    let endpoint = FakeEndpoint::start(false, None).await;
+    let backends = format!("backends:\n  fx:\n    command: {}\n", fault_fixture());
+    let (gw, mut c) = Gateway::ready(&backends, &["fx"]).await;
+    assert!(gw.health().await.1.get("search_by_meaning").is_none());
+    let with_meaning = format!(
+        "meta_mcp:\n  embeddings:\n    url: {}\n{backends}",
+        endpoint.url
+    );
+    std::fs::write(gw.dir.path().join("gateway.yaml"), with_meaning).unwrap();
+    let h = gw
+        .wait_health("tools embedded after the reload", |h| {
+            h["search_by_meaning"]["state"] == "ready"
+        })
+        .await;
+    assert_eq!(h["search_by_meaning"]["tools_embedded"], h["tools"], "{h}");
+    let found = search(&mut c, "echo back a message").await;
+    assert!(
+        found[0]["why"].as_str().unwrap().contains("meaning: "),
+        "{found:?}"
+    );
+}
