@@ -367,4 +367,27 @@ async fn a_reload_turns_search_by_meaning_on() {
         found[0]["why"].as_str().unwrap().contains("meaning: "),
         "{found:?}"
     );
+
+    // A new weight keeps the vectors: nothing is embedded again.
+    let embedded = endpoint.documents();
+    let reweighted = format!(
+        "meta_mcp:\n  embeddings:\n    url: {}\n    weight: 0.2\n{backends}",
+        endpoint.url
+    );
+    std::fs::write(gw.dir.path().join("gateway.yaml"), reweighted).unwrap();
+    let deadline = Instant::now() + Duration::from_secs(5);
+    while gw.log().matches("config reloaded").count() < 2 {
+        assert!(Instant::now() < deadline, "{}", gw.log());
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    gw.wait_health("vectors published again", |h| {
+        h["search_by_meaning"]["state"] == "ready"
+    })
+    .await;
+    let found = search(&mut c, "echo back a message").await;
+    assert!(
+        found[0]["why"].as_str().unwrap().contains("meaning: "),
+        "{found:?}"
+    );
+    assert_eq!(endpoint.documents(), embedded);
 }

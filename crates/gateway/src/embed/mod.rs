@@ -10,8 +10,8 @@
 //!   documents, tagged with its tool fingerprint. A search uses them only
 //!   while that fingerprint is current; otherwise, and whenever the endpoint
 //!   fails or is slower than `timeout`, it ranks by words alone.
-//! - A changed `meta_mcp.embeddings` (reload) drops every vector: another
-//!   model's vectors do not compare.
+//! - A reload that changes the endpoint, model or prefixes drops every
+//!   vector: another model's vectors do not compare.
 //! - With `cache` set, the vectors outlive the process ([`cache`]).
 
 mod cache;
@@ -104,16 +104,20 @@ impl Embedder {
         self.state.lock().unwrap_or_else(|p| p.into_inner())
     }
 
-    /// Apply `meta_mcp.embeddings` after a reload; a change drops every vector.
+    /// Apply `meta_mcp.embeddings` after a reload. Another endpoint, model
+    /// or prefix drops every vector; a new weight or timeout keeps them.
     pub fn configure(&self, config: Option<Embeddings>) {
         let mut s = self.state();
         if s.config == config {
             return;
         }
-        s.vectors = cached(config.as_ref());
+        let identity = |c: &Option<Embeddings>| c.as_ref().map(cache::identity);
+        if identity(&s.config) != identity(&config) {
+            s.vectors = cached(config.as_ref());
+            s.error = None;
+        }
         s.config = config;
         s.generation += 1;
-        s.error = None;
         self.aligned.store(None);
         drop(s);
         self.wake.notify_one();
