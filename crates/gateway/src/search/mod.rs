@@ -3,13 +3,15 @@
 //! - [`text`]: identifier splitting, stop words, stemming.
 //! - [`synonyms`]: agent vocabulary groups for query expansion.
 //! - [`index`]: one inverted index per backend, built when its tools change.
+//! - [`meaning`]: tool and query vectors (made elsewhere) fused with the words.
 //!
 //! Ranking is BM25F over four fields (tool name, description, parameter
 //! names and descriptions, server name and description) with query
 //! expansion by synonyms (weighted below the word itself), typo tolerance
 //! (unknown query terms match vocabulary terms one or two edits away, at a
 //! lower weight), and a coverage factor that prefers tools matching more of
-//! the query's distinct words.
+//! the query's distinct words. [`search_with_meaning`] adds the cosine
+//! similarity of tool and query vectors when an embeddings endpoint is set.
 
 pub mod eval;
 pub mod global;
