@@ -84,16 +84,20 @@ fn main() {
                 std::hint::black_box(hits);
             }
         }
-        times.sort_by(f64::total_cmp);
-        let pct = |p: f64| times[((times.len() - 1) as f64 * p) as usize];
-        println!(
-            "| {} | {:.0} | {:.0} | {:.0} |",
-            big.tool_count(),
-            pct(0.5),
-            pct(0.99),
-            times[times.len() - 1]
-        );
+        println!("{} |", latency_row(big.tool_count(), times));
     }
+}
+
+/// `| tools | p50 | p99 | max` (µs) of `times`, without the closing bar.
+fn latency_row(tools: usize, mut times: Vec<f64>) -> String {
+    times.sort_by(f64::total_cmp);
+    let pct = |p: f64| times[((times.len() - 1) as f64 * p) as usize];
+    format!(
+        "| {tools} | {:.0} | {:.0} | {:.0}",
+        pct(0.5),
+        pct(0.99),
+        times[times.len() - 1]
+    )
 }
 
 /// The real servers repeated under new names until the catalog has `target` tools.
@@ -220,14 +224,6 @@ fn with_meaning(catalog: &Catalog, dump: &CatalogFile, dir: &std::path::Path, ur
                 std::hint::black_box(hits);
             }
         }
-        times.sort_by(f64::total_cmp);
-        let pct = |p: f64| times[((times.len() - 1) as f64 * p) as usize];
-        println!(
-            "| {} | {:.0} | {:.0} | {:.0} | |",
-            big.tool_count(),
-            pct(0.5),
-            pct(0.99),
-            times[times.len() - 1]
-        );
+        println!("{} | |", latency_row(big.tool_count(), times));
     }
 }

@@ -9,7 +9,7 @@ use std::time::Duration;
 
 use mcp_gateway::config::Embeddings;
 use mcp_gateway::embed::Embedder;
-use mcp_gateway::search::eval::{catalog_from, evaluate, evaluate_by, CatalogFile, Query};
+use mcp_gateway::search::eval::{catalog_from, evaluate, evaluate_by, CatalogFile, Query, Report};
 use mcp_gateway::search::meaning::Meaning;
 use mcp_gateway::search::search_with_meaning;
 
@@ -23,6 +23,17 @@ fn load<T: serde::de::DeserializeOwned>(name: &str) -> T {
     .unwrap()
 }
 
+fn above_floor(label: &str, r: &Report, (top1, top5, mrr): (f64, f64, f64)) {
+    println!(
+        "{label}: top-1 {:.3} top-5 {:.3} MRR {:.3}",
+        r.top1, r.top5, r.mrr
+    );
+    assert!(
+        r.top1 >= top1 && r.top5 >= top5 && r.mrr >= mrr,
+        "{label}: {r:?}"
+    );
+}
+
 #[test]
 fn ranking_stays_above_the_recorded_floor() {
     let dump: CatalogFile = load("catalog.json");
@@ -33,15 +44,7 @@ fn ranking_stays_above_the_recorded_floor() {
         ("queries-holdout.json", 0.38, 0.60, 0.47),
     ] {
         let queries: Vec<Query> = load(file);
-        let r = evaluate(&catalog, &queries);
-        println!(
-            "{file}: top-1 {:.3} top-5 {:.3} MRR {:.3}",
-            r.top1, r.top5, r.mrr
-        );
-        assert!(
-            r.top1 >= top1 && r.top5 >= top5 && r.mrr >= mrr,
-            "{file}: {r:?}"
-        );
+        above_floor(file, &evaluate(&catalog, &queries), (top1, top5, mrr));
     }
 }
 
@@ -85,13 +88,6 @@ async fn ranking_with_meaning_stays_above_its_floor() {
             };
             search_with_meaning(&catalog, q, &meaning, 10)
         });
-        println!(
-            "{file} with meaning: top-1 {:.3} top-5 {:.3} MRR {:.3}",
-            r.top1, r.top5, r.mrr
-        );
-        assert!(
-            r.top1 >= top1 && r.top5 >= top5 && r.mrr >= mrr,
-            "{file}: {r:?}"
-        );
+        above_floor(&format!("{file} with meaning"), &r, (top1, top5, mrr));
     }
 }
