@@ -403,6 +403,50 @@ pub fn spawn_refresher(gw: Weak<Gateway>) {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+
+    /// An endpoint that answers every request with `answer` (status 200).
+    async fn answering(answer: Vec<u8>) -> String {
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let url = format!("http://{}/v1/embeddings", listener.local_addr().unwrap());
+        tokio::spawn(async move {
+            let (mut sock, _) = listener.accept().await.unwrap();
+            let mut buf = [0u8; 4096];
+            let _ = sock.read(&mut buf).await;
+            let head = format!(
+                "HTTP/1.1 200 OK\r\ncontent-type: application/json\r\ncontent-length: {}\r\n\r\n",
+                answer.len()
+            );
+            let _ = sock.write_all(head.as_bytes()).await;
+            let _ = sock.write_all(&answer).await;
+        });
+        url
+    }
+
+    #[tokio::test]
+    async fn an_answer_larger_than_its_bound_is_refused_not_read_whole() {
+        let huge = format!(
+            r#"{{"data":[{{"index":0,"embedding":[{}1]}}]}}"#,
+            "0,".repeat(100_000)
+        );
+        let url = answering(huge.into_bytes()).await;
+        let embedder = Embedder::new(reqwest::Client::new(), None);
+        let err = embedder
+            .request(&Embeddings::new(url), vec!["a".into()], Side::Query)
+            .await
+            .unwrap_err();
+        assert_eq!(
+            err,
+            format!("answer larger than {MAX_ANSWER_PER_INPUT} bytes")
+        );
+
+        let url = answering(br#"{"data":[{"index":0,"embedding":[3,4]}]}"#.to_vec()).await;
+        let got = embedder
+            .request(&Embeddings::new(url), vec!["a".into()], Side::Query)
+            .await
+            .unwrap();
+        assert_eq!(got, vec![vec![0.6, 0.8]]);
+    }
 
     #[test]
     fn answers_are_read_in_input_order_and_checked() {
