@@ -391,3 +391,40 @@ async fn a_reload_turns_search_by_meaning_on() {
     );
     assert_eq!(endpoint.documents(), embedded);
 }
+
+#[tokio::test]
+async fn model_and_prefixes_reach_the_endpoint() {
+    let endpoint = FakeEndpoint::start(false, None).await;
+    let config = format!(
+        "meta_mcp:\n  embeddings:\n    url: {}\n    model: tiny-embedder\n    query_prefix: 'q: '\n    document_prefix: 'd: '\nbackends:\n  fx:\n    command: {}\n",
+        endpoint.url,
+        fault_fixture()
+    );
+    let (gw, mut c) = Gateway::ready(&config, &["fx"]).await;
+    gw.wait_health("tools embedded", |h| {
+        h["search_by_meaning"]["state"] == "ready"
+    })
+    .await;
+    search(&mut c, "echo back a message").await;
+    let requests = endpoint.requests.lock().unwrap().clone();
+    assert!(requests.iter().all(|r| r["model"] == "tiny-embedder"));
+    let texts = |kind: &str| -> Vec<String> {
+        requests
+            .iter()
+            .filter(|r| r["input_type"] == kind)
+            .flat_map(|r| r["input"].as_array().unwrap().clone())
+            .map(|t| t.as_str().unwrap().to_owned())
+            .collect()
+    };
+    assert_eq!(texts("query"), ["q: echo back a message"]);
+    let documents = texts("document");
+    assert!(!documents.is_empty());
+    assert!(
+        documents.iter().all(|t| t.starts_with("d: ")),
+        "{documents:?}"
+    );
+    assert!(
+        documents.iter().any(|t| t.starts_with("d: echo. ")),
+        "{documents:?}"
+    );
+}
