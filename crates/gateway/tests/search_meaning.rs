@@ -428,3 +428,39 @@ async fn model_and_prefixes_reach_the_endpoint() {
         "{documents:?}"
     );
 }
+
+#[tokio::test]
+async fn the_weight_decides_between_words_and_meaning() {
+    // The stand-in endpoint gives the first tool it is asked about (echo)
+    // the query's own direction; "crash" is the tool the words pick.
+    let endpoint = FakeEndpoint::start(false, None).await;
+    let config = |weight: &str| {
+        format!(
+            "meta_mcp:\n  embeddings:\n    url: {}\n    weight: {weight}\nbackends:\n  fx:\n    command: {}\n",
+            endpoint.url,
+            fault_fixture()
+        )
+    };
+    let (gw, mut c) = Gateway::ready(&config("0"), &["fx"]).await;
+    let ready = |h: &Value| h["search_by_meaning"]["state"] == "ready";
+    gw.wait_health("tools embedded", ready).await;
+    let found = search(&mut c, "crash").await;
+    assert_eq!(name(&found[0]), "fx/crash", "{found:?}");
+    assert!(
+        found
+            .iter()
+            .all(|m| m["why"].as_str().unwrap().starts_with("matched:")),
+        "weight 0: words alone place a tool: {found:?}"
+    );
+
+    std::fs::write(gw.dir.path().join("gateway.yaml"), config("1")).unwrap();
+    gw.wait_log("config reloaded").await;
+    gw.wait_health("vectors published again", ready).await;
+    let found = search(&mut c, "crash").await;
+    assert_eq!(
+        name(&found[0]),
+        "fx/echo",
+        "weight 1: meaning alone: {found:?}"
+    );
+    assert_eq!(found[0]["score"], 1.0, "{found:?}");
+}
