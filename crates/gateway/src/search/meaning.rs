@@ -177,30 +177,41 @@ impl Meaning<'_> {
 /// Fused scores by document: `(1 - weight) * lexical / max lexical +
 /// weight * max(z / max z, 0)`, z being the similarity's z-score over the
 /// documents that have a vector.
+///
+/// The standard deviation cancels out of `z / max z`, which is
+/// `(s - mean) / (max s - mean)`: one pass for the mean and the maximum,
+/// one for the scores (this runs over every tool of the catalog per query).
 pub fn fuse(lexical: &[f64], similarity: &[Option<f32>], weight: f64) -> Vec<f64> {
     let weight = weight.clamp(0.0, 1.0);
     let lex_max = lexical.iter().copied().fold(0.0, f64::max);
-    let sims: Vec<f64> = similarity.iter().flatten().map(|s| f64::from(*s)).collect();
-    let n = sims.len() as f64;
-    let mean = sims.iter().sum::<f64>() / n.max(1.0);
-    let std = (sims.iter().map(|s| (s - mean).powi(2)).sum::<f64>() / n.max(1.0)).sqrt();
-    let z = |s: f32| (f64::from(s) - mean) / std;
-    let z_max = similarity
-        .iter()
-        .flatten()
-        .map(|s| z(*s))
-        .fold(0.0, f64::max);
-    let meaningful = sims.len() >= 2 && std > 0.0 && z_max > 0.0;
+    let words = if lex_max > 0.0 {
+        (1.0 - weight) / lex_max
+    } else {
+        0.0
+    };
+    let (mut n, mut sum, mut max) = (0usize, 0f64, f64::NEG_INFINITY);
+    for s in similarity.iter().flatten() {
+        let s = f64::from(*s);
+        n += 1;
+        sum += s;
+        max = max.max(s);
+    }
+    let mean = sum / n.max(1) as f64;
+    // No spread (fewer than two vectors, or all alike): meaning ranks nothing.
+    let meaning = if n >= 2 && max > mean {
+        weight / (max - mean)
+    } else {
+        0.0
+    };
     lexical
         .iter()
         .enumerate()
         .map(|(d, l)| {
-            let words = if lex_max > 0.0 { l / lex_max } else { 0.0 };
-            let meaning = match similarity.get(d).copied().flatten() {
-                Some(s) if meaningful => (z(s) / z_max).max(0.0),
-                _ => 0.0,
+            let by_meaning = match similarity.get(d).copied().flatten() {
+                Some(s) => ((f64::from(s) - mean) * meaning).max(0.0),
+                None => 0.0,
             };
-            (1.0 - weight) * words + weight * meaning
+            l * words + by_meaning
         })
         .collect()
 }
@@ -223,6 +234,24 @@ mod tests {
         assert!((fused[2] - 0.5).abs() < 1e-9, "{fused:?}");
         let fused = fuse(&lexical, &sims, 1.0);
         assert_eq!(fused[0], 0.0, "below-average similarity adds nothing");
+    }
+
+    #[test]
+    fn the_meaning_share_is_the_z_score_over_its_maximum() {
+        let sims: Vec<Option<f32>> = (0..50)
+            .map(|i| (i % 7 != 3).then(|| ((i * 37 % 23) as f32 - 9.0) / 17.0))
+            .collect();
+        let present: Vec<f64> = sims.iter().flatten().map(|s| f64::from(*s)).collect();
+        let n = present.len() as f64;
+        let mean = present.iter().sum::<f64>() / n;
+        let std = (present.iter().map(|s| (s - mean).powi(2)).sum::<f64>() / n).sqrt();
+        let z = |s: f32| (f64::from(s) - mean) / std;
+        let z_max = present.iter().map(|s| (s - mean) / std).fold(0.0, f64::max);
+        let lexical = vec![0.0; sims.len()];
+        for (d, got) in fuse(&lexical, &sims, 0.8).iter().enumerate() {
+            let want = sims[d].map_or(0.0, |s| 0.8 * (z(s) / z_max).max(0.0));
+            assert!((got - want).abs() < 1e-12, "{d}: {got} against {want}");
+        }
     }
 
     #[test]
