@@ -148,13 +148,23 @@ struct RawEnvelope<'a> {
     error: Option<Box<RawValue>>,
 }
 
+/// The message as text: UTF-8 checked once for the whole message, which is
+/// much cheaper than serde_json checking each string and raw value on its own.
+fn utf8(bytes: &[u8]) -> Result<&str, ParseError> {
+    std::str::from_utf8(bytes)
+        .map_err(|e| ParseError::Json(format!("the message is not UTF-8 ({e})")))
+}
+
 impl Message {
     /// Parse one body: a message, or a batch (a JSON array of messages).
     pub fn parse(bytes: &[u8]) -> Result<Parsed, ParseError> {
-        let first = bytes.iter().find(|b| !b.is_ascii_whitespace());
-        if first == Some(&b'[') {
+        let text = utf8(bytes)?;
+        if text
+            .trim_start_matches(|c: char| c.is_ascii_whitespace())
+            .starts_with('[')
+        {
             let items: Vec<&RawValue> =
-                serde_json::from_slice(bytes).map_err(|e| ParseError::Json(e.to_string()))?;
+                serde_json::from_str(text).map_err(|e| ParseError::Json(e.to_string()))?;
             if items.is_empty() {
                 return Err(ParseError::Invalid {
                     id: None,
@@ -163,16 +173,20 @@ impl Message {
             }
             let batch = items
                 .into_iter()
-                .map(|raw| Self::parse_one(raw.get().as_bytes()))
+                .map(|raw| Self::parse_text(raw.get()))
                 .collect();
             return Ok(Parsed::Batch(batch));
         }
-        Self::parse_one(bytes).map(Parsed::Single)
+        Self::parse_text(text).map(Parsed::Single)
     }
 
     /// Parse exactly one message (a batch is an invalid request here).
     pub fn parse_one(bytes: &[u8]) -> Result<Message, ParseError> {
-        let env: RawEnvelope = serde_json::from_slice(bytes).map_err(|e| {
+        Self::parse_text(utf8(bytes)?)
+    }
+
+    fn parse_text(text: &str) -> Result<Message, ParseError> {
+        let env: RawEnvelope = serde_json::from_str(text).map_err(|e| {
             if e.is_data() {
                 ParseError::Invalid {
                     id: None,
@@ -489,6 +503,18 @@ mod tests {
         check(r#"{"jsonrpc":"2.0","id":1}"#, codes::INVALID_REQUEST);
         check(r#"{"jsonrpc":"2.0","method":5}"#, codes::INVALID_REQUEST);
         check("[]", codes::INVALID_REQUEST);
+        // Not UTF-8, inside a string or out of it, alone or in a batch.
+        for bytes in [
+            &b"{\"jsonrpc\":\"2.0\",\"id\":1,\"method\":\"a\xffb\"}"[..],
+            b"\xfe",
+            b"[{\"jsonrpc\":\"2.0\",\"method\":\"\xc3\"}]",
+        ] {
+            let err = Message::parse(bytes).unwrap_err();
+            assert_eq!(err.code(), codes::PARSE_ERROR, "{err}");
+            assert!(err.to_string().contains("not UTF-8"), "{err}");
+        }
+        let ok = Message::parse_one("{\"jsonrpc\":\"2.0\",\"method\":\"é\"}".as_bytes());
+        assert_eq!(ok.unwrap().method(), "é");
     }
 
     #[test]
