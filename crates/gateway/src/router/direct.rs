@@ -59,8 +59,13 @@ pub async fn forward(
         .backend(name)
         .ok_or_else(|| GatewayError::InvalidParams(format!("unknown backend {name}")))?;
     let hidden = &backend.hidden;
-    if msg.method() == "tools/call" && !hidden.is_empty() {
-        if let Ok(n) = msg.parse_params::<Named>() {
+    // A tool call's params read once (they may be large): the name, and
+    // whether the client asked for a task.
+    let call = (msg.method() == "tools/call")
+        .then(|| msg.parse_params::<Named>().ok())
+        .flatten();
+    if !hidden.is_empty() {
+        if let Some(n) = &call {
             if hidden.contains(&n.name) {
                 return Err(GatewayError::InvalidParams(format!(
                     "unknown tool: {}",
@@ -69,12 +74,11 @@ pub async fn forward(
             }
         }
     }
-    let repeatable = msg.method() == "tools/call"
-        && msg.parse_params::<Named>().is_ok_and(|n| {
-            gw.catalog()
-                .tool(name, &n.name)
-                .is_some_and(|(_, t)| t.read_only || t.idempotent)
-        });
+    let repeatable = call.as_ref().is_some_and(|n| {
+        gw.catalog()
+            .tool(name, &n.name)
+            .is_some_and(|(_, t)| t.read_only || t.idempotent)
+    });
     let ctx = &CallContext {
         repeatable,
         ..ctx.clone()
@@ -87,7 +91,7 @@ pub async fn forward(
     if msg.method() == "tools/list" && !hidden.is_empty() {
         return Ok(without_hidden(result, hidden));
     }
-    if msg.method() == "tools/call" {
+    if call.is_some_and(|n| n.task.is_some()) {
         // A task it created: its status notifications go to this session.
         super::tasks::remember(gw, session, name, &result);
     }
@@ -97,6 +101,10 @@ pub async fn forward(
 #[derive(Deserialize)]
 struct Named {
     name: String,
+    /// Present when the client asked for the call to run as a task; only
+    /// then may the answer be a CreateTaskResult.
+    #[serde(default)]
+    task: Option<serde::de::IgnoredAny>,
 }
 
 fn without_hidden(result: Box<RawValue>, hidden: &[String]) -> Box<RawValue> {
