@@ -341,13 +341,47 @@ pub fn text_result(
 /// Handle one message of an initialised session: the response for a
 /// request (under the client's own id), nothing for anything else. Messages
 /// a backend sends about the call (progress, logs, sampling, elicitation,
-/// roots) go to `out`, the call's own stream; without one they are dropped
-/// and the backend's requests get an error.
+/// roots) go to `out`, the call's own stream, all of them before the answer;
+/// without one they are dropped and the backend's requests get an error.
 pub async fn handle(
     gw: &Gateway,
     session: &Arc<Session>,
     msg: Message,
     out: Option<mpsc::Sender<Message>>,
+) -> Option<Message> {
+    let Some(out) = out.filter(|_| msg.kind() == Kind::Request) else {
+        return respond(gw, session, msg, None).await;
+    };
+    // The relay runs inside this task, next to the call: no task spawned
+    // per call (most calls never send anything related).
+    let (sink, related) = mpsc::channel::<Related>(64);
+    let mut relayed = std::pin::pin!(relay(session, out, None, related));
+    let mut call = std::pin::pin!(respond(gw, session, msg, Some(sink)));
+    let answer = tokio::select! {
+        biased;
+        answer = &mut call => answer,
+        // Not while the call holds its sink; never polled again if it did.
+        () = &mut relayed => return call.await,
+    };
+    // Mostly done already (the call's sink is gone): a timer only when it is not.
+    if relayed.as_mut().now_or_never().is_none() {
+        let _ = tokio::time::timeout(RELAY_GRACE, relayed).await;
+    }
+    answer
+}
+
+/// How long the messages a backend sent about a call may take to reach the
+/// client after the call ended, before its answer goes out without them.
+pub const RELAY_GRACE: std::time::Duration = std::time::Duration::from_secs(1);
+
+/// [`handle`] for a caller that relays the messages about the call itself:
+/// they go to `sink`, to be passed to [`relay`]. The call's sink is dropped
+/// when the call ends.
+pub async fn respond(
+    gw: &Gateway,
+    session: &Arc<Session>,
+    msg: Message,
+    sink: Option<mpsc::Sender<Related>>,
 ) -> Option<Message> {
     match msg.kind() {
         Kind::Request => {
@@ -357,49 +391,15 @@ pub async fn handle(
                     return Some(GatewayError::ClientRateLimited(wait).into_message(id));
                 }
             }
-            // The relay runs inside this task, next to the call: no task
-            // spawned per call (most calls never send anything related).
-            let (sink, relayed) = match out {
-                Some(out) => {
-                    let (sink, related) = mpsc::channel::<Related>(64);
-                    (Some(sink), Some(relay(session, out, related)))
-                }
-                None => (None, None),
-            };
             let ctx = CallContext {
                 sink,
                 cancelled: Some(session.begin_call(&id)),
                 owner: session.key(),
                 ..CallContext::default()
             };
-            // One call future on every path (two would each get their own
-            // room in this future's state, doubling its size).
-            // The context (and its sink) is dropped when the call ends.
-            let call = async move { request(gw, session, &msg, &ctx).await };
-            let mut call = std::pin::pin!(call);
-            let mut relayed = std::pin::pin!(relayed);
-            let mut relay_ended = false;
-            let outcome = match relayed.as_mut().as_pin_mut() {
-                None => call.await,
-                Some(mut relay) => tokio::select! {
-                    biased;
-                    outcome = &mut call => outcome,
-                    // Not while the call holds its sink; never polled again if it did.
-                    () = &mut relay => {
-                        relay_ended = true;
-                        call.await
-                    }
-                },
-            };
+            let outcome = request(gw, session, &msg, &ctx).await;
+            drop(ctx);
             session.end_call(&id);
-            if let Some(mut relay) = relayed.as_pin_mut().filter(|_| !relay_ended) {
-                // Everything the backend sent about the call goes out before
-                // its answer. Mostly done already (the call's sink is gone):
-                // a timer only when it is not.
-                if relay.as_mut().now_or_never().is_none() {
-                    let _ = tokio::time::timeout(std::time::Duration::from_secs(1), relay).await;
-                }
-            }
             Some(match outcome {
                 Ok(result) => Message::response(id, result),
                 Err(e) => e.into_message(id),
@@ -421,33 +421,41 @@ pub async fn handle(
 /// How long a client gets to answer a sampling/elicitation/roots request.
 pub const CLIENT_ANSWER_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(300);
 
-/// Carry a call's related backend messages to the client: notifications as
-/// they are, requests under a gateway id with the answer routed back (see
-/// [`Session::ask_on`]). Ends when every sender of the call's sink is
-/// dropped; `handle` waits for it so nothing trails the answer.
-async fn relay(
+/// Carry a call's related backend messages to the client (`first`, then
+/// the rest): notifications as they are, requests under a gateway id with
+/// the answer routed back (see [`Session::ask_on`]). Ends when every sender
+/// of the call's sink is dropped; the answer waits for it so nothing trails it.
+pub async fn relay(
     session: &Arc<Session>,
     out: mpsc::Sender<Message>,
+    first: Option<Related>,
     mut rx: mpsc::Receiver<Related>,
 ) {
+    if let Some(related) = first {
+        relay_one(session, &out, related).await;
+    }
     while let Some(related) = rx.recv().await {
-        match related {
-            Related::Notification(m) => {
-                let _ = out.send(*m).await;
-            }
-            Related::Request { msg, reply } => match session.ask_on(&out, *msg).await {
-                Err(refused) => {
-                    let _ = reply.send(refused);
-                }
-                Ok((id, answer)) => {
-                    let session = session.clone();
-                    tokio::spawn(async move {
-                        let answer = session.answer_of(id, answer, CLIENT_ANSWER_TIMEOUT);
-                        let _ = reply.send(answer.await);
-                    });
-                }
-            },
+        relay_one(session, &out, related).await;
+    }
+}
+
+async fn relay_one(session: &Arc<Session>, out: &mpsc::Sender<Message>, related: Related) {
+    match related {
+        Related::Notification(m) => {
+            let _ = out.send(*m).await;
         }
+        Related::Request { msg, reply } => match session.ask_on(out, *msg).await {
+            Err(refused) => {
+                let _ = reply.send(refused);
+            }
+            Ok((id, answer)) => {
+                let session = session.clone();
+                tokio::spawn(async move {
+                    let answer = session.answer_of(id, answer, CLIENT_ANSWER_TIMEOUT);
+                    let _ = reply.send(answer.await);
+                });
+            }
+        },
     }
 }
 

@@ -34,6 +34,7 @@ use crate::modern;
 use crate::router;
 use crate::session::outbox::{self, Next, Outbox};
 use crate::session::{Scope, Session};
+use crate::upstream::Related;
 
 fn root_scope(app: &App) -> Scope {
     if app.gw.config().meta_mcp.enabled {
@@ -335,17 +336,19 @@ async fn post_body(app: Arc<App>, scope: Scope, headers: HeaderMap, bytes: Bytes
 /// otherwise a resumable SSE stream carrying the call's progress, logs and
 /// questions first and the answer last.
 async fn answer_request(app: &Arc<App>, session: Arc<Session>, msg: Message) -> Response {
-    let (tx, mut rx) = mpsc::channel::<Message>(64);
+    // The messages about the call are relayed here, not by the router: a
+    // quick call creates one channel, not two.
+    let (sink, mut related) = mpsc::channel::<Related>(64);
     let gw = app.gw.clone();
     let s = session.clone();
-    let mut call = Inline::new(async move { router::handle(&gw, &s, msg, Some(tx)).await });
+    let mut call = Inline::new(async move { router::respond(&gw, &s, msg, Some(sink)).await });
     let mut first = None;
     let wait = app.server.stream_after;
     if !wait.is_zero() {
         // Messages about the call win over its answer, so none is lost to a JSON reply.
         tokio::select! {
             biased;
-            Some(m) = rx.recv() => first = Some(m),
+            Some(m) = related.recv() => first = Some(m),
             done = &mut call => {
                 return match done {
                     Ok(Some(answer)) => json_response(&answer),
@@ -359,24 +362,35 @@ async fn answer_request(app: &Arc<App>, session: Arc<Session>, msg: Message) -> 
     let outbox = session.open_stream(app.server.sse_resume_buffer, app.server.sse_resume_window);
     let producer = outbox.clone();
     let call = call.into_call();
+    let relaying = session.clone();
     // The call goes on when the client's connection breaks (that is not a
     // cancel): its messages wait in the outbox for a resume.
     tokio::spawn(async move {
-        if let Some(m) = first {
-            producer.push(&m);
-        }
+        let (out, mut rx) = mpsc::channel::<Message>(64);
         // The call runs here from now on, beside the messages about it.
+        let mut relay = std::pin::pin!(router::relay(&relaying, out, first, related));
         let mut call = std::pin::pin!(call);
+        let mut relayed = false;
         let outcome = loop {
             tokio::select! {
                 biased;
                 Some(m) = rx.recv() => producer.push(&m),
+                () = &mut relay, if !relayed => relayed = true,
                 outcome = &mut call => break outcome,
             }
         };
-        // The call sent everything about itself before its answer.
-        rx.close();
-        while let Some(m) = rx.recv().await {
+        // Everything the backend sent about the call goes out before its answer.
+        if !relayed {
+            let mut rest = std::pin::pin!(tokio::time::timeout(router::RELAY_GRACE, relay));
+            loop {
+                tokio::select! {
+                    biased;
+                    Some(m) = rx.recv() => producer.push(&m),
+                    _ = &mut rest => break,
+                }
+            }
+        }
+        while let Ok(m) = rx.try_recv() {
             producer.push(&m);
         }
         if let Ok(Some(answer)) = outcome {
