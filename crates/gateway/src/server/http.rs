@@ -34,7 +34,6 @@ use crate::modern;
 use crate::router;
 use crate::session::outbox::{self, Next, Outbox};
 use crate::session::{Scope, Session};
-use crate::upstream::Related;
 
 fn root_scope(app: &App) -> Scope {
     if app.gw.config().meta_mcp.enabled {
@@ -243,7 +242,8 @@ fn check_post_headers(app: &App, headers: &HeaderMap) -> Result<(), Reject> {
     let usual = headers
         .get(header::ACCEPT)
         .is_some_and(|v| v.as_bytes() == USUAL);
-    if !usual && !(accepts(headers, "application/json") && accepts(headers, "text/event-stream")) {
+    let both = || accepts(headers, "application/json") && accepts(headers, "text/event-stream");
+    if !(usual || both()) {
         return Err(Reject::new(
             StatusCode::NOT_ACCEPTABLE,
             codes::INVALID_REQUEST,
@@ -333,8 +333,9 @@ async fn post_body(app: Arc<App>, scope: Scope, headers: HeaderMap, bytes: Bytes
 /// questions first and the answer last.
 async fn answer_request(app: &Arc<App>, session: Arc<Session>, msg: Message) -> Response {
     // The messages about the call are relayed here, not by the router: a
-    // quick call creates one channel, not two.
-    let (sink, mut related) = mpsc::channel::<Related>(64);
+    // quick call needs one channel, not two, and hands it to the next call.
+    let (sink, mut related) = session.relay_channel();
+    let kept = sink.clone();
     let gw = app.gw.clone();
     let s = session.clone();
     let mut call = Inline::new(async move { router::respond(&gw, &s, msg, Some(sink)).await });
@@ -346,6 +347,7 @@ async fn answer_request(app: &Arc<App>, session: Arc<Session>, msg: Message) -> 
             biased;
             Some(m) = related.recv() => first = Some(m),
             done = &mut call => {
+                session.spare_relay((kept, related));
                 return match done {
                     Ok(Some(answer)) => json_response(&answer),
                     Ok(None) => StatusCode::ACCEPTED.into_response(),
@@ -355,6 +357,7 @@ async fn answer_request(app: &Arc<App>, session: Arc<Session>, msg: Message) -> 
             () = tokio::time::sleep(wait) => {}
         }
     }
+    drop(kept);
     let outbox = session.open_stream(app.server.sse_resume_buffer, app.server.sse_resume_window);
     let producer = outbox.clone();
     let call = call.into_call();

@@ -19,7 +19,7 @@ use mcp_wire::{codes, ErrorObject, Id, Message};
 use self::outbox::Outbox;
 use crate::config::RateLimitConfig;
 use crate::upstream::failsafe::TokenBucket;
-use crate::upstream::{Cancel, Reply};
+use crate::upstream::{Cancel, Related, Reply};
 use tokio::sync::{mpsc, oneshot};
 
 /// Which surface a session talks to.
@@ -65,7 +65,16 @@ pub struct Session {
     /// Answer streams that are open, or broke and may be resumed.
     streams: Mutex<HashMap<u64, Arc<Outbox>>>,
     next_stream: AtomicU64,
+    /// A quick call's relay channel, kept for this session's next call.
+    spare_relay: Mutex<Option<RelayChannel>>,
 }
+
+/// Where a call's backend messages wait to be relayed to its client (see
+/// `router::respond`).
+pub type RelayChannel = (mpsc::Sender<Related>, mpsc::Receiver<Related>);
+
+/// Messages about one call that may wait for its client.
+const RELAY_CAPACITY: usize = 64;
 
 /// One client's `failsafe.client_rate_limit` bucket, made on first use.
 #[derive(Default)]
@@ -81,6 +90,11 @@ impl ClientLimit {
         b.get_or_insert_with(|| TokenBucket::new(cfg.clone(), Instant::now()))
             .take(Instant::now())
     }
+}
+
+/// A session's lock, even after a panic elsewhere held it.
+fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+    m.lock().unwrap_or_else(|p| p.into_inner())
 }
 
 /// Most answer streams a session keeps for resumption at once.
@@ -106,6 +120,26 @@ impl Session {
             bucket: ClientLimit::default(),
             streams: Mutex::new(HashMap::new()),
             next_stream: AtomicU64::new(1),
+            spare_relay: Mutex::new(None),
+        }
+    }
+
+    /// A relay channel for a call: the one a quick call left, or a new one.
+    /// Most calls never send anything on it, and a new tokio channel is an
+    /// allocation aligned to 128 bytes and a block of slots.
+    pub fn relay_channel(&self) -> RelayChannel {
+        lock(&self.spare_relay)
+            .take()
+            .unwrap_or_else(|| mpsc::channel(RELAY_CAPACITY))
+    }
+
+    /// Keep a finished call's channel for the next call, only when nothing
+    /// of that call can reach it any more: `channel.0` the last sender and
+    /// nothing queued (a message about one call never reaches another).
+    pub fn spare_relay(&self, channel: RelayChannel) {
+        let (tx, rx) = &channel;
+        if tx.strong_count() == 1 && rx.is_empty() && !rx.is_closed() {
+            lock(&self.spare_relay).get_or_insert(channel);
         }
     }
 
@@ -411,6 +445,43 @@ pub fn new_session_id() -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_relay_channel_goes_to_the_next_call_only_when_nothing_can_reach_it() {
+        let s = Session::new("s".into(), Scope::Meta, "2025-11-25", None);
+        let note = || Related::Notification(Box::new(Message::notification("n", None)));
+
+        // Clean: the next call gets this very channel.
+        let (tx, rx) = s.relay_channel();
+        let weak = tx.downgrade();
+        s.spare_relay((tx, rx));
+        let (again, _rx) = s.relay_channel();
+        assert!(
+            weak.upgrade().is_some_and(|t| t.same_channel(&again)),
+            "a clean channel is reused"
+        );
+        drop(again);
+
+        // Another sender alive (a backend still asking, say): not kept.
+        let (tx, rx) = s.relay_channel();
+        let held = tx.clone();
+        s.spare_relay((tx, rx));
+        assert!(!s.relay_channel().0.same_channel(&held));
+
+        // A message queued for its client: not kept, so it cannot reach another call.
+        let (tx, rx) = s.relay_channel();
+        let weak = tx.downgrade();
+        tx.try_send(note()).unwrap();
+        s.spare_relay((tx, rx));
+        assert!(weak.upgrade().is_none(), "dropped, not kept");
+
+        // A closed receiver: not kept.
+        let (tx, mut rx) = s.relay_channel();
+        let weak = tx.downgrade();
+        rx.close();
+        s.spare_relay((tx, rx));
+        assert!(weak.upgrade().is_none(), "dropped, not kept");
+    }
 
     #[test]
     fn ids_are_random_hex_and_the_store_is_bounded() {
