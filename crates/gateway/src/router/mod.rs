@@ -349,14 +349,22 @@ pub async fn handle(
     msg: Message,
     out: Option<mpsc::Sender<Message>>,
 ) -> Option<Message> {
-    let Some(out) = out.filter(|_| msg.kind() == Kind::Request) else {
-        return respond(gw, session, msg, None).await;
-    };
     // The relay runs inside this task, next to the call: no task spawned
     // per call (most calls never send anything related).
-    let (sink, related) = mpsc::channel::<Related>(64);
-    let mut relayed = std::pin::pin!(relay(session, out, None, related));
-    let mut call = std::pin::pin!(respond(gw, session, msg, Some(sink)));
+    let (sink, relayed) = match out.filter(|_| msg.kind() == Kind::Request) {
+        Some(out) => {
+            let (sink, related) = session.relay_channel();
+            (Some(sink), Some(relay(session, out, None, related)))
+        }
+        None => (None, None),
+    };
+    // One call future on every path (two would each get their own room in
+    // this future's state, doubling its size).
+    let mut call = std::pin::pin!(respond(gw, session, msg, sink));
+    let Some(relayed) = relayed else {
+        return call.await;
+    };
+    let mut relayed = std::pin::pin!(relayed);
     let answer = tokio::select! {
         biased;
         answer = &mut call => answer,
