@@ -753,8 +753,10 @@ async fn tasks_run_on_their_backend_and_only_their_session_sees_them() {
     let status: Value = serde_json::from_str(&events.last().unwrap().data).unwrap();
     assert_eq!(status["params"]["taskId"], task_id.as_str(), "{status}");
 
-    // Through /mcp/ev the tasks/* methods are forwarded as they are.
+    // Through /mcp/ev the tasks/* methods are forwarded as they are, and the
+    // task's status notifications come to the session that asked for it.
     let mut direct = Client::connect(gw.url("/mcp/ev")).await;
+    let mut direct_stream = direct.open_stream().await;
     let created = direct
         .request(
             "tools/call",
@@ -771,6 +773,12 @@ async fn tasks_run_on_their_backend_and_only_their_session_sees_them() {
         text(&result["result"]).contains("Research Report: routing"),
         "{result}"
     );
+    let events = events_until(&mut direct_stream, |e| {
+        e.data.contains("notifications/tasks/status") && e.data.contains(id.as_str())
+    })
+    .await;
+    let status: Value = serde_json::from_str(&events.last().unwrap().data).unwrap();
+    assert_eq!(status["params"]["taskId"], id.as_str(), "{status}");
 }
 
 /// Run the Python SDK 2.x client (auto era: server/discover, then
