@@ -10,7 +10,10 @@
 //! With `EMBEDDINGS_URL` set (an OpenAI-compatible embeddings endpoint;
 //! `EMBEDDINGS_MODEL`, `EMBEDDINGS_QUERY_PREFIX`, `EMBEDDINGS_DOCUMENT_PREFIX`
 //! and `EMBEDDINGS_WEIGHT` optional) it also ranks by words and meaning,
-//! through the gateway's own embedder, and times that.
+//! through the gateway's own embedder, and times that. `EMBEDDINGS_CACHE`
+//! (a file) keeps the tools' vectors between runs; `SHOW_MISSES` prints the
+//! queries whose tool was not in the top five; `QUALITY_ONLY` skips the
+//! timings.
 
 use std::path::PathBuf;
 use std::time::Instant;
@@ -69,6 +72,9 @@ fn main() {
     }
     if let Ok(url) = std::env::var("EMBEDDINGS_URL") {
         with_meaning(&catalog, &dump, &dir, url);
+    }
+    if std::env::var_os("QUALITY_ONLY").is_some() {
+        return;
     }
     println!();
     println!("| tools | p50 µs | p99 µs | max µs |");
@@ -137,6 +143,7 @@ fn with_meaning(catalog: &Catalog, dump: &CatalogFile, dir: &std::path::Path, ur
         timeout: std::time::Duration::from_secs(10),
         query_prefix: env("EMBEDDINGS_QUERY_PREFIX"),
         document_prefix: env("EMBEDDINGS_DOCUMENT_PREFIX"),
+        cache: std::env::var_os("EMBEDDINGS_CACHE").map(PathBuf::from),
         ..defaults
     };
     let weight = config.weight;
@@ -151,7 +158,7 @@ fn with_meaning(catalog: &Catalog, dump: &CatalogFile, dir: &std::path::Path, ur
         .expect("tools embedded");
     println!();
     println!(
-        "words + meaning (weight {weight}): {n} tools embedded in {:.1} s",
+        "words + meaning (weight {weight}): {n} texts (tools and servers) embedded in {:.1} s",
         t.elapsed().as_secs_f64()
     );
     println!();
@@ -180,6 +187,14 @@ fn with_meaning(catalog: &Catalog, dump: &CatalogFile, dir: &std::path::Path, ur
             "| {name} | {} | {:.3} | {:.3} | {:.3} |",
             r.queries, r.top1, r.top5, r.mrr
         );
+        if std::env::var_os("SHOW_MISSES").is_some() {
+            for (q, got) in &r.misses {
+                eprintln!("  miss: {q:?} -> {got}");
+            }
+        }
+    }
+    if std::env::var_os("QUALITY_ONLY").is_some() {
+        return;
     }
     times.sort_by(f64::total_cmp);
     println!();

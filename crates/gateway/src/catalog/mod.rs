@@ -82,7 +82,8 @@ pub struct Catalog {
     by_exposed: HashMap<String, (usize, usize)>,
     /// Exposed names in entry order, for tools/list in direct mode.
     pub exposed: Vec<(String, usize, usize)>,
-    /// Changes when the set of visible tools (or their definitions) changes.
+    /// Changes when the set of visible tools (or their definitions) or a
+    /// ready backend's description changes.
     pub fingerprint: u64,
     /// Changes when the merged resources, templates or prompts change.
     pub lists_fingerprint: u64,
@@ -210,7 +211,9 @@ impl Catalog {
             if !e.is_ready() {
                 continue;
             }
+            // The description is searched too (by words, and by meaning as the server's context).
             e.name.hash(&mut hasher);
+            e.description.hash(&mut hasher);
             for (ti, t) in e.tools.iter().enumerate().filter(|(_, t)| e.visible(t)) {
                 t.raw.get().hash(&mut hasher);
                 let name = exposed_name(&e.name, &t.name);

@@ -2,7 +2,9 @@
 //! endpoint (`meta_mcp.embeddings`) turns tool texts and queries into
 //! vectors. The ranking itself is pure, in `search::meaning`.
 //!
-//! - Tool vectors are kept by a hash of the text they were made from, so a
+//! - Each tool's text and each backend's (`search::meaning::server_text`)
+//!   is embedded; a tool ranks by the mean of its vector and its backend's.
+//! - Vectors are kept by a hash of the text they were made from, so a
 //!   catalog change embeds only the tools that are new or changed. Vectors
 //!   of tools that left are dropped once they outnumber the listed tools
 //!   (plus [`SPARE_VECTORS`]): a backend that restarts gets its own back.
@@ -28,7 +30,9 @@ use tokio::sync::Notify;
 use crate::catalog::Catalog;
 use crate::config::Embeddings;
 use crate::gateway::Gateway;
-use crate::search::meaning::{document_text, normalized, Quantized, ToolVectors};
+use crate::search::meaning::{
+    document_text, in_context, normalized, server_text, Quantized, ToolVectors,
+};
 
 /// A batch of tool texts may take this long at least, whatever `timeout` says.
 const MIN_BATCH_TIMEOUT: Duration = Duration::from_secs(60);
@@ -179,10 +183,10 @@ impl Embedder {
         })
     }
 
-    /// Embed the tools of `catalog` that have no vector yet and publish the
-    /// vectors aligned to it. A batch that fails does not hold back the
-    /// others: what was embedded is published, then the first error returned.
-    /// Returns how many tools were embedded.
+    /// Embed the tools and backends of `catalog` that have no vector yet and
+    /// publish the tools' vectors in context, aligned to it. A batch that
+    /// fails does not hold back the others: what was embedded is published,
+    /// then the first error returned. Returns how many texts were embedded.
     pub async fn refresh(&self, catalog: &Catalog) -> Result<usize, String> {
         let (config, generation) = {
             let s = self.state();
@@ -191,19 +195,28 @@ impl Embedder {
                 None => return Ok(0),
             }
         };
+        let keyed = |text: String| (cache::key(&text), text);
         let docs: Vec<(u64, String)> = catalog
             .search
             .docs
             .iter()
             .map(|&(ei, ti)| {
-                let text = document_text(&catalog.entries[ei as usize].tools[ti as usize]);
-                (cache::key(&text), text)
+                keyed(document_text(
+                    &catalog.entries[ei as usize].tools[ti as usize],
+                ))
             })
+            .collect();
+        let servers: Vec<(u64, String)> = catalog
+            .entries
+            .iter()
+            .map(|e| keyed(server_text(&e.name, &e.description)))
             .collect();
         let missing: Vec<(u64, String)> = {
             let s = self.state();
             let mut seen = HashSet::new();
-            docs.iter()
+            servers
+                .iter()
+                .chain(&docs)
                 .filter(|(k, _)| !s.vectors.contains_key(k) && seen.insert(*k))
                 .cloned()
                 .collect()
@@ -242,8 +255,9 @@ impl Embedder {
         // Vectors of tools that are gone stay while they are few: a backend
         // that restarts, or is not ready yet at startup, gets its own back.
         let before = s.vectors.len();
-        if before > docs.len() * 2 + SPARE_VECTORS {
-            let keep: HashSet<u64> = docs.iter().map(|(k, _)| *k).collect();
+        let listed = docs.len() + servers.len();
+        if before > listed * 2 + SPARE_VECTORS {
+            let keep: HashSet<u64> = servers.iter().chain(&docs).map(|(k, _)| *k).collect();
             s.vectors.retain(|k, _| keep.contains(k));
         }
         let changed = embedded > 0 || s.vectors.len() != before;
@@ -254,7 +268,12 @@ impl Embedder {
             .map(|path| (path, cache::encode(&cache::identity(&config), &s.vectors)));
         let by_doc: Vec<_> = docs
             .iter()
-            .map(|(k, _)| s.vectors.get(k).cloned())
+            .zip(&catalog.search.docs)
+            .map(|((k, _), &(ei, _))| {
+                let server = s.vectors.get(&servers[ei as usize].0);
+                let tool = s.vectors.get(k)?;
+                Some(Arc::new(in_context(tool, server.map(|v| &**v))))
+            })
             .collect();
         drop(s);
         if let Some((path, bytes)) = file {
@@ -446,6 +465,74 @@ mod tests {
             .await
             .unwrap();
         assert_eq!(got, vec![vec![0.6, 0.8]]);
+    }
+
+    /// An endpoint that embeds each text by `rule`, over as many requests
+    /// and connections as it is sent.
+    async fn embedding_by(rule: fn(&str) -> Vec<f32>) -> String {
+        use axum::Json;
+        let embed = move |Json(body): Json<serde_json::Value>| async move {
+            let texts = body["input"].as_array().cloned().unwrap_or_default();
+            let data: Vec<_> = texts
+                .iter()
+                .enumerate()
+                .map(|(i, t)| json!({"index": i, "embedding": rule(t.as_str().unwrap())}))
+                .collect();
+            Json(json!({ "data": data }))
+        };
+        let app = axum::Router::new().route("/v1/embeddings", axum::routing::post(embed));
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let url = format!("http://{}/v1/embeddings", listener.local_addr().unwrap());
+        tokio::spawn(async move { axum::serve(listener, app).await });
+        url
+    }
+
+    #[tokio::test]
+    async fn a_tool_ranks_by_meaning_in_its_servers_context() {
+        use crate::catalog::{parse_tools_page, Entry};
+        use crate::search::{meaning::Meaning, search_with_meaning};
+        // Two servers list the same tool: only the servers' texts tell them apart.
+        let tools = json!({"tools": [{"name": "add_item", "description": "Add an item.", "inputSchema": {"type": "object"}}]});
+        let entry = |name: &str, description: &str| {
+            let page = parse_tools_page(&mcp_wire::raw(&tools)).unwrap();
+            Entry::offline(name, description, page.tools)
+        };
+        let catalog = Catalog::build(vec![
+            entry("notes", "Plain text notes"),
+            entry("schedule", "Calendar of events"),
+        ]);
+        let url = embedding_by(|text| match text {
+            "notes. Plain text notes" => vec![0.0, 1.0, 0.0],
+            "schedule. Calendar of events" => vec![1.0, 0.0, 0.0],
+            "add item. Add an item." => vec![0.0, 0.0, 1.0],
+            _ => vec![0.6, 0.0, 0.8], // the query
+        })
+        .await;
+        let embedder = Embedder::new(reqwest::Client::new(), Some(Embeddings::new(url)));
+        assert_eq!(
+            embedder.refresh(&catalog).await,
+            Ok(3),
+            "two servers, one tool text"
+        );
+
+        let query = "on friday at noon";
+        let (aligned, vector) = embedder.for_query(&catalog, query).await.unwrap();
+        let meaning = Meaning {
+            query: &vector,
+            docs: &aligned.vectors,
+            weight: aligned.weight,
+        };
+        let hits = search_with_meaning(&catalog, query, &meaning, 5);
+        let got: Vec<_> = hits
+            .iter()
+            .map(|m| (m.entry.name.as_str(), m.similarity.unwrap()))
+            .collect();
+        // The mean of the query's cosines with tool and server: (0.8 + 0.6) / 2
+        // against (0.8 + 0) / 2, the second below average, so not ranked.
+        assert_eq!(got.len(), 1, "{got:?}");
+        assert_eq!(got[0].0, "schedule");
+        assert!((got[0].1 - 0.7).abs() < 0.01, "{got:?}");
+        assert!((aligned.vectors.similarity(0, &vector).unwrap() - 0.4).abs() < 0.01);
     }
 
     #[test]

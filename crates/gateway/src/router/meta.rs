@@ -323,7 +323,8 @@ async fn search_tools(gw: &Gateway, query: &str, limit: Option<usize>) -> Box<Ra
     }
 }
 
-/// "matched: create, issue" and, ranked by meaning, "; meaning: 0.84" (cosine similarity).
+/// "matched: create, issue" and, ranked by meaning, "; meaning: 0.84" (the
+/// mean cosine similarity of the query with the tool and its server).
 fn why(m: &search::Match) -> String {
     let mut why = String::new();
     if !m.matched.is_empty() {

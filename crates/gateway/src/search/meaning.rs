@@ -1,7 +1,15 @@
 //! Ranking by meaning beside the words. An embedding model (reached by
-//! `crate::embed`, not from here) turns each tool and each query into a
-//! vector; this module decides what text a tool is embedded as and fuses
-//! the cosine similarities with the lexical scores. Pure.
+//! `crate::embed`, not from here) turns each tool, each backend and each
+//! query into a vector; this module decides what text each is embedded as,
+//! puts a tool in its backend's context, and fuses the similarities with
+//! the lexical scores. Pure.
+//!
+//! A tool is ranked by the mean of its own vector and its backend's
+//! ([`in_context`]): the similarity is the mean of the query's cosine with
+//! the tool and with the server. Tool descriptions take their server for
+//! granted ("Add new observations to existing entities" says nothing of
+//! memory); the server's text says it, so "remember that I prefer dark mode"
+//! finds the memory server's tools.
 //!
 //! Fusion: each side is scaled to its own best score in this query — the
 //! lexical score by its maximum, the similarity as a z-score over the
@@ -26,6 +34,35 @@ pub fn document_text(tool: &Tool) -> String {
     }
 }
 
+/// The text a backend is embedded as: its name split into words, then the
+/// start of its configured description (the name alone without one).
+pub fn server_text(name: &str, description: &str) -> String {
+    let name = super::text::words(name).join(" ");
+    let description: String = description.chars().take(DOCUMENT_CHARS).collect();
+    if description.trim().is_empty() {
+        name
+    } else {
+        format!("{name}. {description}")
+    }
+}
+
+/// A tool's vector in its server's context: the mean of the two, so a
+/// query's dot product with it is the mean of its cosines with each. Just
+/// the tool's own without a server vector (or with one of another
+/// dimension).
+pub fn in_context(tool: &Quantized, server: Option<&Quantized>) -> Quantized {
+    let Some(server) = server.filter(|s| s.len() == tool.len()) else {
+        return tool.clone();
+    };
+    let mean: Vec<f32> = tool
+        .values
+        .iter()
+        .zip(server.values.iter())
+        .map(|(t, s)| (f32::from(*t) * tool.scale + f32::from(*s) * server.scale) / 2.0)
+        .collect();
+    Quantized::new(&mean)
+}
+
 /// `v` scaled to unit length; `None` for an empty, zero or non-finite vector.
 pub fn normalized(mut v: Vec<f32>) -> Option<Vec<f32>> {
     let norm = v.iter().map(|x| f64::from(*x).powi(2)).sum::<f64>().sqrt();
@@ -38,8 +75,8 @@ pub fn normalized(mut v: Vec<f32>) -> Option<Vec<f32>> {
     Some(v)
 }
 
-/// A unit vector in a quarter of the memory: each component an `i8` of
-/// `scale` (the largest maps to 127). Similarities are integer dot products,
+/// A vector (of at most unit length) in a quarter of the memory: each
+/// component an `i8` of `scale` (the largest maps to 127). Similarities are integer dot products,
 /// which the compiler vectorizes on any x86-64 or ARM CPU.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Quantized {
@@ -149,7 +186,8 @@ impl ToolVectors {
         self.count
     }
 
-    /// Cosine similarity of `query` and document `d` (vectors are unit length).
+    /// The dot product of `query` and document `d`: their cosine similarity
+    /// for unit vectors, its mean over tool and server for [`in_context`].
     pub fn similarity(&self, d: usize, query: &Quantized) -> Option<f32> {
         let scale = (*self.scales.get(d)?)?;
         if query.len() != self.dims {
@@ -304,6 +342,38 @@ mod tests {
         assert_eq!(normalized(vec![]), None);
         assert_eq!(normalized(vec![0.0, 0.0]), None);
         assert_eq!(normalized(vec![f32::NAN, 1.0]), None);
+    }
+
+    #[test]
+    fn a_server_is_embedded_as_its_words_and_description_start() {
+        assert_eq!(
+            server_text("google-maps", "Maps: places, routes."),
+            "google maps. Maps: places, routes."
+        );
+        assert_eq!(server_text("myGitHub", "  "), "my git hub");
+        let long = server_text("s", &"y".repeat(700));
+        assert_eq!(long.chars().filter(|c| *c == 'y').count(), DOCUMENT_CHARS);
+    }
+
+    #[test]
+    fn a_tool_in_context_is_the_mean_of_its_vector_and_its_servers() {
+        let tool = Quantized::new(&[0.6, 0.8, 0.0]);
+        let server = Quantized::new(&[0.0, 0.0, 1.0]);
+        let query = Quantized::new(&[0.0, 0.6, 0.8]);
+        let both = in_context(&tool, Some(&server));
+        let want = (tool.dot(&query) + server.dot(&query)) / 2.0;
+        assert!(
+            (both.dot(&query) - want).abs() < 0.01,
+            "{}",
+            both.dot(&query)
+        );
+        assert_eq!(in_context(&tool, None), tool);
+        let other = Quantized::new(&[1.0, 0.0]);
+        assert_eq!(
+            in_context(&tool, Some(&other)),
+            tool,
+            "another dimension is ignored"
+        );
     }
 
     #[test]

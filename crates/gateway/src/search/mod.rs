@@ -10,8 +10,9 @@
 //! expansion by synonyms (weighted below the word itself), typo tolerance
 //! (unknown query terms match vocabulary terms one or two edits away, at a
 //! lower weight), and a coverage factor that prefers tools matching more of
-//! the query's distinct words. [`search_with_meaning`] adds the cosine
-//! similarity of tool and query vectors when an embeddings endpoint is set.
+//! the query's distinct words. [`search_with_meaning`] adds the similarity
+//! of the query's vector to the tool's and its server's when an embeddings
+//! endpoint is set.
 
 pub mod eval;
 pub mod global;
@@ -32,7 +33,8 @@ pub struct Match<'a> {
     pub score: f64,
     /// The query words this tool matched, for "why it matched".
     pub matched: Vec<String>,
-    /// Cosine similarity of query and tool by meaning, when that was ranked on.
+    /// Similarity of query and tool by meaning (the mean of the query's
+    /// cosines with the tool and its server), when that was ranked on.
     pub similarity: Option<f32>,
 }
 
