@@ -100,7 +100,7 @@ impl Lexical {
     fn score(catalog: &Catalog, query: &str) -> Lexical {
         let g = &catalog.search;
         let n_docs = g.doc_count();
-        let words: Vec<String> = text::words(query)
+        let words: Vec<String> = text::words(&text::without_literals(query))
             .into_iter()
             .filter(|w| !text::is_stop_word(w))
             .take(MAX_QUERY_WORDS - 4)

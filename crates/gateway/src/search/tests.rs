@@ -84,6 +84,30 @@ fn scores_descend_limit_applies_and_why_names_the_matched_words() {
 }
 
 #[test]
+fn literal_tokens_are_arguments_not_words_to_match() {
+    use serde_json::json;
+    let cat = Catalog::build(vec![
+        entry(
+            "mail",
+            "",
+            json!([{"name": "send_email", "description": "Send an email message."}]),
+        ),
+        entry(
+            "sites",
+            "",
+            json!([{"name": "preview", "description": "Preview a domain such as example.com or bob.example.org."}]),
+        ),
+    ]);
+    let first = |q: &str| {
+        let hits = search(&cat, q, 1);
+        hits.first().map_or("-".into(), |m| m.tool.name.clone())
+    };
+    // The address says "an email" (its hint); its pieces are not the task.
+    assert_eq!(first("write to bob@example.com"), "send_email");
+    assert_eq!(first("write to https://bob.example.org/x"), "-");
+}
+
+#[test]
 fn parameter_descriptions_count() {
     assert_eq!(top("branch with changes"), "github/create_pull_request");
 }

@@ -189,6 +189,66 @@ pub fn stem(word: &str) -> String {
     stemmer().stem(word).into_owned()
 }
 
+/// A query token whose shape says what it is: an argument for the tool,
+/// not a word describing it.
+#[derive(Clone, Copy, PartialEq, Debug)]
+enum Literal {
+    Url,
+    Email,
+    Channel,
+    File,
+    Issue,
+}
+
+impl Literal {
+    fn of(token: &str) -> Option<Literal> {
+        let t = bare(token);
+        Some(if t.contains("://") || t.starts_with("www.") {
+            Literal::Url
+        } else if t.contains('@') && t.contains('.') && !t.starts_with('@') {
+            Literal::Email
+        } else if t.starts_with('#') && t.len() > 1 && !t[1..].chars().all(|c| c.is_ascii_digit()) {
+            Literal::Channel
+        } else if t.contains('/') || t.starts_with('~') || file_extension(t).is_some() {
+            Literal::File
+        } else if is_issue_key(t) {
+            Literal::Issue
+        } else {
+            return None;
+        })
+    }
+
+    /// The hint it gives (see [`hint_terms`]).
+    fn hint(self) -> &'static str {
+        match self {
+            Literal::Url => "url",
+            Literal::Email => "email",
+            Literal::Channel => "channel",
+            Literal::File => "file",
+            Literal::Issue => "issue",
+        }
+    }
+}
+
+/// The query with its literal tokens cut down to what says something about
+/// the tool (the hint of each says the rest): nothing of a URL, an address,
+/// an issue key or a path, the extension of a file name (`report.pdf` ->
+/// `pdf`); a channel keeps its name. "bob@example.com" would otherwise
+/// search for "example" and "com", words of countless descriptions.
+pub fn without_literals(query: &str) -> String {
+    let mut out = String::with_capacity(query.len());
+    for tok in query.split_whitespace() {
+        let kept = match Literal::of(tok) {
+            None | Some(Literal::Channel) => tok,
+            Some(Literal::File) => file_extension(bare(tok)).unwrap_or(""),
+            Some(_) => "",
+        };
+        out.push_str(kept);
+        out.push(' ');
+    }
+    out
+}
+
 /// What the shape of a query's tokens says beyond its words: a URL means
 /// a web page, a file name or path a file, an address an email, `#name` a
 /// channel, `KEY-123` an issue; a question asks to read, not to change.
@@ -199,21 +259,8 @@ pub fn hints(query: &str) -> Vec<&'static str> {
             out.push(h)
         }
     };
-    for tok in query.split_whitespace() {
-        let t = tok.trim_matches(|c: char| {
-            matches!(c, ',' | ';' | ':' | '!' | '?' | '(' | ')' | '"' | '\'')
-        });
-        if t.contains("://") || t.starts_with("www.") {
-            add("url");
-        } else if t.contains('@') && t.contains('.') && !t.starts_with('@') {
-            add("email");
-        } else if t.starts_with('#') && t.len() > 1 && !t[1..].chars().all(|c| c.is_ascii_digit()) {
-            add("channel");
-        } else if t.contains('/') || t.starts_with('~') || has_file_extension(t) {
-            add("file");
-        } else if is_issue_key(t) {
-            add("issue");
-        }
+    for literal in query.split_whitespace().filter_map(Literal::of) {
+        add(literal.hint());
     }
     let first = query
         .split_whitespace()
@@ -257,15 +304,20 @@ pub fn hint_terms(hint: &str) -> &'static [&'static str] {
     }
 }
 
-fn has_file_extension(t: &str) -> bool {
-    let Some((stem, ext)) = t.rsplit_once('.') else {
-        return false;
-    };
-    !stem.is_empty()
+/// A token without the punctuation around it.
+fn bare(token: &str) -> &str {
+    token.trim_matches(|c: char| matches!(c, ',' | ';' | ':' | '!' | '?' | '(' | ')' | '"' | '\''))
+}
+
+/// The extension of what looks like a file name (`report.pdf`, `~/a/b.rs`).
+fn file_extension(t: &str) -> Option<&str> {
+    let (stem, ext) = t.rsplit_once('.')?;
+    let file = !stem.is_empty()
         && (1..=5).contains(&ext.len())
         && ext.chars().all(|c| c.is_ascii_alphanumeric())
         && ext.chars().any(|c| c.is_ascii_alphabetic())
-        && !stem.chars().all(|c| c.is_ascii_digit())
+        && !stem.chars().all(|c| c.is_ascii_digit());
+    file.then_some(ext)
 }
 
 fn is_issue_key(t: &str) -> bool {
@@ -290,6 +342,22 @@ pub fn terms(text: &str) -> Vec<String> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn literal_tokens_keep_only_what_names_a_tool() {
+        let cut = |q: &str| words(&without_literals(q)).join(" ");
+        assert_eq!(cut("mail bob@example.com the notes"), "mail the notes");
+        assert_eq!(
+            cut("summarize https://example.com/blog/post-1, please"),
+            "summarize please"
+        );
+        assert_eq!(
+            cut("open ~/Pictures/cat.jpg and report.pdf"),
+            "open jpg and pdf"
+        );
+        assert_eq!(cut("move PAY-123 to done"), "move to done");
+        assert_eq!(cut("list files in src/bin"), "list files in");
+    }
 
     #[test]
     fn splits_identifiers_of_every_style() {
