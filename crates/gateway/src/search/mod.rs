@@ -9,8 +9,11 @@
 //! names and descriptions, server name and description) with query
 //! expansion by synonyms (weighted below the word itself), typo tolerance
 //! (unknown query terms match vocabulary terms one or two edits away, at a
-//! lower weight), and a coverage factor that prefers tools matching more of
-//! the query's distinct words. [`search_with_meaning`] adds the similarity
+//! lower weight), and two coverage factors: one prefers tools matching more
+//! of the query's distinct words, the other tools whose name the query
+//! covers (its words, synonyms or near spellings of them: "git status"
+//! finds `git_status` before a longer name holding both words).
+//! [`search_with_meaning`] adds the similarity
 //! of the query's vector to the tool's and its server's when an embeddings
 //! endpoint is set.
 
@@ -41,6 +44,10 @@ pub struct Match<'a> {
 const K1: f64 = 1.2;
 const B: [f64; FIELDS] = [0.3, 0.75, 0.75, 0.0];
 const TYPO_WEIGHT: f64 = 0.5;
+/// How much a tool gains when the query covers its whole name (in
+/// proportion for part of it): "git status" is `git_status`, not
+/// `jira_get_issue_development_info`, which merely mentions both words.
+const NAME_COVER_WEIGHT: f64 = 0.5;
 /// Weight of a hint drawn from the query's shape (see [`text::hints`]).
 const HINT_WEIGHT: f64 = 0.35;
 /// Query words beyond this many are ignored (bounded work per query).
@@ -160,7 +167,8 @@ fn top(mut scored: Vec<(f64, usize)>, limit: usize) -> Vec<(f64, usize)> {
     scored
 }
 
-/// BM25F totals with the coverage factor, and the matched-word masks, by document.
+/// BM25F totals with the coverage factors (of the query's words, and of
+/// the tool's name by them), and the matched-word masks, by document.
 fn bm25f(g: &GlobalIndex, query: &str, query_words: &[String]) -> (Vec<f64>, Vec<u32>) {
     let n_docs = g.doc_count();
     // Hints ride along as extra, lighter groups that do not count toward coverage.
@@ -171,23 +179,35 @@ fn bm25f(g: &GlobalIndex, query: &str, query_words: &[String]) -> (Vec<f64>, Vec
         .map(|w| (w, 1.0))
         .chain(hints.iter().map(|h| (h, HINT_WEIGHT)))
         .collect();
+    let expansions: Vec<Vec<(String, f64)>> = all_groups
+        .iter()
+        .enumerate()
+        .map(|(gi, (word, _))| {
+            if gi < groups_in_query {
+                expand(word, g)
+            } else {
+                text::hint_terms(word)
+                    .iter()
+                    .map(|t| (text::stem(t), 1.0))
+                    .collect()
+            }
+        })
+        .collect();
     let mut total = vec![0f64; n_docs];
     let mut mask = vec![0u32; n_docs];
+    let mut names = NameCover::new(&expansions[..groups_in_query], n_docs);
     let mut best = vec![0f64; n_docs];
     let mut touched: Vec<usize> = Vec::new();
-    for (gi, (word, group_weight)) in all_groups.iter().enumerate() {
-        let terms = if gi < groups_in_query {
-            expand(word, g)
-        } else {
-            text::hint_terms(word)
-                .iter()
-                .map(|t| (text::stem(t), 1.0))
-                .collect()
-        };
+    for (gi, ((_, group_weight), terms)) in all_groups.iter().zip(expansions).enumerate() {
         for (term, weight) in terms {
             let weight = weight * group_weight;
             let Some(postings) = g.postings.get(&term) else {
                 continue;
+            };
+            let name_bit = if gi < groups_in_query {
+                names.bit(&term)
+            } else {
+                0
             };
             let df = postings.len() as f64;
             let idf = (1.0 + (n_docs as f64 - df + 0.5) / (df + 0.5)).ln();
@@ -200,6 +220,9 @@ fn bm25f(g: &GlobalIndex, query: &str, query_words: &[String]) -> (Vec<f64>, Vec
                             / (1.0 - B[f] + B[f] * f64::from(lens[f]) / g.avg_len[f])
                     })
                     .sum();
+                if p.tf[index::NAME] > 0 {
+                    names.hit(d, name_bit, gi);
+                }
                 let s = weight * idf * tf / (K1 + tf);
                 if s > best[d] {
                     if best[d] == 0.0 {
@@ -220,8 +243,63 @@ fn bm25f(g: &GlobalIndex, query: &str, query_words: &[String]) -> (Vec<f64>, Vec
     let real = (1u32 << groups_in_query) - 1;
     for (d, s) in total.iter_mut().enumerate() {
         *s *= 0.4 + 0.6 * f64::from((mask[d] & real).count_ones()) / groups;
+        *s *= 1.0 + NAME_COVER_WEIGHT * names.share(d, g.field_len[d][index::NAME]);
     }
     (total, mask)
+}
+
+/// How much of each tool's name a query spells, by document: the distinct
+/// name terms its words reached (the words themselves, synonyms or near
+/// spellings), counted no more often than words reached the name, over the
+/// name's length. `pull` reached by "get" (its synonym) and by "pull"
+/// covers the name once; "get" reaching both `get` and `view` in
+/// `get_page_views` covers one term, not two.
+struct NameCover {
+    /// The query's expanded terms; the first 64 count.
+    terms: Vec<String>,
+    /// By document: which of `terms` its name holds.
+    terms_hit: Vec<u64>,
+    /// By document: which query words reached its name.
+    words_hit: Vec<u32>,
+}
+
+impl NameCover {
+    fn new(expansions: &[Vec<(String, f64)>], docs: usize) -> NameCover {
+        let mut terms: Vec<String> = Vec::new();
+        for (term, _) in expansions.iter().flatten() {
+            if !terms.contains(term) {
+                terms.push(term.clone());
+            }
+        }
+        terms.truncate(64);
+        NameCover {
+            terms,
+            terms_hit: vec![0; docs],
+            words_hit: vec![0; docs],
+        }
+    }
+
+    /// The bit of `term` (0 past the first 64 terms).
+    fn bit(&self, term: &str) -> u64 {
+        self.terms
+            .iter()
+            .position(|t| t == term)
+            .map_or(0, |i| 1 << i)
+    }
+
+    /// Query word `word` reached document `d`'s name with the term of `bit`.
+    fn hit(&mut self, d: usize, bit: u64, word: usize) {
+        self.terms_hit[d] |= bit;
+        self.words_hit[d] |= 1 << word;
+    }
+
+    /// The share of document `d`'s name (`name_len` terms) the query spells, 0..=1.
+    fn share(&self, d: usize, name_len: u16) -> f64 {
+        let spelled = self.terms_hit[d]
+            .count_ones()
+            .min(self.words_hit[d].count_ones());
+        (f64::from(spelled) / f64::from(name_len.max(1))).min(1.0)
+    }
 }
 
 /// One query word -> (term, weight): its stem (1.0), its synonyms, and —

@@ -108,6 +108,28 @@ fn literal_tokens_are_arguments_not_words_to_match() {
 }
 
 #[test]
+fn a_name_the_query_spells_ranks_above_one_that_holds_its_words() {
+    use serde_json::json;
+    let pulls = json!([
+        {"name": "create_pull_request", "description": "Create a new pull request, from a branch with changes into a base branch (a pull request of a fork into upstream too).",
+         "inputSchema": {"type": "object", "properties": {"title": {"type": "string", "description": "Pull request title"}}}},
+        {"name": "get_pull_request", "description": "Details of one pull request.",
+         "inputSchema": {"type": "object", "properties": {"pull_number": {"type": "number"}}}},
+        {"name": "get_pull_request_views", "description": "How often a pull request was viewed.",
+         "inputSchema": {"type": "object", "properties": {"pull_number": {"type": "number"}}}}
+    ]);
+    let cat = Catalog::build(vec![entry("github", "", pulls)]);
+    let order: Vec<_> = search(&cat, "get pull request", 3)
+        .iter()
+        .map(|m| m.tool.name.clone())
+        .collect();
+    // "get" reaches `pull` too (a synonym: git's pull fetches), which must
+    // not cover `create_pull_request`'s name twice; and `view` (a synonym
+    // of get) does not make `get_pull_request_views` all spelled.
+    assert_eq!(order[0], "get_pull_request", "{order:?}");
+}
+
+#[test]
 fn parameter_descriptions_count() {
     assert_eq!(top("branch with changes"), "github/create_pull_request");
 }
