@@ -204,11 +204,8 @@ fn bm25f(g: &GlobalIndex, query: &str, query_words: &[String]) -> (Vec<f64>, Vec
             let Some(postings) = g.postings.get(&term) else {
                 continue;
             };
-            let name_bit = if gi < groups_in_query {
-                names.bit(&term)
-            } else {
-                0
-            };
+            // Hints say what a tool does, not what it is named.
+            let name_bit = (gi < groups_in_query).then(|| names.bit(&term));
             let df = postings.len() as f64;
             let idf = (1.0 + (n_docs as f64 - df + 0.5) / (df + 0.5)).ln();
             for p in postings {
@@ -220,8 +217,8 @@ fn bm25f(g: &GlobalIndex, query: &str, query_words: &[String]) -> (Vec<f64>, Vec
                             / (1.0 - B[f] + B[f] * f64::from(lens[f]) / g.avg_len[f])
                     })
                     .sum();
-                if p.tf[index::NAME] > 0 {
-                    names.hit(d, name_bit, gi);
+                if let Some(bit) = name_bit.filter(|_| p.tf[index::NAME] > 0) {
+                    names.hit(d, bit, gi);
                 }
                 let s = weight * idf * tf / (K1 + tf);
                 if s > best[d] {
