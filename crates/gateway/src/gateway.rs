@@ -402,7 +402,7 @@ impl Gateway {
             .values()
             .map(|b| Entry {
                 name: b.name().to_owned(),
-                description: b.config.description.clone(),
+                description: b.description(),
                 status: b.status(),
                 tools: b.tools(),
                 index: b.index(),

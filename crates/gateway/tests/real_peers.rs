@@ -180,7 +180,23 @@ async fn python_sdk_lists_searches_and_invokes_over_every_backend_transport() {
     let servers = structured(&out[1])["servers"].as_array().unwrap();
     assert_eq!(servers.len(), 7);
     assert!(servers.iter().all(|s| s["state"] == "ready"), "{servers:?}");
-    let transport = |n: &str| servers.iter().find(|s| s["name"] == n).unwrap()["transport"].clone();
+    let field = |n: &str, f: &str| servers.iter().find(|s| s["name"] == n).unwrap()[f].clone();
+    let transport = |n: &str| field(n, "transport");
+    // Without a `description` in the config, a server's own words about
+    // itself (serverInfo title, else name) describe it.
+    assert_eq!(
+        (
+            field("ev_stdio", "description"),
+            field("ev_http", "description"),
+            field("fs", "description")
+        ),
+        (
+            json!("server-everything over stdio"),
+            json!("Everything Reference Server"),
+            json!("Files on disk")
+        )
+    );
+    assert_eq!(field("memory", "description"), json!("memory-server"));
     assert_eq!(
         (transport("ev_http"), transport("ev_sse"), transport("ws")),
         (json!("http"), json!("sse"), json!("websocket"))

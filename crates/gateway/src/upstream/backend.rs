@@ -18,6 +18,34 @@ use crate::catalog::{parse_tools_page, Tool};
 use crate::config::BackendConfig;
 use crate::search::index::DocIndex;
 
+/// Characters of a server's own title and description kept as its description.
+const SELF_DESCRIPTION_CHARS: usize = 300;
+
+/// A server's words about itself in `serverInfo` (`Implementation`): its
+/// title (else its name), then its description (2025-11-25), cut to
+/// [`SELF_DESCRIPTION_CHARS`]; empty when it says nothing usable.
+pub fn self_description(server_info: &RawValue) -> String {
+    #[derive(serde::Deserialize)]
+    struct Said {
+        name: Option<String>,
+        title: Option<String>,
+        description: Option<String>,
+    }
+    let Ok(said) = serde_json::from_str::<Said>(server_info.get()) else {
+        return String::new();
+    };
+    let text = |s: Option<String>| s.map(|s| s.trim().to_owned()).filter(|s| !s.is_empty());
+    let parts: Vec<String> = [text(said.title).or(text(said.name)), text(said.description)]
+        .into_iter()
+        .flatten()
+        .collect();
+    parts
+        .join(". ")
+        .chars()
+        .take(SELF_DESCRIPTION_CHARS)
+        .collect()
+}
+
 /// The close reason that makes the actor start a new session at once.
 const SESSION_EXPIRED: &str = "backend session expired";
 
@@ -150,6 +178,20 @@ impl Backend {
 
     pub fn index(&self) -> Arc<DocIndex> {
         self.index.load_full()
+    }
+
+    /// What the backend is for, as search and `gateway_list_servers` tell
+    /// it: the config's `description`, else what the server said of itself
+    /// when it last initialized ([`self_description`]).
+    pub fn description(&self) -> String {
+        if !self.config.description.trim().is_empty() {
+            return self.config.description.clone();
+        }
+        self.status()
+            .init
+            .as_ref()
+            .map(|i| self_description(&i.server_info))
+            .unwrap_or_default()
     }
 
     /// Start the actor task.
@@ -689,7 +731,7 @@ impl Backend {
         let tools = conn.usable_tools(tools);
         self.index.store(Arc::new(DocIndex::build(
             self.name(),
-            &self.config.description,
+            &self.description(),
             &tools,
         )));
         self.tools.store(Arc::new(tools));
@@ -723,5 +765,35 @@ fn strip_prefix(e: &UpstreamError) -> String {
     match e {
         UpstreamError::Start { reason, .. } => reason.clone(),
         other => other.to_string(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_server_describes_itself_by_title_or_name_then_description() {
+        let said = |v: serde_json::Value| self_description(&raw(&v));
+        assert_eq!(
+            said(
+                json!({"name": "mcp-servers/everything", "title": "Everything Reference Server", "version": "2"})
+            ),
+            "Everything Reference Server"
+        );
+        assert_eq!(
+            said(
+                json!({"name": "github-mcp-server", "version": "1", "description": " Issues, pull requests and code. "})
+            ),
+            "github-mcp-server. Issues, pull requests and code."
+        );
+        assert_eq!(said(json!({"name": "  ", "version": "1"})), "");
+        assert_eq!(
+            said(json!({"name": 7})),
+            "",
+            "a server that lies says nothing"
+        );
+        let long = said(json!({"name": "s", "description": "x".repeat(1000)}));
+        assert_eq!(long.chars().count(), SELF_DESCRIPTION_CHARS);
     }
 }
