@@ -54,6 +54,7 @@ fn main() {
     println!("| query set | queries | top-1 | top-5 | MRR |");
     println!("|---|---|---|---|---|");
     let mut all: Vec<Query> = Vec::new();
+    let mut kinds = Vec::new();
     for name in ["queries.json", "queries-holdout.json"] {
         let queries: Vec<Query> =
             serde_json::from_slice(&std::fs::read(dir.join(name)).expect(name))
@@ -63,12 +64,20 @@ fn main() {
             "| {name} | {} | {:.3} | {:.3} | {:.3} |",
             r.queries, r.top1, r.top5, r.mrr
         );
+        kinds.push(format!(
+            "{name} by kind (top-1 / top-5): {}",
+            r.kinds_line()
+        ));
         if std::env::var_os("SHOW_MISSES").is_some() {
             for (q, got) in &r.misses {
                 eprintln!("  miss: {q:?} -> {got}");
             }
         }
         all.extend(queries);
+    }
+    println!();
+    for line in kinds {
+        println!("{line}");
     }
     if let Ok(url) = std::env::var("EMBEDDINGS_URL") {
         with_meaning(&catalog, &dump, &dir, url);
@@ -165,6 +174,7 @@ fn with_meaning(catalog: &Catalog, dump: &CatalogFile, dir: &std::path::Path, ur
     println!("| query set | queries | top-1 | top-5 | MRR |");
     println!("|---|---|---|---|---|");
     let mut times = Vec::new();
+    let mut kinds = Vec::new();
     for name in ["queries.json", "queries-holdout.json"] {
         let queries: Vec<Query> =
             serde_json::from_slice(&std::fs::read(dir.join(name)).expect(name))
@@ -187,11 +197,19 @@ fn with_meaning(catalog: &Catalog, dump: &CatalogFile, dir: &std::path::Path, ur
             "| {name} | {} | {:.3} | {:.3} | {:.3} |",
             r.queries, r.top1, r.top5, r.mrr
         );
+        kinds.push(format!(
+            "{name} by kind (top-1 / top-5): {}",
+            r.kinds_line()
+        ));
         if std::env::var_os("SHOW_MISSES").is_some() {
             for (q, got) in &r.misses {
                 eprintln!("  miss: {q:?} -> {got}");
             }
         }
+    }
+    println!();
+    for line in kinds {
+        println!("{line}");
     }
     if std::env::var_os("QUALITY_ONLY").is_some() {
         return;

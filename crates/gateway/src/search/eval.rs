@@ -25,6 +25,9 @@ pub struct ServerDump {
 pub struct Query {
     pub query: String,
     pub expected: Vec<Expected>,
+    /// The kind of query (`natural`, `keyword`, `typo`, `terse`), when known.
+    #[serde(default)]
+    pub category: String,
 }
 
 #[derive(Deserialize, Clone, PartialEq)]
@@ -55,6 +58,19 @@ pub struct Report {
     pub mrr: f64,
     /// Queries whose expected tools were not in the top 5, with what came first.
     pub misses: Vec<(String, String)>,
+    /// By kind of query: (queries, top-1, top-5).
+    pub by_kind: std::collections::BTreeMap<String, (usize, f64, f64)>,
+}
+
+impl Report {
+    /// "natural 57: 0.25 / 0.53; keyword 18: …" (top-1 / top-5 by kind of query).
+    pub fn kinds_line(&self) -> String {
+        self.by_kind
+            .iter()
+            .map(|(kind, (n, top1, top5))| format!("{kind} {n}: {top1:.2} / {top5:.2}"))
+            .collect::<Vec<_>>()
+            .join("; ")
+    }
 }
 
 /// How [`search`] ranks `queries` over `catalog`.
@@ -69,6 +85,7 @@ pub fn evaluate_by<'a>(queries: &[Query], mut rank: impl FnMut(&str) -> Vec<Matc
         ..Report::default()
     };
     for q in queries {
+        let (top1, top5) = (r.top1, r.top5);
         let hits = rank(&q.query);
         let rank = hits.iter().position(|m| {
             q.expected
@@ -91,6 +108,16 @@ pub fn evaluate_by<'a>(queries: &[Query], mut rank: impl FnMut(&str) -> Vec<Matc
             }
             None => r.misses.push((q.query.clone(), top_name(&hits))),
         }
+        if !q.category.is_empty() {
+            let kind = r.by_kind.entry(q.category.clone()).or_default();
+            kind.0 += 1;
+            kind.1 += r.top1 - top1;
+            kind.2 += r.top5 - top5;
+        }
+    }
+    for (n, top1, top5) in r.by_kind.values_mut() {
+        *top1 /= *n as f64;
+        *top5 /= *n as f64;
     }
     let n = queries.len().max(1) as f64;
     r.top1 /= n;

@@ -168,3 +168,32 @@ fn suggestions_prefer_typos_then_containment() {
     );
     assert!(suggest("kubernetes", &names).is_empty());
 }
+
+#[test]
+fn evaluation_counts_hits_overall_and_by_kind_of_query() {
+    use super::eval::{evaluate, Expected, Query};
+    let q = |query: &str, tool: &str, category: &str| Query {
+        query: query.into(),
+        expected: vec![Expected {
+            server: "files".into(),
+            tool: tool.into(),
+        }],
+        category: category.into(),
+    };
+    let queries = [
+        q("read file", "read_file", "keyword"),
+        q("list directory", "read_file", "keyword"),
+        q("creat isue", "read_file", "typo"),
+    ];
+    let r = evaluate(&catalog(), &queries);
+    assert_eq!(r.queries, 3);
+    assert!((r.top1 - 1.0 / 3.0).abs() < 1e-9, "{r:?}");
+    assert_eq!(
+        r.by_kind["keyword"],
+        (2, 0.5, 1.0),
+        "read_file is second for \"list directory\": {r:?}"
+    );
+    assert_eq!(r.by_kind["typo"].0, 1);
+    assert_eq!(r.by_kind["typo"].1, 0.0);
+    assert_eq!(r.misses.len(), r.queries - (r.top5 * 3.0).round() as usize);
+}
