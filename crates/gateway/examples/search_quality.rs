@@ -13,7 +13,8 @@
 //! through the gateway's own embedder, and times that. `EMBEDDINGS_CACHE`
 //! (a file) keeps the tools' vectors between runs; `SHOW_MISSES` prints the
 //! queries whose tool was not in the top five; `QUALITY_ONLY` skips the
-//! timings.
+//! timings. Each ranking's top-1 / top-5 is also printed by kind of query
+//! (natural, keyword, typo, terse).
 
 use std::path::PathBuf;
 use std::time::Instant;
