@@ -7,9 +7,9 @@
 //! A tool is ranked by the mean of its own vector and its backend's
 //! ([`in_context`]): the similarity is the mean of the query's cosine with
 //! the tool and with the server. Tool descriptions take their server for
-//! granted ("Add new observations to existing entities" says nothing of
-//! memory); the server's text says it, so "remember that I prefer dark mode"
-//! finds the memory server's tools.
+//! granted ("Add new observations to existing entities" says nothing of a
+//! memory); the server's text says it. On `bench/search` that put the right
+//! tool in the top five for five more of the 92 unseen queries.
 //!
 //! Fusion: each side is scaled to its own best score in this query — the
 //! lexical score by its maximum, the similarity as a z-score over the
@@ -35,7 +35,7 @@ pub fn document_text(tool: &Tool) -> String {
 }
 
 /// The text a backend is embedded as: its name split into words, then the
-/// start of its configured description (the name alone without one).
+/// start of its description (the name alone without one).
 pub fn server_text(name: &str, description: &str) -> String {
     let name = super::text::words(name).join(" ");
     let description: String = description.chars().take(DOCUMENT_CHARS).collect();
@@ -76,8 +76,9 @@ pub fn normalized(mut v: Vec<f32>) -> Option<Vec<f32>> {
 }
 
 /// A vector (of at most unit length) in a quarter of the memory: each
-/// component an `i8` of `scale` (the largest maps to 127). Similarities are integer dot products,
-/// which the compiler vectorizes on any x86-64 or ARM CPU.
+/// component an `i8` of `scale` (the largest maps to 127). Similarities are
+/// integer dot products, which the compiler vectorizes on any x86-64 or ARM
+/// CPU.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Quantized {
     scale: f32,
