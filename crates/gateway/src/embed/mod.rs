@@ -206,16 +206,19 @@ impl Embedder {
                 ))
             })
             .collect();
-        let servers: Vec<(u64, String)> = catalog
-            .entries
-            .iter()
-            .map(|e| keyed(server_text(&e.name, &e.description)))
-            .collect();
+        // By entry; only backends with a listed tool (a backend still
+        // starting has nothing to put in context yet).
+        let mut servers: Vec<Option<(u64, String)>> = vec![None; catalog.entries.len()];
+        for &(ei, _) in &catalog.search.docs {
+            let e = &catalog.entries[ei as usize];
+            servers[ei as usize].get_or_insert_with(|| keyed(server_text(&e.name, &e.description)));
+        }
         let missing: Vec<(u64, String)> = {
             let s = self.state();
             let mut seen = HashSet::new();
             servers
                 .iter()
+                .flatten()
                 .chain(&docs)
                 .filter(|(k, _)| !s.vectors.contains_key(k) && seen.insert(*k))
                 .cloned()
@@ -257,7 +260,12 @@ impl Embedder {
         let before = s.vectors.len();
         let listed = docs.len() + servers.len();
         if before > listed * 2 + SPARE_VECTORS {
-            let keep: HashSet<u64> = servers.iter().chain(&docs).map(|(k, _)| *k).collect();
+            let keep: HashSet<u64> = servers
+                .iter()
+                .flatten()
+                .chain(&docs)
+                .map(|(k, _)| *k)
+                .collect();
             s.vectors.retain(|k, _| keep.contains(k));
         }
         let changed = embedded > 0 || s.vectors.len() != before;
@@ -270,7 +278,9 @@ impl Embedder {
             .iter()
             .zip(&catalog.search.docs)
             .map(|((k, _), &(ei, _))| {
-                let server = s.vectors.get(&servers[ei as usize].0);
+                let server = servers[ei as usize]
+                    .as_ref()
+                    .and_then(|(k, _)| s.vectors.get(k));
                 let tool = s.vectors.get(k)?;
                 Some(Arc::new(in_context(tool, server.map(|v| &**v))))
             })
@@ -533,6 +543,30 @@ mod tests {
         assert_eq!(got[0].0, "schedule");
         assert!((got[0].1 - 0.7).abs() < 0.01, "{got:?}");
         assert!((aligned.vectors.similarity(0, &vector).unwrap() - 0.4).abs() < 0.01);
+    }
+
+    #[tokio::test]
+    async fn a_backend_not_ready_yet_is_not_embedded() {
+        use crate::catalog::{parse_tools_page, Entry};
+        use crate::upstream::{State, Status};
+        let tools = json!({"tools": [{"name": "add_item", "inputSchema": {"type": "object"}}]});
+        let mut entry = Entry::offline(
+            "notes",
+            "",
+            parse_tools_page(&mcp_wire::raw(&tools)).unwrap().tools,
+        );
+        entry.status = Arc::new(Status {
+            state: State::Starting,
+            reason: None,
+            init: None,
+            transport: "stdio",
+            connects: 0,
+        });
+        let url = embedding_by(|_| vec![1.0, 0.0]).await;
+        let embedder = Embedder::new(reqwest::Client::new(), Some(Embeddings::new(url)));
+        // Its server text alone would be embedded for nothing, and the log
+        // would say tools were embedded before any was.
+        assert_eq!(embedder.refresh(&Catalog::build(vec![entry])).await, Ok(0));
     }
 
     #[test]
