@@ -22,7 +22,7 @@ use std::time::Instant;
 use mcp_gateway::catalog::{parse_tools_page, Catalog, Entry};
 use mcp_gateway::config::Embeddings;
 use mcp_gateway::embed::Embedder;
-use mcp_gateway::search::eval::{catalog_from, evaluate, evaluate_by, CatalogFile, Query};
+use mcp_gateway::search::eval::{catalog_from, evaluate, evaluate_by, CatalogFile, Query, Report};
 use mcp_gateway::search::meaning::Meaning;
 use mcp_gateway::search::{search, search_with_meaning};
 
@@ -61,19 +61,7 @@ fn main() {
             serde_json::from_slice(&std::fs::read(dir.join(name)).expect(name))
                 .expect("queries parse");
         let r = evaluate(&catalog, &queries);
-        println!(
-            "| {name} | {} | {:.3} | {:.3} | {:.3} |",
-            r.queries, r.top1, r.top5, r.mrr
-        );
-        kinds.push(format!(
-            "{name} by kind (top-1 / top-5): {}",
-            r.kinds_line()
-        ));
-        if std::env::var_os("SHOW_MISSES").is_some() {
-            for (q, got) in &r.misses {
-                eprintln!("  miss: {q:?} -> {got}");
-            }
-        }
+        kinds.push(row(name, &r));
         all.extend(queries);
     }
     println!();
@@ -102,6 +90,21 @@ fn main() {
         }
         println!("{} |", latency_row(big.tool_count(), times));
     }
+}
+
+/// Print `r`'s table row (and, with `SHOW_MISSES`, its misses); returns its
+/// line by kind of query, printed after the table.
+fn row(name: &str, r: &Report) -> String {
+    println!(
+        "| {name} | {} | {:.3} | {:.3} | {:.3} |",
+        r.queries, r.top1, r.top5, r.mrr
+    );
+    if std::env::var_os("SHOW_MISSES").is_some() {
+        for (q, got) in &r.misses {
+            eprintln!("  miss: {q:?} -> {got}");
+        }
+    }
+    format!("{name} by kind (top-1 / top-5): {}", r.kinds_line())
 }
 
 /// `| tools | p50 | p99 | max` (µs) of `times`, without the closing bar.
@@ -194,19 +197,7 @@ fn with_meaning(catalog: &Catalog, dump: &CatalogFile, dir: &std::path::Path, ur
             times.push(t.elapsed().as_secs_f64() * 1e3);
             hits
         });
-        println!(
-            "| {name} | {} | {:.3} | {:.3} | {:.3} |",
-            r.queries, r.top1, r.top5, r.mrr
-        );
-        kinds.push(format!(
-            "{name} by kind (top-1 / top-5): {}",
-            r.kinds_line()
-        ));
-        if std::env::var_os("SHOW_MISSES").is_some() {
-            for (q, got) in &r.misses {
-                eprintln!("  miss: {q:?} -> {got}");
-            }
-        }
+        kinds.push(row(name, &r));
     }
     println!();
     for line in kinds {
