@@ -404,7 +404,7 @@ pub fn spawn_refresher(gw: Weak<Gateway>) {
             let failed = match g.embedder().refresh(&catalog).await {
                 Ok(0) => false,
                 Ok(n) => {
-                    tracing::info!(tools = n, "tools embedded for search by meaning");
+                    tracing::info!(texts = n, "tools embedded for search by meaning");
                     g.embedder().state().error = None;
                     false
                 }
