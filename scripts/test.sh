@@ -34,8 +34,19 @@ for _ in range(150):
     except OSError:
         time.sleep(0.2)
 PY
-EMBEDDINGS_URL="http://127.0.0.1:$port/v1/embeddings" \
+vectors=$(mktemp -d)
+EMBEDDINGS_URL="http://127.0.0.1:$port/v1/embeddings" EMBEDDINGS_CACHE="$vectors/tools.bin" \
   cargo run --release --quiet -p mcp-gateway --example search_quality
+# Again from the vector cache, quality only, misses listed: nothing is embedded twice.
+EMBEDDINGS_URL="http://127.0.0.1:$port/v1/embeddings" EMBEDDINGS_CACHE="$vectors/tools.bin" \
+  QUALITY_ONLY=1 SHOW_MISSES=1 target/release/examples/search_quality \
+  >"$vectors/again.txt" 2>"$vectors/misses.txt"
+grep -q "^words + meaning (weight 0.5): 0 texts" "$vectors/again.txt" \
+  || { echo "the vector cache was not used:"; cat "$vectors/again.txt"; exit 1; }
+grep -q "miss: " "$vectors/misses.txt" || { echo "SHOW_MISSES listed nothing"; exit 1; }
+if grep -q "p50 µs" "$vectors/again.txt"; then echo "QUALITY_ONLY still timed"; exit 1; fi
+echo "search_quality again from the vector cache: nothing embedded twice, $(grep -c 'miss: ' "$vectors/misses.txt") misses listed"
+rm -rf "$vectors"
 kill $embeddings_pid 2>/dev/null || true
 
 echo "== benchmark smoke (scripts/bench.sh --quick: every point runs, numbers are not compared)"

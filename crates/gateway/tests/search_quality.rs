@@ -56,7 +56,8 @@ fn ranking_stays_above_the_recorded_floor() {
 /// `search-events`, `get_issue` and `get_issues` stem alike). 96.9 % do
 /// (2026-11-26); without the name-coverage factor 89.4 %, a longer name
 /// holding the same words or a description repeating them winning; with a
-/// name term reached by two query words counted twice, 95.1 %.
+/// name term reached by two query words counted twice (an edit of
+/// `NameCover::share`, not a switch), 95.1 %.
 #[test]
 fn a_tools_name_in_words_finds_it_first() {
     let dump: CatalogFile = load("catalog.json");

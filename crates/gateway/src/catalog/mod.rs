@@ -286,6 +286,21 @@ mod tests {
     use super::*;
 
     #[test]
+    fn a_new_backend_description_is_a_catalog_change() {
+        // Search reads descriptions (words, and the server's context by
+        // meaning), so vectors aligned to the old catalog must not pass.
+        let page = parse_tools_page(&mcp_wire::raw(
+            &serde_json::json!({"tools": [{"name": "t", "inputSchema": {"type": "object"}}]}),
+        ))
+        .unwrap();
+        let built = |description: &str| {
+            Catalog::build(vec![Entry::offline("s", description, page.tools.clone())]).fingerprint
+        };
+        assert_eq!(built("Notes"), built("Notes"));
+        assert_ne!(built("Notes"), built("Calendar"));
+    }
+
+    #[test]
     fn disambiguated_uris_reverse() {
         for uri in [
             "test://static-text",
