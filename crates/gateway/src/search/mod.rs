@@ -5,6 +5,11 @@
 //! - [`index`]: one inverted index per backend, built when its tools change.
 //! - [`meaning`]: tool and query vectors (made elsewhere) fused with the words.
 //!
+//! A query's words are its words less stop words, numbers (values for
+//! arguments) and repeats, plus any two neighbours the catalog writes as
+//! one ("on call" -> `oncall`); literal tokens give hints instead (see
+//! [`text::without_literals`]).
+//!
 //! Ranking is BM25F over four fields (tool name, description, parameter
 //! names and descriptions, server name and description) with query
 //! expansion by synonyms (weighted below the word itself), typo tolerance
@@ -107,9 +112,19 @@ impl Lexical {
     fn score(catalog: &Catalog, query: &str) -> Lexical {
         let g = &catalog.search;
         let n_docs = g.doc_count();
-        let words: Vec<String> = text::words(&text::without_literals(query))
-            .into_iter()
-            .filter(|w| !text::is_stop_word(w))
+        let mut stems: Vec<String> = Vec::new();
+        let all = text::words(&text::without_literals(query));
+        let words: Vec<String> = all
+            .iter()
+            .cloned()
+            .chain(compounds(&all, g))
+            .filter(|w| !text::is_stop_word(w) && !text::is_number(w))
+            .filter(|w| {
+                let stem = text::stem(w);
+                let first = !stems.contains(&stem);
+                stems.push(stem);
+                first
+            })
             .take(MAX_QUERY_WORDS - 4)
             .collect();
         if words.is_empty() || n_docs == 0 {
@@ -153,6 +168,17 @@ impl Lexical {
             })
             .collect()
     }
+}
+
+/// Two neighbouring query words that the catalog writes as one ("on
+/// call" -> `oncall`, "log in" -> `login`), joined: an extra query word
+/// beside the two.
+fn compounds(words: &[String], g: &GlobalIndex) -> Vec<String> {
+    words
+        .windows(2)
+        .map(|pair| pair.concat())
+        .filter(|joined| g.postings.contains_key(&text::stem(joined)))
+        .collect()
 }
 
 /// The best `limit` of `scored`, best first; ties keep document order.

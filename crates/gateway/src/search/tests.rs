@@ -197,3 +197,51 @@ fn evaluation_counts_hits_overall_and_by_kind_of_query() {
     assert_eq!(r.by_kind["typo"].1, 0.0);
     assert_eq!(r.misses.len(), r.queries - (r.top5 * 3.0).round() as usize);
 }
+
+#[test]
+fn numbers_and_repeats_do_not_count_and_a_split_compound_joins() {
+    use serde_json::json;
+    let cat = Catalog::build(vec![
+        entry(
+            "calc",
+            "",
+            json!([{"name": "sum", "description": "Add two numbers."}]),
+        ),
+        entry(
+            "docs",
+            "",
+            json!([
+                {"name": "list_documents", "description": "List the .docx files, 2 or 3 at a time."},
+                {"name": "rename_document", "description": "Give a document a new name."}
+            ]),
+        ),
+        entry(
+            "paging",
+            "",
+            json!([
+                {"name": "list_oncalls", "description": "Who is on duty now."},
+                {"name": "log_call", "description": "Record a phone call."}
+            ]),
+        ),
+    ]);
+    let first = |q: &str| {
+        let hits = search(&cat, q, 3);
+        hits.first().map_or("-".into(), |m| m.tool.name.clone())
+    };
+    // "2" and "3" are the numbers to add, not words of a description.
+    assert_eq!(first("add 2 and 3"), "sum");
+    let hits = search(&cat, "add 2 and 3", 3);
+    assert_eq!(hits[0].matched, ["add"]);
+    // Two file names say "docx" once, not twice.
+    let hits = search(&cat, "rename a.docx to b.docx", 2);
+    assert_eq!(hits[0].tool.name, "rename_document");
+    assert!(hits
+        .iter()
+        .all(|m| m.matched.iter().filter(|w| *w == "docx").count() <= 1));
+    // "on call" is the catalog's `oncall`, joined.
+    assert_eq!(first("who is on call"), "list_oncalls");
+    assert_eq!(first("who is on-call"), "list_oncalls");
+    assert!(search(&cat, "who is on call", 3)[0]
+        .matched
+        .contains(&"oncall".to_string()));
+}
