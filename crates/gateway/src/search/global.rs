@@ -16,9 +16,11 @@ pub struct GlobalIndex {
     pub avg_len: [f64; FIELDS],
     /// Global document id -> (entry index, tool index).
     pub docs: Vec<(u32, u32)>,
-    /// Every term with one character deleted -> terms (for typo lookups).
+    /// Every spelling with one character deleted -> spellings (for typo lookups).
     deletes: HashMap<String, Vec<u32>>,
-    terms: Vec<String>,
+    /// (spelling, term): every term as itself, and the words the tools
+    /// spell that stem to it.
+    spellings: Vec<(String, String)>,
 }
 
 impl GlobalIndex {
@@ -54,9 +56,18 @@ impl GlobalIndex {
             let total: u64 = g.field_len.iter().map(|l| u64::from(l[f])).sum();
             g.avg_len[f] = (total as f64 / n).max(1.0);
         }
-        g.terms = g.postings.keys().cloned().collect();
-        for (i, t) in g.terms.iter().enumerate() {
-            for d in deletions(t) {
+        g.spellings = g.postings.keys().map(|t| (t.clone(), t.clone())).collect();
+        let mut seen: std::collections::HashSet<&str> = std::collections::HashSet::new();
+        for e in entries.iter().filter(|e| e.is_ready()) {
+            for (word, term) in &e.index.spellings {
+                // A hidden tool's words stay out with its postings.
+                if g.postings.contains_key(term) && seen.insert(word) {
+                    g.spellings.push((word.clone(), term.clone()));
+                }
+            }
+        }
+        for (i, (spelling, _)) in g.spellings.iter().enumerate() {
+            for d in deletions(spelling).into_iter().chain([spelling.clone()]) {
                 g.deletes.entry(d).or_default().push(i as u32);
             }
         }
@@ -67,30 +78,27 @@ impl GlobalIndex {
         self.docs.len()
     }
 
-    /// Vocabulary terms within `max` edits of `term` (found through shared
-    /// one-character deletions, then checked exactly), excluding `term`.
-    pub fn near(&self, term: &str, max: usize) -> Vec<&str> {
-        let mut keys = deletions(term);
-        keys.push(term.to_owned());
-        let mut out: Vec<&str> = Vec::new();
-        for k in &keys {
-            let candidates = self
-                .deletes
-                .get(k)
-                .into_iter()
-                .flatten()
-                .map(|i| self.terms[*i as usize].as_str());
-            let exact = self
-                .postings
-                .get_key_value(k.as_str())
-                .map(|(t, _)| t.as_str());
-            for c in candidates.chain(exact) {
-                if c != term && !out.contains(&c) && strsim::damerau_levenshtein(term, c) <= max {
-                    out.push(c);
-                }
+    /// The terms of the spellings within `max` edits of `word` (found
+    /// through shared one-character deletions, then checked exactly),
+    /// closest first, `word` itself excluded.
+    pub fn near(&self, word: &str, max: usize) -> Vec<&str> {
+        let mut keys = deletions(word);
+        keys.push(word.to_owned());
+        let mut found: Vec<(usize, &str)> = Vec::new();
+        for i in keys.iter().filter_map(|k| self.deletes.get(k)).flatten() {
+            let (spelling, term) = &self.spellings[*i as usize];
+            if spelling == word {
+                continue;
+            }
+            let d = strsim::damerau_levenshtein(word, spelling);
+            match found.iter_mut().find(|(_, t)| t == term) {
+                Some(seen) => seen.0 = seen.0.min(d),
+                None if d <= max => found.push((d, term.as_str())),
+                None => {}
             }
         }
-        out
+        found.sort_by_key(|(d, _)| *d);
+        found.into_iter().map(|(_, t)| t).collect()
     }
 }
 

@@ -7,7 +7,7 @@ use std::collections::HashMap;
 
 use serde_json::Value;
 
-use super::text::terms;
+use super::text::{is_stop_word, stem, words};
 use crate::catalog::Tool;
 
 /// The fields of a tool document, in [`FIELD_WEIGHTS`] order.
@@ -31,13 +31,31 @@ pub struct DocIndex {
     pub postings: HashMap<String, Vec<Posting>>,
     pub field_len: Vec<[u16; FIELDS]>,
     pub total_len: [u64; FIELDS],
+    /// Words as the tools spell them that their stems do not
+    /// ("directions" -> `direct`), for typo lookups: "directons" is one
+    /// edit from the word, two from the stem.
+    pub spellings: HashMap<String, String>,
 }
 
 impl DocIndex {
     pub fn build(server: &str, server_description: &str, tools: &[Tool]) -> DocIndex {
         let mut idx = DocIndex::default();
+        let mut terms = |text: &str| -> Vec<String> {
+            words(text)
+                .into_iter()
+                .filter(|w| !is_stop_word(w))
+                .map(|w| {
+                    let term = stem(&w);
+                    if term != w && !idx.spellings.contains_key(&w) {
+                        idx.spellings.insert(w, term.clone());
+                    }
+                    term
+                })
+                .collect()
+        };
         let server_terms = terms(&format!("{server} {server_description}"));
-        for (doc, tool) in tools.iter().enumerate() {
+        let mut analysed = Vec::with_capacity(tools.len());
+        for tool in tools {
             let fields: [Vec<String>; FIELDS] = [
                 terms(&format!(
                     "{} {}",
@@ -48,6 +66,9 @@ impl DocIndex {
                 terms(&schema_text(&tool.input_schema)),
                 server_terms.clone(),
             ];
+            analysed.push(fields);
+        }
+        for (doc, fields) in analysed.iter().enumerate() {
             let mut tf: HashMap<&str, [u16; FIELDS]> = HashMap::new();
             let mut lens = [0u16; FIELDS];
             for (f, words) in fields.iter().enumerate() {

@@ -336,7 +336,17 @@ fn expand(word: &str, g: &GlobalIndex) -> Vec<(String, f64)> {
     };
     if !g.postings.contains_key(&stem) && word.chars().count() >= 4 {
         let max = if word.chars().count() >= 8 { 2 } else { 1 };
-        for near in g.near(&stem, max) {
+        // Near the word as typed and near its stem: the stemmer may cut a
+        // misspelt word elsewhere than the word meant ("directons").
+        let mut near = g.near(word, max);
+        if stem != word {
+            for t in g.near(&stem, max) {
+                if !near.contains(&t) {
+                    near.push(t);
+                }
+            }
+        }
+        for near in near {
             for syn in synonyms::of(near) {
                 push(syn, TYPO_WEIGHT * synonyms::SYNONYM_WEIGHT);
             }

@@ -245,3 +245,35 @@ fn numbers_and_repeats_do_not_count_and_a_split_compound_joins() {
         .matched
         .contains(&"oncall".to_string()));
 }
+
+#[test]
+fn a_typo_is_matched_against_the_words_as_written_not_only_their_stems() {
+    use serde_json::json;
+    let mut secret = entry(
+        "vault",
+        "",
+        json!([{"name": "unsealing", "description": "Unsealing ceremonies."}]),
+    );
+    secret.hidden = std::sync::Arc::new(vec!["unsealing".into()]);
+    let cat = Catalog::build(vec![
+        entry(
+            "maps",
+            "",
+            json!([
+                {"name": "get_directions", "description": "Driving directions between places."},
+                {"name": "geocode", "description": "Coordinates of an address."}
+            ]),
+        ),
+        secret,
+    ]);
+    // "directons" stems to `directon`, two edits from `direct`; it is one
+    // edit from "directions", which the index keeps as written.
+    assert_eq!(cat.search.near("directons", 1), ["direct"]);
+    let hits = search(&cat, "directons to lyon", 1);
+    assert_eq!(hits[0].tool.name, "get_directions");
+    // The closest first; the word itself is not "near".
+    assert_eq!(cat.search.near("geocodes", 2)[0], "geocod");
+    assert!(cat.search.near("direct", 1).is_empty());
+    // A hidden tool's words are not offered as corrections.
+    assert!(cat.search.near("unsealin", 1).is_empty());
+}
