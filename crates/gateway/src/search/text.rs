@@ -298,7 +298,9 @@ pub fn without_literals(query: &str) -> String {
 
 /// What the shape of a query's tokens says beyond its words: a URL means
 /// a web page, a file name or path a file, an address an email, `#name` a
-/// channel, `KEY-123` an issue; a question asks to read, not to change.
+/// channel, `KEY-123` an issue; a question asks to read, not to change,
+/// and "who", "when", "where" and "how many" ask for a person, a time, a
+/// place or a count.
 pub fn hints(query: &str) -> Vec<&'static str> {
     let mut out = Vec::new();
     let mut add = |h: &'static str| {
@@ -335,6 +337,21 @@ pub fn hints(query: &str) -> Vec<&'static str> {
     ) {
         add("read");
     }
+    // What a question asks for: a person, a time, a place, a count.
+    let lower = query.to_ascii_lowercase();
+    let said = |w: &str| {
+        lower
+            .split(|c: char| !c.is_ascii_alphanumeric() && c != '\'')
+            .any(|t| t == w || t.strip_suffix("'s") == Some(w))
+    };
+    for (word, hint) in [("who", "who"), ("when", "when"), ("where", "where")] {
+        if said(word) {
+            add(hint);
+        }
+    }
+    if lower.contains("how many") {
+        add("count");
+    }
     out
 }
 
@@ -347,6 +364,10 @@ pub fn hint_terms(hint: &str) -> &'static [&'static str] {
         "file" => &["file", "path"],
         "issue" => &["issue"],
         "read" => &["read", "get", "list"],
+        "who" => &["user", "author", "member"],
+        "when" => &["date", "time", "schedule"],
+        "where" => &["location", "path", "address"],
+        "count" => &["count", "number", "total"],
         _ => &[],
     }
 }
@@ -446,6 +467,15 @@ mod tests {
         );
         assert_eq!(hints("what is in ~/projects"), ["file", "read"]);
         assert!(hints("version 1.2 of PR #42").is_empty());
+        // What a question asks for, wherever it stands.
+        assert_eq!(hints("who is on call"), ["read", "who"]);
+        assert_eq!(hints("tell me when's the next release"), ["when"]);
+        assert_eq!(
+            hints("how many open issues, and where"),
+            ["read", "where", "count"]
+        );
+        assert!(hints("whoever somewhere").is_empty());
+        assert_eq!(hint_terms("when"), ["date", "time", "schedule"]);
     }
 
     #[test]
