@@ -40,9 +40,12 @@ pub fn words(text: &str) -> Vec<String> {
         }
         if let Some(p) = prev {
             let next_lower = chars.get(i + 1).is_some_and(|n| n.is_lowercase());
+            // The plural of an acronym: PRs, URLs (not P Rs, UR Ls).
+            let plural = chars.get(i + 1) == Some(&'s')
+                && !chars.get(i + 2).is_some_and(|n| n.is_lowercase());
             // fooBar | HTTPServer -> HTTP Server | v2Api
             let boundary = (c.is_uppercase() && (p.is_lowercase() || p.is_ascii_digit()))
-                || (c.is_uppercase() && p.is_uppercase() && next_lower)
+                || (c.is_uppercase() && p.is_uppercase() && next_lower && !plural)
                 || (c.is_alphabetic() != p.is_alphabetic() && c.is_uppercase());
             if boundary {
                 flush(&mut cur, &mut out);
@@ -435,6 +438,13 @@ mod tests {
         check("createIssue", &["create", "issue"]);
         check("fs.read_file v2", &["fs", "read", "file", "v2"]);
         check("HTTPServerStatus", &["http", "server", "status"]);
+        check(
+            "review PRs and URLs, IDs of APIs: getURLs listPRsAndIssues",
+            &[
+                "review", "prs", "and", "urls", "ids", "of", "apis", "get", "urls", "list", "prs",
+                "and", "issues",
+            ],
+        );
         check("get-sum", &["get", "sum"]);
         check("list_pull_requests", &["list", "pull", "requests"]);
     }
