@@ -90,6 +90,24 @@ fn main() {
         }
         println!("{} |", latency_row(big.tool_count(), times));
     }
+    // A new snapshot merges the backends' indexes (each built once, when its
+    // tools change): what a list_changed or a reload costs the catalog.
+    println!();
+    for target in [1_000, 10_000] {
+        let entries = grown(&dump, target).entries;
+        let mut ms: Vec<f64> = (0..5)
+            .map(|_| {
+                let t = Instant::now();
+                std::hint::black_box(Catalog::build(entries.clone()));
+                t.elapsed().as_secs_f64() * 1e3
+            })
+            .collect();
+        ms.sort_by(f64::total_cmp);
+        println!(
+            "catalog snapshot at {target} tools (indexes merged): median {:.1} ms",
+            ms[2]
+        );
+    }
 }
 
 /// Print `r`'s table row (and, with `SHOW_MISSES`, its misses); returns its

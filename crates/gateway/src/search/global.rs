@@ -16,8 +16,10 @@ pub struct GlobalIndex {
     pub avg_len: [f64; FIELDS],
     /// Global document id -> (entry index, tool index).
     pub docs: Vec<(u32, u32)>,
-    /// Every spelling with one character deleted -> spellings (for typo lookups).
-    deletes: HashMap<String, Vec<u32>>,
+    /// (hash, spelling) for every spelling whole and with each one
+    /// character deleted, sorted (for typo lookups; a collision only adds
+    /// a candidate, which is then measured exactly).
+    deletes: Vec<(u64, u32)>,
     /// (spelling, term): every term as itself, and the words the tools
     /// spell that stem to it.
     spellings: Vec<(String, String)>,
@@ -66,11 +68,12 @@ impl GlobalIndex {
                 }
             }
         }
+        let mut keys = Vec::new();
         for (i, (spelling, _)) in g.spellings.iter().enumerate() {
-            for d in deletions(spelling).into_iter().chain([spelling.clone()]) {
-                g.deletes.entry(d).or_default().push(i as u32);
-            }
+            deletion_keys(spelling, &mut keys);
+            g.deletes.extend(keys.drain(..).map(|k| (k, i as u32)));
         }
+        g.deletes.sort_unstable();
         g
     }
 
@@ -82,11 +85,18 @@ impl GlobalIndex {
     /// through shared one-character deletions, then checked exactly),
     /// closest first, `word` itself excluded.
     pub fn near(&self, word: &str, max: usize) -> Vec<&str> {
-        let mut keys = deletions(word);
-        keys.push(word.to_owned());
+        let mut keys = Vec::new();
+        deletion_keys(word, &mut keys);
         let mut found: Vec<(usize, &str)> = Vec::new();
-        for i in keys.iter().filter_map(|k| self.deletes.get(k)).flatten() {
-            let (spelling, term) = &self.spellings[*i as usize];
+        let spellings = keys.iter().flat_map(|k| {
+            let from = self.deletes.partition_point(|(h, _)| h < k);
+            self.deletes[from..]
+                .iter()
+                .take_while(move |(h, _)| h == k)
+                .map(|(_, i)| *i)
+        });
+        for i in spellings {
+            let (spelling, term) = &self.spellings[i as usize];
             if spelling == word {
                 continue;
             }
@@ -102,19 +112,21 @@ impl GlobalIndex {
     }
 }
 
-fn deletions(term: &str) -> Vec<String> {
-    let chars: Vec<char> = term.chars().collect();
-    if chars.len() < 3 {
-        return Vec::new();
+/// The hashes of `word` whole and, from three characters on, of `word`
+/// with each one character deleted, into `out`.
+fn deletion_keys(word: &str, out: &mut Vec<u64>) {
+    let chars: Vec<char> = word.chars().collect();
+    let hash = |skip: Option<usize>| {
+        // FNV-1a over the characters kept.
+        let mut h: u64 = 0xcbf2_9ce4_8422_2325;
+        for (_, c) in chars.iter().enumerate().filter(|(j, _)| Some(*j) != skip) {
+            h ^= u64::from(*c);
+            h = h.wrapping_mul(0x0100_0000_01b3);
+        }
+        h
+    };
+    out.push(hash(None));
+    if chars.len() >= 3 {
+        out.extend((0..chars.len()).map(|i| hash(Some(i))));
     }
-    (0..chars.len())
-        .map(|i| {
-            chars
-                .iter()
-                .enumerate()
-                .filter(|(j, _)| *j != i)
-                .map(|(_, c)| *c)
-                .collect()
-        })
-        .collect()
 }
