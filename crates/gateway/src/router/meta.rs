@@ -291,6 +291,7 @@ struct SearchMatch<'a> {
 async fn search_tools(gw: &Gateway, query: &str, limit: Option<usize>) -> Box<RawValue> {
     let cat = gw.catalog();
     let limit = limit.unwrap_or(DEFAULT_LIMIT).clamp(1, MAX_LIMIT);
+    let query = search::bounded(query);
     let found = match gw.embedder().for_query(&cat, query).await {
         Some((tools, query_vector)) => {
             let meaning = search::meaning::Meaning {

@@ -57,6 +57,17 @@ const NAME_COVER_WEIGHT: f64 = 0.5;
 const HINT_WEIGHT: f64 = 0.35;
 /// Query words beyond this many are ignored (bounded work per query).
 const MAX_QUERY_WORDS: usize = 32;
+/// A query is read up to this many characters; what follows is not
+/// searched for (nor embedded). Bounds the work a huge query can cause.
+pub const MAX_QUERY_CHARS: usize = 1000;
+
+/// `query` up to [`MAX_QUERY_CHARS`] characters.
+pub fn bounded(query: &str) -> &str {
+    match query.char_indices().nth(MAX_QUERY_CHARS) {
+        Some((end, _)) => &query[..end],
+        None => query,
+    }
+}
 
 /// The best `limit` tools for `query`, best first; ties keep catalog order.
 ///
@@ -110,6 +121,7 @@ struct Lexical {
 
 impl Lexical {
     fn score(catalog: &Catalog, query: &str) -> Lexical {
+        let query = bounded(query);
         let g = &catalog.search;
         let n_docs = g.doc_count();
         let mut stems: Vec<String> = Vec::new();
@@ -122,7 +134,9 @@ impl Lexical {
             .filter(|w| {
                 let stem = text::stem(w);
                 let first = !stems.contains(&stem);
-                stems.push(stem);
+                if first {
+                    stems.push(stem);
+                }
                 first
             })
             .take(MAX_QUERY_WORDS - 4)

@@ -277,3 +277,18 @@ fn a_typo_is_matched_against_the_words_as_written_not_only_their_stems() {
     // A hidden tool's words are not offered as corrections.
     assert!(cat.search.near("unsealin", 1).is_empty());
 }
+
+#[test]
+fn a_huge_query_is_read_up_to_its_bound() {
+    let cat = catalog();
+    // A word said a hundred thousand times is one word, at once.
+    let hits = search(&cat, &"entities ".repeat(100_000), 1);
+    assert_eq!(hits[0].tool.name, "delete_entities");
+    assert_eq!(hits[0].matched, ["entities"]);
+    // What follows the first MAX_QUERY_CHARS characters is not searched for.
+    let padded = format!("{}read file", "x ".repeat(MAX_QUERY_CHARS / 2));
+    assert!(search(&cat, &padded, 1).is_empty());
+    assert_eq!(bounded("añb"), "añb");
+    let long = "ñ".repeat(MAX_QUERY_CHARS + 5);
+    assert_eq!(bounded(&long).chars().count(), MAX_QUERY_CHARS);
+}
