@@ -3,7 +3,8 @@
 //! `cargo run --release -p mcp-gateway --example search_quality [-- DIR]`
 //! reads `bench/search/catalog.json` (tools dumped from real MCP servers)
 //! and the query sets `queries.json` (used while developing) and
-//! `queries-holdout.json` (never tuned against), prints top-1, top-5 and
+//! `queries-holdout.json` and `queries-blind.json` (never tuned against;
+//! the second written by a session that never ran the search), prints top-1, top-5 and
 //! MRR for each, then search latency over catalogs grown to 1k and 10k
 //! tools by repeating the real servers under new names.
 //!
@@ -25,6 +26,9 @@ use mcp_gateway::embed::Embedder;
 use mcp_gateway::search::eval::{catalog_from, evaluate, evaluate_by, CatalogFile, Query, Report};
 use mcp_gateway::search::meaning::Meaning;
 use mcp_gateway::search::{search, search_with_meaning};
+
+/// The query sets, the development set first.
+const QUERY_SETS: [&str; 3] = ["queries.json", "queries-holdout.json", "queries-blind.json"];
 
 fn main() {
     let dir = std::env::args()
@@ -56,7 +60,7 @@ fn main() {
     println!("|---|---|---|---|---|");
     let mut all: Vec<Query> = Vec::new();
     let mut kinds = Vec::new();
-    for name in ["queries.json", "queries-holdout.json"] {
+    for name in QUERY_SETS {
         let queries: Vec<Query> =
             serde_json::from_slice(&std::fs::read(dir.join(name)).expect(name))
                 .expect("queries parse");
@@ -197,7 +201,7 @@ fn with_meaning(catalog: &Catalog, dump: &CatalogFile, dir: &std::path::Path, ur
     println!("|---|---|---|---|---|");
     let mut times = Vec::new();
     let mut kinds = Vec::new();
-    for name in ["queries.json", "queries-holdout.json"] {
+    for name in QUERY_SETS {
         let queries: Vec<Query> =
             serde_json::from_slice(&std::fs::read(dir.join(name)).expect(name))
                 .expect("queries parse");
@@ -232,7 +236,7 @@ fn with_meaning(catalog: &Catalog, dump: &CatalogFile, dir: &std::path::Path, ur
         times[(times.len() - 1) * 99 / 100]
     );
     // The ranking alone, with the queries' vectors made beforehand.
-    let queries: Vec<String> = ["queries.json", "queries-holdout.json"]
+    let queries: Vec<String> = QUERY_SETS
         .iter()
         .flat_map(|name| {
             let q: Vec<Query> = serde_json::from_slice(&std::fs::read(dir.join(name)).expect(name))
