@@ -410,7 +410,7 @@ impl Gateway {
                 lists: b.lists(),
             })
             .collect();
-        let next = Catalog::build(entries);
+        let next = merge(entries);
         let prev = self.catalog.load();
         let (tools, lists) = (
             next.fingerprint != prev.fingerprint,
@@ -423,6 +423,26 @@ impl Gateway {
         if lists {
             self.lists_changed.send_modify(|g| *g += 1);
         }
+    }
+}
+
+/// Catalogs of this many tools are merged off the runtime: about 5 ms of
+/// CPU per 1,000 tools (`search_quality` example), which would hold up
+/// every other task of a one-worker runtime meanwhile.
+const MERGE_ASIDE_TOOLS: usize = 2_000;
+
+/// [`Catalog::build`]; for a large catalog on a multi-thread runtime (the
+/// gateway's), with the worker's other tasks handed to another worker
+/// while it runs.
+fn merge(entries: Vec<Entry>) -> Catalog {
+    use tokio::runtime::{Handle, RuntimeFlavor};
+    let tools: usize = entries.iter().map(|e| e.tools.len()).sum();
+    let handoff =
+        Handle::try_current().is_ok_and(|h| h.runtime_flavor() == RuntimeFlavor::MultiThread);
+    if tools >= MERGE_ASIDE_TOOLS && handoff {
+        tokio::task::block_in_place(|| Catalog::build(entries))
+    } else {
+        Catalog::build(entries)
     }
 }
 
@@ -459,4 +479,64 @@ fn make_backend(
         config.meta_mcp.tool_cache_ttl,
         hooks,
     )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::sync::atomic::{AtomicUsize, Ordering};
+
+    fn entries(tools: usize) -> Vec<Entry> {
+        let list: Vec<serde_json::Value> = (0..tools)
+            .map(|i| serde_json::json!({"name": format!("tool_{i}"), "description": format!("Does thing number {i} to widget {}", i % 97), "inputSchema": {"type": "object"}}))
+            .collect();
+        let page =
+            crate::catalog::parse_tools_page(&mcp_wire::raw(&serde_json::json!({ "tools": list })))
+                .unwrap();
+        vec![Entry::offline("big", "", page.tools)]
+    }
+
+    /// With one worker, a large merge must not hold up the other tasks:
+    /// a task counting beside it keeps counting while it runs.
+    #[test]
+    fn a_large_catalog_is_merged_while_other_tasks_go_on() {
+        let rt = tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(1)
+            .build()
+            .unwrap();
+        let ticks = Arc::new(AtomicUsize::new(0));
+        let progressed = rt.block_on(async {
+            let counter = ticks.clone();
+            let ticker = tokio::spawn(async move {
+                loop {
+                    counter.fetch_add(1, Ordering::Relaxed);
+                    tokio::task::yield_now().await;
+                }
+            });
+            let big = entries(MERGE_ASIDE_TOOLS * 4);
+            let seen = ticks.clone();
+            let progressed = tokio::spawn(async move {
+                let mut progressed = false;
+                // Each merge takes milliseconds; the ticker's new worker needs far less.
+                for _ in 0..5 {
+                    let before = seen.load(Ordering::Relaxed);
+                    let catalog = merge(big.clone());
+                    assert_eq!(catalog.tool_count(), MERGE_ASIDE_TOOLS * 4);
+                    progressed |= seen.load(Ordering::Relaxed) > before;
+                }
+                progressed
+            })
+            .await
+            .unwrap();
+            ticker.abort();
+            progressed
+        });
+        assert!(progressed, "the other task stood still during every merge");
+        // Small catalogs, and runtimes without another worker, merge in place.
+        let small = tokio::runtime::Builder::new_current_thread()
+            .build()
+            .unwrap();
+        let c = small.block_on(async { merge(entries(MERGE_ASIDE_TOOLS * 2)) });
+        assert_eq!(c.tool_count(), MERGE_ASIDE_TOOLS * 2);
+    }
 }
