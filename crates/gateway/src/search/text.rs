@@ -259,7 +259,10 @@ impl Literal {
             Literal::Email
         } else if t.starts_with('#') && t.len() > 1 && !t[1..].chars().all(|c| c.is_ascii_digit()) {
             Literal::Channel
-        } else if t.contains('/') || t.starts_with('~') || file_extension(t).is_some() {
+        } else if t.contains('/')
+            || t.starts_with('~')
+            || (file_extension(t).is_some() && !is_tech_name(t))
+        {
             Literal::File
         } else if is_issue_key(t) {
             Literal::Issue
@@ -391,6 +394,18 @@ fn file_extension(t: &str) -> Option<&str> {
     file.then_some(ext)
 }
 
+/// A technology written like a file name: `Node.js`, `Socket.IO`,
+/// `ASP.NET` (a capital first, and the suffix of such names).
+fn is_tech_name(t: &str) -> bool {
+    let Some((stem, ext)) = t.rsplit_once('.') else {
+        return false;
+    };
+    stem.starts_with(|c: char| c.is_ascii_uppercase())
+        && ["js", "io", "net"]
+            .iter()
+            .any(|e| ext.eq_ignore_ascii_case(e))
+}
+
 fn is_issue_key(t: &str) -> bool {
     let Some((key, num)) = t.split_once('-') else {
         return false;
@@ -428,6 +443,16 @@ mod tests {
         );
         assert_eq!(cut("move PAY-123 to done"), "move to done");
         assert_eq!(cut("list files in src/bin"), "list files in");
+        // A technology is a word, though written like a file name.
+        assert_eq!(
+            cut("run the Node.js tests with Socket.IO"),
+            "run the node js tests with socket io"
+        );
+        assert!(hints("run the Node.js tests").is_empty());
+        assert_eq!(
+            words(&cut("run app.js on ASP.NET")),
+            ["run", "js", "on", "asp", "net"]
+        );
     }
 
     #[test]
