@@ -306,7 +306,7 @@ pub fn without_literals(query: &str) -> String {
 /// a web page, a file name or path a file, an address an email, `#name` a
 /// channel, `KEY-123` an issue; a question asks to read, not to change,
 /// and "who", "when", "where" and "how many" ask for a person, a time, a
-/// place or a count.
+/// place or a count; a bare plural ("incidents") asks for a list.
 pub fn hints(query: &str) -> Vec<&'static str> {
     let mut out = Vec::new();
     let mut add = |h: &'static str| {
@@ -343,6 +343,19 @@ pub fn hints(query: &str) -> Vec<&'static str> {
     ) {
         add("read");
     }
+    // A bare plural ("incidents", "open pull requests"?) asks for a list.
+    let content: Vec<String> = words(&without_literals(query))
+        .into_iter()
+        .filter(|w| !is_stop_word(w))
+        .collect();
+    let plural = |w: &String| {
+        w.len() > 3
+            && w.strip_suffix('s')
+                .is_some_and(|one| !one.ends_with('s') && stem(one) == stem(w))
+    };
+    if (1..=2).contains(&content.len()) && content.last().is_some_and(plural) {
+        add("list");
+    }
     // What a question asks for: a person, a time, a place, a count.
     let lower = query.to_ascii_lowercase();
     let said = |w: &str| {
@@ -370,6 +383,7 @@ pub fn hint_terms(hint: &str) -> &'static [&'static str] {
         "file" => &["file", "path"],
         "issue" => &["issue"],
         "read" => &["read", "get", "list"],
+        "list" => &["list"],
         "who" => &["user", "author", "member"],
         "when" => &["date", "time", "schedule"],
         "where" => &["location", "path", "address"],
@@ -511,6 +525,12 @@ mod tests {
         );
         assert!(hints("whoever somewhere").is_empty());
         assert_eq!(hint_terms("when"), ["date", "time", "schedule"]);
+        // A bare plural asks for a list; "status" and "news" are no plurals.
+        assert_eq!(hints("incidents"), ["list"]);
+        assert_eq!(hints("open tabs"), ["list"]);
+        assert!(hints("git status").is_empty());
+        assert!(hints("news").is_empty());
+        assert!(hints("close the open tabs now").is_empty());
     }
 
     #[test]
