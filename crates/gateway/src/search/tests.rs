@@ -49,6 +49,12 @@ fn top(query: &str) -> String {
         .map_or("-".into(), |m| format!("{}/{}", m.entry.name, m.tool.name))
 }
 
+/// The name of the first tool `q` finds in `cat`, "-" for none.
+fn first_tool(cat: &Catalog, q: &str) -> String {
+    let hits = search(cat, q, 1);
+    hits.first().map_or("-".into(), |m| m.tool.name.clone())
+}
+
 #[test]
 fn ranking_cases() {
     let cases = [
@@ -98,10 +104,7 @@ fn literal_tokens_are_arguments_not_words_to_match() {
             json!([{"name": "preview", "description": "Preview a domain such as example.com or bob.example.org."}]),
         ),
     ]);
-    let first = |q: &str| {
-        let hits = search(&cat, q, 1);
-        hits.first().map_or("-".into(), |m| m.tool.name.clone())
-    };
+    let first = |q: &str| first_tool(&cat, q);
     // The address says "an email" (its hint); its pieces are not the task.
     assert_eq!(first("write to bob@example.com"), "send_email");
     assert_eq!(first("write to https://bob.example.org/x"), "-");
@@ -224,10 +227,7 @@ fn numbers_and_repeats_do_not_count_and_a_split_compound_joins() {
             ]),
         ),
     ]);
-    let first = |q: &str| {
-        let hits = search(&cat, q, 3);
-        hits.first().map_or("-".into(), |m| m.tool.name.clone())
-    };
+    let first = |q: &str| first_tool(&cat, q);
     // "2" and "3" are the numbers to add, not words of a description.
     assert_eq!(first("add 2 and 3"), "sum");
     let hits = search(&cat, "add 2 and 3", 3);
