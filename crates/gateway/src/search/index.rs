@@ -40,22 +40,23 @@ pub struct DocIndex {
 impl DocIndex {
     pub fn build(server: &str, server_description: &str, tools: &[Tool]) -> DocIndex {
         let mut idx = DocIndex::default();
+        let mut spellings = HashMap::new();
+        // The text's terms (`text::terms`), noting the words their stems change.
         let mut terms = |text: &str| -> Vec<String> {
             words(text)
                 .into_iter()
                 .filter(|w| !is_stop_word(w))
                 .map(|w| {
                     let term = stem(&w);
-                    if term != w && !idx.spellings.contains_key(&w) {
-                        idx.spellings.insert(w, term.clone());
+                    if term != w {
+                        spellings.entry(w).or_insert_with(|| term.clone());
                     }
                     term
                 })
                 .collect()
         };
         let server_terms = terms(&format!("{server} {server_description}"));
-        let mut analysed = Vec::with_capacity(tools.len());
-        for tool in tools {
+        for (doc, tool) in tools.iter().enumerate() {
             let fields: [Vec<String>; FIELDS] = [
                 terms(&format!(
                     "{} {}",
@@ -66,9 +67,6 @@ impl DocIndex {
                 terms(&schema_text(&tool.input_schema)),
                 server_terms.clone(),
             ];
-            analysed.push(fields);
-        }
-        for (doc, fields) in analysed.iter().enumerate() {
             let mut tf: HashMap<&str, [u16; FIELDS]> = HashMap::new();
             let mut lens = [0u16; FIELDS];
             for (f, words) in fields.iter().enumerate() {
@@ -90,6 +88,7 @@ impl DocIndex {
                     });
             }
         }
+        idx.spellings = spellings;
         idx
     }
 
