@@ -145,6 +145,13 @@ async fn search_results_are_ready_to_invoke() {
     );
     assert!(top["why"].as_str().unwrap().starts_with("matched:"));
     assert_eq!(top["inputSchema"]["required"], json!(["a", "b"]));
+    // A sum without a word in it: the server that says "Arithmetic", and why.
+    let r = c
+        .call("gateway_search_tools", json!({"query": "2 + 3"}))
+        .await;
+    let top = &r["structuredContent"]["matches"][0];
+    assert_eq!(top["server"], "calc", "{r}");
+    assert_eq!(top["why"], "hinted: math", "{r}");
     assert_eq!(
         serde_json::from_str::<Value>(text(&r)).unwrap(),
         r["structuredContent"],

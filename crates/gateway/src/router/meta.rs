@@ -324,12 +324,19 @@ async fn search_tools(gw: &Gateway, query: &str, limit: Option<usize>) -> Box<Ra
     }
 }
 
-/// "matched: create, issue" and, ranked by meaning, "; meaning: 0.84" (the
-/// mean cosine similarity of the query with the tool and its server).
+/// "matched: create, issue", what the query's shape hinted at ("; hinted:
+/// url") and, ranked by meaning, "; meaning: 0.84" (the mean cosine
+/// similarity of the query with the tool and its server).
 fn why(m: &search::Match) -> String {
     let mut why = String::new();
     if !m.matched.is_empty() {
         why = format!("matched: {}", m.matched.join(", "));
+    }
+    if !m.hinted.is_empty() {
+        if !why.is_empty() {
+            why.push_str("; ");
+        }
+        why.push_str(&format!("hinted: {}", m.hinted.join(", ")));
     }
     if let Some(s) = m.similarity {
         if !why.is_empty() {

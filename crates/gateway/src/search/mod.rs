@@ -5,10 +5,12 @@
 //! - [`index`]: one inverted index per backend, built when its tools change.
 //! - [`meaning`]: tool and query vectors (made elsewhere) fused with the words.
 //!
-//! A query's words are its words less stop words, numbers (values for
-//! arguments) and repeats, plus any two neighbours the catalog writes as
-//! one ("on call" -> `oncall`); literal tokens give hints instead (see
-//! [`text::without_literals`]).
+//! A query's words are its words, phrasal verbs read as what they mean
+//! ("pull up" -> show, see [`text::phrasal`]), less stop words, numbers
+//! (values for arguments) and repeats, plus any two neighbours the catalog
+//! writes as one ("on call" -> `oncall`); literal tokens give hints instead
+//! (see [`text::without_literals`] and [`text::hints`]), and hints alone
+//! are enough to search ("17.5% of 2,340" hints at a calculator).
 //!
 //! Ranking is BM25F over four fields (tool name, description, parameter
 //! names and descriptions, server name and description) with query
@@ -41,6 +43,8 @@ pub struct Match<'a> {
     pub score: f64,
     /// The query words this tool matched, for "why it matched".
     pub matched: Vec<String>,
+    /// The hints from the query's shape it matched (see [`text::hints`]).
+    pub hinted: Vec<&'static str>,
     /// Similarity of query and tool by meaning (the mean of the query's
     /// cosines with the tool and its server), when that was ranked on.
     pub similarity: Option<f32>,
@@ -113,6 +117,8 @@ pub fn search_with_meaning<'a>(
 struct Lexical {
     /// The query's words, stop words dropped.
     words: Vec<String>,
+    /// What the query's shape hints at; bits after the words' in `mask`.
+    hints: Vec<&'static str>,
     /// By global document id; 0 for a document that matched nothing.
     scores: Vec<f64>,
     /// By global document id: bit `i` set when query word `i` matched.
@@ -125,7 +131,7 @@ impl Lexical {
         let g = &catalog.search;
         let n_docs = g.doc_count();
         let mut stems: Vec<String> = Vec::new();
-        let all = text::words(&text::without_literals(query));
+        let all = text::phrasal(&text::words(&text::without_literals(query)));
         let words: Vec<String> = all
             .iter()
             .cloned()
@@ -141,16 +147,21 @@ impl Lexical {
             })
             .take(MAX_QUERY_WORDS - 4)
             .collect();
-        if words.is_empty() || n_docs == 0 {
+        let mut hints = text::hints(query);
+        // Words and hints share the 32 bits of a document's mask.
+        hints.truncate(MAX_QUERY_WORDS - words.len());
+        if (words.is_empty() && hints.is_empty()) || n_docs == 0 {
             return Lexical {
                 words,
+                hints,
                 scores: vec![0.0; n_docs],
                 mask: vec![0; n_docs],
             };
         }
-        let (scores, mask) = bm25f(g, query, &words);
+        let (scores, mask) = bm25f(g, &words, &hints);
         Lexical {
             words,
+            hints,
             scores,
             mask,
         }
@@ -172,11 +183,17 @@ impl Lexical {
                     .filter(|w| self.mask[d] & (1 << w) != 0)
                     .map(|w| self.words[w].clone())
                     .collect();
+                let n = self.words.len();
+                let hinted = (0..self.hints.len())
+                    .filter(|h| self.mask[d] & (1 << (n + h)) != 0)
+                    .map(|h| self.hints[h])
+                    .collect();
                 Match {
                     entry,
                     tool: &entry.tools[ti as usize],
                     score: (score * 1000.0).round() / 1000.0,
                     matched,
+                    hinted,
                     similarity: similarity(d),
                 }
             })
@@ -209,15 +226,14 @@ fn top(mut scored: Vec<(f64, usize)>, limit: usize) -> Vec<(f64, usize)> {
 
 /// BM25F totals with the coverage factors (of the query's words, and of
 /// the tool's name by them), and the matched-word masks, by document.
-fn bm25f(g: &GlobalIndex, query: &str, query_words: &[String]) -> (Vec<f64>, Vec<u32>) {
+fn bm25f(g: &GlobalIndex, query_words: &[String], hints: &[&str]) -> (Vec<f64>, Vec<u32>) {
     let n_docs = g.doc_count();
     // Hints ride along as extra, lighter groups that do not count toward coverage.
     let groups_in_query = query_words.len();
-    let hints: Vec<String> = text::hints(query).into_iter().map(str::to_owned).collect();
-    let all_groups: Vec<(&String, f64)> = query_words
+    let all_groups: Vec<(&str, f64)> = query_words
         .iter()
-        .map(|w| (w, 1.0))
-        .chain(hints.iter().map(|h| (h, HINT_WEIGHT)))
+        .map(|w| (w.as_str(), 1.0))
+        .chain(hints.iter().map(|h| (*h, HINT_WEIGHT)))
         .collect();
     let expansions: Vec<Vec<(String, f64)>> = all_groups
         .iter()
@@ -276,7 +292,8 @@ fn bm25f(g: &GlobalIndex, query: &str, query_words: &[String]) -> (Vec<f64>, Vec
         }
         touched.clear();
     }
-    let groups = groups_in_query as f64;
+    // A query of hints alone ("what is 17.5% of 2,340") covers nothing.
+    let groups = groups_in_query.max(1) as f64;
     let real = (1u32 << groups_in_query) - 1;
     for (d, s) in total.iter_mut().enumerate() {
         *s *= 0.4 + 0.6 * f64::from((mask[d] & real).count_ones()) / groups;

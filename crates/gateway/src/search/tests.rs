@@ -292,3 +292,29 @@ fn a_huge_query_is_read_up_to_its_bound() {
     let long = "ñ".repeat(MAX_QUERY_CHARS + 5);
     assert_eq!(bounded(&long).chars().count(), MAX_QUERY_CHARS);
 }
+
+#[test]
+fn a_query_of_hints_alone_finds_what_they_hint_at_and_says_so() {
+    use serde_json::json;
+    let cat = Catalog::build(vec![
+        entry(
+            "calculator",
+            "",
+            json!([{"name": "calculate", "description": "Evaluate a math expression."}]),
+        ),
+        entry(
+            "files",
+            "",
+            json!([{"name": "read_file", "description": "Read a file."}]),
+        ),
+    ]);
+    let hits = search(&cat, "17.5% of 2,340", 5);
+    assert_eq!(hits.len(), 1, "only the calculator is hinted at");
+    assert_eq!(hits[0].tool.name, "calculate");
+    assert!(hits[0].matched.is_empty());
+    assert_eq!(hits[0].hinted, ["math"]);
+    // As many words as count and every hint there is: bounded, no overflow.
+    let mut q: String = (0..40).map(|i| format!("w{i}x ")).collect();
+    q.push_str("who when where how many 3 + 4 https://a.b/c bob@x.io #c PAY-1 a.txt incidents");
+    assert!(search(&cat, &q, 5).len() <= 2);
+}

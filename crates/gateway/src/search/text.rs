@@ -230,6 +230,64 @@ pub fn is_number(w: &str) -> bool {
     !w.is_empty() && w.chars().all(|c| c.is_ascii_digit())
 }
 
+/// Phrasal verbs that mean something other than their verb: (verb,
+/// particle, how many words may stand between them, what they mean).
+/// "pull up the orders" is a read, not a pull; "let Sarah know" a message.
+const PHRASAL: &[(&str, &str, usize, &str)] = &[
+    ("back", "up", 0, "backup"),
+    ("bring", "up", 1, "show"),
+    ("call", "off", 1, "cancel"),
+    ("clean", "up", 1, "delete"),
+    ("find", "out", 0, "get"),
+    ("get", "rid", 0, "delete"),
+    ("give", "me", 0, "get"),
+    ("give", "us", 0, "get"),
+    ("hand", "over", 3, "assign"),
+    ("kick", "off", 1, "start"),
+    ("let", "know", 4, "notify"),
+    ("log", "in", 0, "login"),
+    ("log", "out", 0, "logout"),
+    ("look", "at", 0, "view"),
+    ("look", "for", 0, "search"),
+    ("look", "up", 1, "search"),
+    ("pull", "up", 1, "show"),
+    ("set", "up", 1, "create"),
+    ("shut", "down", 1, "stop"),
+    ("sign", "in", 0, "login"),
+    ("sign", "out", 0, "logout"),
+    ("sign", "up", 0, "register"),
+    ("spin", "up", 1, "start"),
+    ("sum", "up", 1, "summarize"),
+    ("switch", "off", 2, "disable"),
+    ("switch", "on", 2, "enable"),
+    ("take", "down", 1, "remove"),
+    ("tear", "down", 1, "delete"),
+    ("throw", "away", 1, "delete"),
+    ("turn", "off", 2, "disable"),
+    ("turn", "on", 2, "enable"),
+];
+
+/// `words` with each phrasal verb read as what it means: the verb becomes
+/// its meaning and the particle goes ("look it up" -> "search it").
+pub fn phrasal(words: &[String]) -> Vec<String> {
+    let mut out: Vec<Option<String>> = words.iter().cloned().map(Some).collect();
+    for i in 0..words.len() {
+        let verb = stem(&words[i]);
+        for &(v, particle, gap, meaning) in PHRASAL {
+            if verb != v {
+                continue;
+            }
+            let within = &words[i + 1..words.len().min(i + 2 + gap)];
+            if let Some(j) = within.iter().position(|w| w == particle) {
+                out[i] = Some(meaning.to_owned());
+                out[i + 1 + j] = None;
+                break;
+            }
+        }
+    }
+    out.into_iter().flatten().collect()
+}
+
 fn stemmer() -> &'static Stemmer {
     static S: OnceLock<Stemmer> = OnceLock::new();
     S.get_or_init(|| Stemmer::create(Algorithm::English))
@@ -306,7 +364,9 @@ pub fn without_literals(query: &str) -> String {
 /// a web page, a file name or path a file, an address an email, `#name` a
 /// channel, `KEY-123` an issue; a question asks to read, not to change,
 /// and "who", "when", "where" and "how many" ask for a person, a time, a
-/// place or a count; a bare plural ("incidents") asks for a list.
+/// place or a count; a bare plural ("incidents") asks for a list; a day
+/// named ("tomorrow") is a date, and numbers with an operator between them
+/// a calculation.
 pub fn hints(query: &str) -> Vec<&'static str> {
     let mut out = Vec::new();
     let mut add = |h: &'static str| {
@@ -371,7 +431,35 @@ pub fn hints(query: &str) -> Vec<&'static str> {
     if lower.contains("how many") {
         add("count");
     }
+    if ["today", "tomorrow", "yesterday", "tonight"]
+        .iter()
+        .any(|w| said(w))
+    {
+        add("when");
+    }
+    if is_arithmetic(query) {
+        add("math");
+    }
     out
+}
+
+/// Numbers with an operator between them ("17.5% of 2,340", "3 * (4 + 5)",
+/// "12 divided by 4"): a calculation.
+fn is_arithmetic(query: &str) -> bool {
+    let lower = query.to_ascii_lowercase();
+    let numbers = lower
+        .split(|c: char| !c.is_ascii_digit() && c != '.' && c != ',')
+        .filter(|t| t.chars().any(|c| c.is_ascii_digit()))
+        .count();
+    let symbol = lower.contains(['%', '+', '*', '/', '^', '=', '×', '÷'])
+        || lower.split_whitespace().any(|t| t == "-" || t == "x");
+    let spoken = lower.split(|c: char| !c.is_ascii_alphabetic()).any(|w| {
+        matches!(
+            w,
+            "plus" | "minus" | "times" | "divided" | "percent" | "sqrt" | "squared" | "cubed"
+        )
+    });
+    numbers >= 2 && (symbol || spoken) && !query.contains("://")
 }
 
 /// The words a hint stands for (a small fixed set: hints are not expanded further).
@@ -388,6 +476,7 @@ pub fn hint_terms(hint: &str) -> &'static [&'static str] {
         "when" => &["date", "time", "schedule"],
         "where" => &["location", "path", "address"],
         "count" => &["count", "number", "total"],
+        "math" => &["calculate", "math", "arithmetic", "expression"],
         _ => &[],
     }
 }
@@ -531,6 +620,39 @@ mod tests {
         assert!(hints("git status").is_empty());
         assert!(hints("news").is_empty());
         assert!(hints("close the open tabs now").is_empty());
+    }
+
+    #[test]
+    fn a_phrasal_verb_is_read_as_what_it_means() {
+        let read = |q: &str| phrasal(&words(q)).join(" ");
+        assert_eq!(read("pull up the orders"), "show the orders");
+        assert_eq!(read("look it up"), "search it");
+        assert_eq!(read("looking up prices"), "search prices");
+        assert_eq!(read("let Sarah know it moved"), "notify sarah it moved");
+        assert_eq!(read("turn the alarm off"), "disable the alarm");
+        assert_eq!(read("give me the logs"), "get the logs");
+        // The particle too far from the verb, or another verb: words as said.
+        assert_eq!(read("log errors in the file"), "log errors in the file");
+        assert_eq!(
+            read("pull the branch and push it up"),
+            "pull the branch and push it up"
+        );
+        assert_eq!(read("let it be known"), "let it be known");
+        assert!(PHRASAL
+            .windows(2)
+            .all(|w| (w[0].0, w[0].1) < (w[1].0, w[1].1)));
+    }
+
+    #[test]
+    fn arithmetic_and_named_days_are_hints() {
+        assert_eq!(hints("what is 17.5% of 2,340"), ["read", "math"]);
+        assert_eq!(hints("12 divided by 4"), ["math"]);
+        assert_eq!(hints("3 * (4 + 5)"), ["math"]);
+        assert!(hints("version 1.2 of PR #42").is_empty());
+        assert!(hints("resize to 375 x").is_empty(), "one number is a value");
+        assert_eq!(hint_terms("math")[0], "calculate");
+        assert_eq!(hints("meetings tomorrow"), ["when"]);
+        assert_eq!(hints("what's on today?"), ["read", "when"]);
     }
 
     #[test]
