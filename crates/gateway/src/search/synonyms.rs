@@ -3,7 +3,8 @@
 //! so an exact word still ranks first.
 //!
 //! The groups are general vocabulary (verbs of CRUD, navigation, version
-//! control, messaging; common nouns), not tuned to any query set.
+//! control, messaging; common nouns of calendars, mail, payments, alerts,
+//! charts...), written from English, not from any query set.
 
 use std::collections::HashMap;
 use std::sync::OnceLock;
@@ -142,6 +143,24 @@ const GROUPS: &[&[&str]] = &[
     &["tree", "structure", "hierarchy", "outline"],
     &["size", "metadata", "stat", "info", "attribute"],
     &["echo", "repeat", "say", "ping"],
+    &["event", "meeting", "appointment", "calendar"],
+    &["email", "mail", "inbox", "mailbox"],
+    &["payment", "charge", "pay", "invoice", "bill", "billing"],
+    &["task", "todo", "reminder", "chore"],
+    &["news", "headline", "article"],
+    &["price", "cost", "quote", "rate"],
+    &["paper", "article", "preprint", "publication"],
+    &["error", "exception", "crash", "failure", "fault"],
+    &["alert", "alarm", "notification", "incident"],
+    &["mute", "silence", "snooze", "quiet", "suppress"],
+    &["summarize", "summary", "overview", "digest", "abstract"],
+    &["chart", "graph", "plot", "visualize", "diagram"],
+    &["watch", "follow", "subscribe", "monitor"],
+    &["secret", "credential", "password", "token"],
+    &["crawl", "scrape", "spider", "extract"],
+    &["title", "heading", "header", "headline"],
+    &["reaction", "emoji", "react"],
+    &["process", "program", "app", "application"],
 ];
 
 /// Weight of a synonym relative to the query word itself.
@@ -183,6 +202,7 @@ mod tests {
         assert!(has("folder", "directory"));
         assert!(has("bug", "issue") && has("ticket", "issue"));
         assert!(has("make", "create"));
+        assert!(has("meeting", "event") && has("bill", "invoice") && has("quiet", "mute"));
         assert!(
             has("show", "list") && has("show", "read"),
             "a word may sit in several groups"
