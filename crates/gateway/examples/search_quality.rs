@@ -3,8 +3,9 @@
 //! `cargo run --release -p mcp-gateway --example search_quality [-- DIR]`
 //! reads `bench/search/catalog.json` (tools dumped from real MCP servers)
 //! and the query sets `queries.json` (used while developing) and
-//! `queries-holdout.json` and `queries-blind.json` (never tuned against;
-//! the second written by a session that never ran the search), prints top-1, top-5 and
+//! `queries-holdout.json`, `queries-blind.json` and `queries-blind-2.json`
+//! (never tuned against; the last two written by sessions that never ran
+//! the search), prints top-1, top-5 and
 //! MRR for each, then search latency over catalogs grown to 1k and 10k
 //! tools by repeating the real servers under new names.
 //!
@@ -28,7 +29,12 @@ use mcp_gateway::search::meaning::Meaning;
 use mcp_gateway::search::{search, search_with_meaning};
 
 /// The query sets, the development set first.
-const QUERY_SETS: [&str; 3] = ["queries.json", "queries-holdout.json", "queries-blind.json"];
+const QUERY_SETS: [&str; 4] = [
+    "queries.json",
+    "queries-holdout.json",
+    "queries-blind.json",
+    "queries-blind-2.json",
+];
 
 fn main() {
     let dir = std::env::args()

@@ -131,7 +131,9 @@ impl Lexical {
         let g = &catalog.search;
         let n_docs = g.doc_count();
         let mut stems: Vec<String> = Vec::new();
-        let all = text::phrasal(&text::words(&text::without_literals(query)));
+        let all = text::phrasal(&text::words(&text::without_literals(
+            &text::without_values(query),
+        )));
         let words: Vec<String> = all
             .iter()
             .cloned()

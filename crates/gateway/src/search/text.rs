@@ -341,6 +341,67 @@ impl Literal {
     }
 }
 
+/// The query without the values it gives a tool's arguments: a quoted span
+/// ("type 'yes' into it", "put \"buy milk\" on my list") and the name after
+/// "called", "named" or "titled" ("a folder called drafts"). They say what
+/// to write, not which tool writes it.
+pub fn without_values(query: &str) -> String {
+    let mut out = String::with_capacity(query.len());
+    // The quote open: its character and the index of the token that opened it.
+    let mut quote: Option<(char, usize)> = None;
+    let mut drop_next = false;
+    for (i, tok) in query.split_whitespace().enumerate() {
+        if let Some((q, ..)) = quote {
+            if closes(tok, q) {
+                quote = None;
+            }
+            continue;
+        }
+        if let Some(q) = opening_quote(tok) {
+            if !closes(&tok[q.len_utf8()..], q) {
+                quote = Some((q, i));
+            }
+            drop_next = false; // the quoted span was the name
+            continue;
+        }
+        if drop_next {
+            drop_next = false;
+            continue;
+        }
+        let word = tok
+            .trim_end_matches([',', '.', ':', ';'])
+            .to_ascii_lowercase();
+        drop_next = matches!(word.as_str(), "called" | "named" | "titled");
+        out.push_str(tok);
+        out.push(' ');
+    }
+    // A quote never closed ("the '90s") was no quote: its words count.
+    if let Some((_, first)) = quote {
+        for tok in query.split_whitespace().skip(first) {
+            out.push_str(tok);
+            out.push(' ');
+        }
+    }
+    out
+}
+
+/// The quote a token opens with, if any (`'yes'`, `"buy`, `“buy`).
+fn opening_quote(tok: &str) -> Option<char> {
+    let c = tok.chars().next()?;
+    match c {
+        '\'' | '"' | '`' => Some(c),
+        '\u{2018}' => Some('\u{2019}'),
+        '\u{201c}' => Some('\u{201d}'),
+        _ => None,
+    }
+}
+
+/// Whether `tok` ends a span quoted with `q` (trailing punctuation aside).
+fn closes(tok: &str, q: char) -> bool {
+    tok.trim_end_matches([',', '.', ':', ';', '!', '?', ')'])
+        .ends_with(q)
+}
+
 /// The query with its literal tokens cut down to what says something about
 /// the tool (the hint of each says the rest): nothing of a URL, an address,
 /// an issue key or a path, the extension of a file name (`report.pdf` ->
@@ -620,6 +681,30 @@ mod tests {
         assert!(hints("git status").is_empty());
         assert!(hints("news").is_empty());
         assert!(hints("close the open tabs now").is_empty());
+    }
+
+    #[test]
+    fn values_given_to_arguments_are_not_words_to_match() {
+        let cut = |q: &str| words(&without_values(q)).join(" ");
+        assert_eq!(
+            cut("type 'yes' into the installer"),
+            "type into the installer"
+        );
+        assert_eq!(cut("put \"buy milk\" on my list"), "put on my list");
+        assert_eq!(cut("put \u{201c}buy milk\u{201d}, then go"), "put then go");
+        assert_eq!(cut("make a folder called backups"), "make a folder called");
+        assert_eq!(
+            cut("a page titled 'Q3 plan' in Notion"),
+            "a page titled in notion"
+        );
+        // Apostrophes inside words are no quotes.
+        assert_eq!(cut("the user's notes, don't"), "the user notes");
+        // A quote never closed was no quote.
+        assert_eq!(
+            cut("songs of the '90s about love"),
+            "songs of the 90s about love"
+        );
+        assert_eq!(cut("say 'hi' to the '90s"), "say to the 90s");
     }
 
     #[test]
