@@ -8,7 +8,8 @@
 //! A query's words are its words, phrasal verbs read as what they mean
 //! ("pull up" -> show, see [`text::phrasal`]), less stop words, numbers
 //! (values for arguments) and repeats, plus any two neighbours the catalog
-//! writes as one ("on call" -> `oncall`); literal tokens give hints instead
+//! writes as one ("on call" -> `oncall`); the values it gives arguments
+//! are cut ([`text::without_values`]), literal tokens give hints instead
 //! (see [`text::without_literals`] and [`text::hints`]), and hints alone
 //! are enough to search ("17.5% of 2,340" hints at a calculator).
 //!
