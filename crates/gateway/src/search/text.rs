@@ -267,10 +267,56 @@ const PHRASAL: &[(&str, &str, usize, &str)] = &[
     ("turn", "on", 2, "enable"),
 ];
 
+/// Nouns that are verbs of another meaning when a request starts with
+/// them and an object follows: "file a bug" creates, "page the team"
+/// notifies, "log 3 hours" records.
+const VERB_SENSES: &[(&str, &str)] = &[
+    ("book", "reserve"),
+    ("file", "create"),
+    ("log", "record"),
+    ("page", "notify"),
+    ("ship", "deploy"),
+    ("text", "message"),
+];
+
+/// Words that open an object: determiners, possessives, numbers.
+fn opens_object(w: &str) -> bool {
+    matches!(
+        w,
+        "a" | "an"
+            | "the"
+            | "my"
+            | "our"
+            | "your"
+            | "this"
+            | "that"
+            | "these"
+            | "those"
+            | "his"
+            | "her"
+            | "their"
+            | "its"
+            | "every"
+            | "all"
+            | "some"
+            | "another"
+            | "new"
+    ) || is_number(w)
+}
+
 /// `words` with each phrasal verb read as what it means: the verb becomes
-/// its meaning and the particle goes ("look it up" -> "search it").
+/// its meaning and the particle goes ("look it up" -> "search it"); a
+/// request opening with a noun's verb sense says that verb ("file a bug"
+/// -> "create a bug").
 pub fn phrasal(words: &[String]) -> Vec<String> {
     let mut out: Vec<Option<String>> = words.iter().cloned().map(Some).collect();
+    if let (Some(first), Some(next)) = (words.first(), words.get(1)) {
+        if let Some((_, verb)) = VERB_SENSES.iter().find(|(n, _)| n == first) {
+            if opens_object(next) {
+                out[0] = Some((*verb).to_owned());
+            }
+        }
+    }
     for i in 0..words.len() {
         let verb = stem(&words[i]);
         for &(v, particle, gap, meaning) in PHRASAL {
@@ -716,6 +762,15 @@ mod tests {
         assert_eq!(read("let Sarah know it moved"), "notify sarah it moved");
         assert_eq!(read("turn the alarm off"), "disable the alarm");
         assert_eq!(read("give me the logs"), "get the logs");
+        // A request opening with a noun's verb sense, an object after it.
+        assert_eq!(read("file a bug"), "create a bug");
+        assert_eq!(read("page the on-call team"), "notify the on call team");
+        assert_eq!(read("log 3 hours"), "record 3 hours");
+        assert_eq!(read("file contents"), "file contents");
+        assert_eq!(
+            read("show the file a user sent"),
+            "show the file a user sent"
+        );
         // The particle too far from the verb, or another verb: words as said.
         assert_eq!(read("log errors in the file"), "log errors in the file");
         assert_eq!(
