@@ -1,16 +1,17 @@
 //! Tool search over a catalog snapshot. Pure: no I/O, no tokio.
 //!
 //! - [`text`]: identifier splitting, stop words, stemming.
+//! - [`phrasing`]: what a query says beyond its words (values, phrasal verbs, hints).
 //! - [`synonyms`]: agent vocabulary groups for query expansion.
 //! - [`index`]: one inverted index per backend, built when its tools change.
 //! - [`meaning`]: tool and query vectors (made elsewhere) fused with the words.
 //!
 //! A query's words are its words, phrasal verbs read as what they mean
-//! ("pull up" -> show, see [`text::phrasal`]), less stop words, numbers
+//! ("pull up" -> show, see [`phrasing::phrasal`]), less stop words, numbers
 //! (values for arguments) and repeats, plus any two neighbours the catalog
 //! writes as one ("on call" -> `oncall`); the values it gives arguments
-//! are cut ([`text::without_values`]), literal tokens give hints instead
-//! (see [`text::without_literals`] and [`text::hints`]), and hints alone
+//! are cut ([`phrasing::without_values`]), literal tokens give hints instead
+//! (see [`phrasing::without_literals`] and [`phrasing::hints`]), and hints alone
 //! are enough to search ("17.5% of 2,340" hints at a calculator).
 //!
 //! Ranking is BM25F over four fields (tool name, description, parameter
@@ -29,6 +30,7 @@ pub mod eval;
 pub mod global;
 pub mod index;
 pub mod meaning;
+pub mod phrasing;
 mod synonyms;
 pub mod text;
 
@@ -44,7 +46,7 @@ pub struct Match<'a> {
     pub score: f64,
     /// The query words this tool matched, for "why it matched".
     pub matched: Vec<String>,
-    /// The hints from the query's shape it matched (see [`text::hints`]).
+    /// The hints from the query's shape it matched (see [`phrasing::hints`]).
     pub hinted: Vec<&'static str>,
     /// Similarity of query and tool by meaning (the mean of the query's
     /// cosines with the tool and its server), when that was ranked on.
@@ -58,7 +60,7 @@ const TYPO_WEIGHT: f64 = 0.5;
 /// proportion for part of it): "git status" is `git_status`, not
 /// `jira_get_issue_development_info`, which merely mentions both words.
 const NAME_COVER_WEIGHT: f64 = 0.5;
-/// Weight of a hint drawn from the query's shape (see [`text::hints`]).
+/// Weight of a hint drawn from the query's shape (see [`phrasing::hints`]).
 const HINT_WEIGHT: f64 = 0.35;
 /// Query words beyond this many are ignored (bounded work per query).
 const MAX_QUERY_WORDS: usize = 32;
@@ -132,8 +134,8 @@ impl Lexical {
         let g = &catalog.search;
         let n_docs = g.doc_count();
         let mut stems: Vec<String> = Vec::new();
-        let all = text::phrasal(&text::words(&text::without_literals(
-            &text::without_values(query),
+        let all = phrasing::phrasal(&text::words(&phrasing::without_literals(
+            &phrasing::without_values(query),
         )));
         let words: Vec<String> = all
             .iter()
@@ -150,7 +152,7 @@ impl Lexical {
             })
             .take(MAX_QUERY_WORDS - 4)
             .collect();
-        let mut hints = text::hints(query);
+        let mut hints = phrasing::hints(query);
         // Words and hints share the 32 bits of a document's mask.
         hints.truncate(MAX_QUERY_WORDS - words.len());
         if (words.is_empty() && hints.is_empty()) || n_docs == 0 {
@@ -245,7 +247,7 @@ fn bm25f(g: &GlobalIndex, query_words: &[String], hints: &[&str]) -> (Vec<f64>, 
             if gi < groups_in_query {
                 expand(word, g)
             } else {
-                text::hint_terms(word)
+                phrasing::hint_terms(word)
                     .iter()
                     .map(|t| (text::stem(t), 1.0))
                     .collect()

@@ -1,0 +1,521 @@
+//! What a query says beyond its words, read before it is searched: the
+//! values it gives a tool's arguments (quoted text, the name after
+//! "called"; URLs, addresses, paths and issue keys, which give hints
+//! instead), its phrasal verbs and nouns used as verbs, and the hints of
+//! its shape (a question, a bare plural, a day, a sum). Pure.
+
+use super::text::{is_number, is_stop_word, stem, words};
+
+/// The query without the values it gives a tool's arguments: a quoted span
+/// ("type 'yes' into it", "put \"buy milk\" on my list") and the name after
+/// "called", "named" or "titled" ("a folder called drafts"). They say what
+/// to write, not which tool writes it.
+pub fn without_values(query: &str) -> String {
+    let mut out = String::with_capacity(query.len());
+    // The quote open: its character and the index of the token that opened it.
+    let mut quote: Option<(char, usize)> = None;
+    let mut drop_next = false;
+    for (i, tok) in query.split_whitespace().enumerate() {
+        if let Some((q, ..)) = quote {
+            if closes(tok, q) {
+                quote = None;
+            }
+            continue;
+        }
+        if let Some(q) = opening_quote(tok) {
+            if !closes(&tok[q.len_utf8()..], q) {
+                quote = Some((q, i));
+            }
+            drop_next = false; // the quoted span was the name
+            continue;
+        }
+        if drop_next {
+            drop_next = false;
+            continue;
+        }
+        let word = tok
+            .trim_end_matches([',', '.', ':', ';'])
+            .to_ascii_lowercase();
+        drop_next = matches!(word.as_str(), "called" | "named" | "titled");
+        out.push_str(tok);
+        out.push(' ');
+    }
+    // A quote never closed ("the '90s") was no quote: its words count.
+    if let Some((_, first)) = quote {
+        for tok in query.split_whitespace().skip(first) {
+            out.push_str(tok);
+            out.push(' ');
+        }
+    }
+    out
+}
+
+/// The quote a token opens with, if any (`'yes'`, `"buy`, `“buy`).
+fn opening_quote(tok: &str) -> Option<char> {
+    let c = tok.chars().next()?;
+    match c {
+        '\'' | '"' | '`' => Some(c),
+        '\u{2018}' => Some('\u{2019}'),
+        '\u{201c}' => Some('\u{201d}'),
+        _ => None,
+    }
+}
+
+/// Whether `tok` ends a span quoted with `q` (trailing punctuation aside).
+fn closes(tok: &str, q: char) -> bool {
+    tok.trim_end_matches([',', '.', ':', ';', '!', '?', ')'])
+        .ends_with(q)
+}
+
+/// A query token whose shape says what it is: an argument for the tool,
+/// not a word describing it.
+#[derive(Clone, Copy, PartialEq, Debug)]
+enum Literal {
+    Url,
+    Email,
+    Channel,
+    File,
+    Issue,
+}
+
+impl Literal {
+    fn of(token: &str) -> Option<Literal> {
+        let t = bare(token);
+        Some(if t.contains("://") || t.starts_with("www.") {
+            Literal::Url
+        } else if t.contains('@') && t.contains('.') && !t.starts_with('@') {
+            Literal::Email
+        } else if t.starts_with('#') && t.len() > 1 && !t[1..].chars().all(|c| c.is_ascii_digit()) {
+            Literal::Channel
+        } else if t.contains('/')
+            || t.starts_with('~')
+            || (file_extension(t).is_some() && !is_tech_name(t))
+        {
+            Literal::File
+        } else if is_issue_key(t) {
+            Literal::Issue
+        } else {
+            return None;
+        })
+    }
+
+    /// The hint it gives (see [`hint_terms`]).
+    fn hint(self) -> &'static str {
+        match self {
+            Literal::Url => "url",
+            Literal::Email => "email",
+            Literal::Channel => "channel",
+            Literal::File => "file",
+            Literal::Issue => "issue",
+        }
+    }
+}
+
+/// The query with its literal tokens cut down to what says something about
+/// the tool (the hint of each says the rest): nothing of a URL, an address,
+/// an issue key or a path, the extension of a file name (`report.pdf` ->
+/// `pdf`); a channel keeps its name. "bob@example.com" would otherwise
+/// search for "example" and "com", words of countless descriptions.
+pub fn without_literals(query: &str) -> String {
+    let mut out = String::with_capacity(query.len());
+    for tok in query.split_whitespace() {
+        let kept = match Literal::of(tok) {
+            None | Some(Literal::Channel) => tok,
+            Some(Literal::File) => file_extension(bare(tok)).unwrap_or(""),
+            Some(_) => "",
+        };
+        out.push_str(kept);
+        out.push(' ');
+    }
+    out
+}
+
+/// A token without the punctuation around it.
+fn bare(token: &str) -> &str {
+    token.trim_matches(|c: char| matches!(c, ',' | ';' | ':' | '!' | '?' | '(' | ')' | '"' | '\''))
+}
+
+/// The extension of what looks like a file name (`report.pdf`, `~/a/b.rs`).
+fn file_extension(t: &str) -> Option<&str> {
+    let (stem, ext) = t.rsplit_once('.')?;
+    let file = !stem.is_empty()
+        && (1..=5).contains(&ext.len())
+        && ext.chars().all(|c| c.is_ascii_alphanumeric())
+        && ext.chars().any(|c| c.is_ascii_alphabetic())
+        && !stem.chars().all(|c| c.is_ascii_digit());
+    file.then_some(ext)
+}
+
+/// A technology written like a file name: `Node.js`, `Socket.IO`,
+/// `ASP.NET` (a capital first, and the suffix of such names).
+fn is_tech_name(t: &str) -> bool {
+    let Some((stem, ext)) = t.rsplit_once('.') else {
+        return false;
+    };
+    stem.starts_with(|c: char| c.is_ascii_uppercase())
+        && ["js", "io", "net"]
+            .iter()
+            .any(|e| ext.eq_ignore_ascii_case(e))
+}
+
+fn is_issue_key(t: &str) -> bool {
+    let Some((key, num)) = t.split_once('-') else {
+        return false;
+    };
+    key.len() >= 2
+        && key.chars().all(|c| c.is_ascii_uppercase())
+        && !num.is_empty()
+        && num.chars().all(|c| c.is_ascii_digit())
+}
+
+/// Phrasal verbs that mean something other than their verb: (verb,
+/// particle, how many words may stand between them, what they mean).
+/// "pull up the orders" is a read, not a pull; "let Sarah know" a message.
+const PHRASAL: &[(&str, &str, usize, &str)] = &[
+    ("back", "up", 0, "backup"),
+    ("bring", "up", 1, "show"),
+    ("call", "off", 1, "cancel"),
+    ("clean", "up", 1, "delete"),
+    ("find", "out", 0, "get"),
+    ("get", "rid", 0, "delete"),
+    ("give", "me", 0, "get"),
+    ("give", "us", 0, "get"),
+    ("hand", "over", 3, "assign"),
+    ("kick", "off", 1, "start"),
+    ("let", "know", 4, "notify"),
+    ("log", "in", 0, "login"),
+    ("log", "out", 0, "logout"),
+    ("look", "at", 0, "view"),
+    ("look", "for", 0, "search"),
+    ("look", "up", 1, "search"),
+    ("pull", "up", 1, "show"),
+    ("set", "up", 1, "create"),
+    ("shut", "down", 1, "stop"),
+    ("sign", "in", 0, "login"),
+    ("sign", "out", 0, "logout"),
+    ("sign", "up", 0, "register"),
+    ("spin", "up", 1, "start"),
+    ("sum", "up", 1, "summarize"),
+    ("switch", "off", 2, "disable"),
+    ("switch", "on", 2, "enable"),
+    ("take", "down", 1, "remove"),
+    ("tear", "down", 1, "delete"),
+    ("throw", "away", 1, "delete"),
+    ("turn", "off", 2, "disable"),
+    ("turn", "on", 2, "enable"),
+];
+
+/// Nouns that are verbs of another meaning when a request starts with
+/// them and an object follows: "file a bug" creates, "page the team"
+/// notifies, "log 3 hours" records.
+const VERB_SENSES: &[(&str, &str)] = &[
+    ("book", "reserve"),
+    ("file", "create"),
+    ("log", "record"),
+    ("page", "notify"),
+    ("ship", "deploy"),
+    ("text", "message"),
+];
+
+/// Words that open an object: determiners, possessives, numbers.
+fn opens_object(w: &str) -> bool {
+    matches!(
+        w,
+        "a" | "an"
+            | "the"
+            | "my"
+            | "our"
+            | "your"
+            | "this"
+            | "that"
+            | "these"
+            | "those"
+            | "his"
+            | "her"
+            | "their"
+            | "its"
+            | "every"
+            | "all"
+            | "some"
+            | "another"
+            | "new"
+    ) || is_number(w)
+}
+
+/// `words` with each phrasal verb read as what it means: the verb becomes
+/// its meaning and the particle goes ("look it up" -> "search it"); a
+/// request opening with a noun's verb sense says that verb ("file a bug"
+/// -> "create a bug").
+pub fn phrasal(words: &[String]) -> Vec<String> {
+    let mut out: Vec<Option<String>> = words.iter().cloned().map(Some).collect();
+    if let (Some(first), Some(next)) = (words.first(), words.get(1)) {
+        if let Some((_, verb)) = VERB_SENSES.iter().find(|(n, _)| n == first) {
+            if opens_object(next) {
+                out[0] = Some((*verb).to_owned());
+            }
+        }
+    }
+    for i in 0..words.len() {
+        let verb = stem(&words[i]);
+        for &(v, particle, gap, meaning) in PHRASAL {
+            if verb != v {
+                continue;
+            }
+            let within = &words[i + 1..words.len().min(i + 2 + gap)];
+            if let Some(j) = within.iter().position(|w| w == particle) {
+                out[i] = Some(meaning.to_owned());
+                out[i + 1 + j] = None;
+                break;
+            }
+        }
+    }
+    out.into_iter().flatten().collect()
+}
+
+/// What the shape of a query's tokens says beyond its words: a URL means
+/// a web page, a file name or path a file, an address an email, `#name` a
+/// channel, `KEY-123` an issue; a question asks to read, not to change,
+/// and "who", "when", "where" and "how many" ask for a person, a time, a
+/// place or a count; a bare plural ("incidents") asks for a list; a day
+/// named ("tomorrow") is a date, and numbers with an operator between them
+/// a calculation.
+pub fn hints(query: &str) -> Vec<&'static str> {
+    let mut out = Vec::new();
+    let mut add = |h: &'static str| {
+        if !out.contains(&h) {
+            out.push(h)
+        }
+    };
+    for literal in query.split_whitespace().filter_map(Literal::of) {
+        add(literal.hint());
+    }
+    let first = query
+        .split_whitespace()
+        .next()
+        .unwrap_or("")
+        .to_ascii_lowercase();
+    if matches!(
+        first.trim_end_matches(['?', ',']),
+        "what"
+            | "what's"
+            | "which"
+            | "who"
+            | "whose"
+            | "where"
+            | "when"
+            | "any"
+            | "is"
+            | "are"
+            | "did"
+            | "does"
+            | "do"
+            | "how"
+            | "has"
+            | "have"
+    ) {
+        add("read");
+    }
+    // A bare plural ("incidents", "open pull requests"?) asks for a list.
+    let content: Vec<String> = words(&without_literals(query))
+        .into_iter()
+        .filter(|w| !is_stop_word(w))
+        .collect();
+    let plural = |w: &String| {
+        w.len() > 3
+            && w.strip_suffix('s')
+                .is_some_and(|one| !one.ends_with('s') && stem(one) == stem(w))
+    };
+    if (1..=2).contains(&content.len()) && content.last().is_some_and(plural) {
+        add("list");
+    }
+    // What a question asks for: a person, a time, a place, a count.
+    let lower = query.to_ascii_lowercase();
+    let said = |w: &str| {
+        lower
+            .split(|c: char| !c.is_ascii_alphanumeric() && c != '\'')
+            .any(|t| t == w || t.strip_suffix("'s") == Some(w))
+    };
+    for (word, hint) in [("who", "who"), ("when", "when"), ("where", "where")] {
+        if said(word) {
+            add(hint);
+        }
+    }
+    if lower.contains("how many") {
+        add("count");
+    }
+    if ["today", "tomorrow", "yesterday", "tonight"]
+        .iter()
+        .any(|w| said(w))
+    {
+        add("when");
+    }
+    if is_arithmetic(query) {
+        add("math");
+    }
+    out
+}
+
+/// Numbers with an operator between them ("17.5% of 2,340", "3 * (4 + 5)",
+/// "12 divided by 4"): a calculation.
+fn is_arithmetic(query: &str) -> bool {
+    let lower = query.to_ascii_lowercase();
+    let numbers = lower
+        .split(|c: char| !c.is_ascii_digit() && c != '.' && c != ',')
+        .filter(|t| t.chars().any(|c| c.is_ascii_digit()))
+        .count();
+    let symbol = lower.contains(['%', '+', '*', '/', '^', '=', '×', '÷'])
+        || lower.split_whitespace().any(|t| t == "-" || t == "x");
+    let spoken = lower.split(|c: char| !c.is_ascii_alphabetic()).any(|w| {
+        matches!(
+            w,
+            "plus" | "minus" | "times" | "divided" | "percent" | "sqrt" | "squared" | "cubed"
+        )
+    });
+    numbers >= 2 && (symbol || spoken) && !query.contains("://")
+}
+
+/// The words a hint stands for (a small fixed set: hints are not expanded further).
+pub fn hint_terms(hint: &str) -> &'static [&'static str] {
+    match hint {
+        "url" => &["url", "page", "web"],
+        "email" => &["email", "mail"],
+        "channel" => &["channel"],
+        "file" => &["file", "path"],
+        "issue" => &["issue"],
+        "read" => &["read", "get", "list"],
+        "list" => &["list"],
+        "who" => &["user", "author", "member"],
+        "when" => &["date", "time", "schedule"],
+        "where" => &["location", "path", "address"],
+        "count" => &["count", "number", "total"],
+        "math" => &["calculate", "math", "arithmetic", "expression"],
+        _ => &[],
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn values_given_to_arguments_are_not_words_to_match() {
+        let cut = |q: &str| words(&without_values(q)).join(" ");
+        assert_eq!(
+            cut("type 'yes' into the installer"),
+            "type into the installer"
+        );
+        assert_eq!(cut("put \"buy milk\" on my list"), "put on my list");
+        assert_eq!(cut("put \u{201c}buy milk\u{201d}, then go"), "put then go");
+        assert_eq!(cut("make a folder called backups"), "make a folder called");
+        assert_eq!(
+            cut("a page titled 'Q3 plan' in Notion"),
+            "a page titled in notion"
+        );
+        // Apostrophes inside words are no quotes.
+        assert_eq!(cut("the user's notes, don't"), "the user notes");
+        // A quote never closed was no quote.
+        assert_eq!(
+            cut("songs of the '90s about love"),
+            "songs of the 90s about love"
+        );
+        assert_eq!(cut("say 'hi' to the '90s"), "say to the 90s");
+    }
+
+    #[test]
+    fn literal_tokens_keep_only_what_names_a_tool() {
+        let cut = |q: &str| words(&without_literals(q)).join(" ");
+        assert_eq!(cut("mail bob@example.com the notes"), "mail the notes");
+        assert_eq!(
+            cut("summarize https://example.com/blog/post-1, please"),
+            "summarize please"
+        );
+        assert_eq!(
+            cut("open ~/Pictures/cat.jpg and report.pdf"),
+            "open jpg and pdf"
+        );
+        assert_eq!(cut("move PAY-123 to done"), "move to done");
+        assert_eq!(cut("list files in src/bin"), "list files in");
+        // A technology is a word, though written like a file name.
+        assert_eq!(
+            cut("run the Node.js tests with Socket.IO"),
+            "run the node js tests with socket io"
+        );
+        assert!(hints("run the Node.js tests").is_empty());
+        assert_eq!(
+            words(&cut("run app.js on ASP.NET")),
+            ["run", "js", "on", "asp", "net"]
+        );
+    }
+
+    #[test]
+    fn a_phrasal_verb_is_read_as_what_it_means() {
+        let read = |q: &str| phrasal(&words(q)).join(" ");
+        assert_eq!(read("pull up the orders"), "show the orders");
+        assert_eq!(read("look it up"), "search it");
+        assert_eq!(read("looking up prices"), "search prices");
+        assert_eq!(read("let Sarah know it moved"), "notify sarah it moved");
+        assert_eq!(read("turn the alarm off"), "disable the alarm");
+        assert_eq!(read("give me the logs"), "get the logs");
+        // A request opening with a noun's verb sense, an object after it.
+        assert_eq!(read("file a bug"), "create a bug");
+        assert_eq!(read("page the on-call team"), "notify the on call team");
+        assert_eq!(read("log 3 hours"), "record 3 hours");
+        assert_eq!(read("file contents"), "file contents");
+        assert_eq!(
+            read("show the file a user sent"),
+            "show the file a user sent"
+        );
+        // The particle too far from the verb, or another verb: words as said.
+        assert_eq!(read("log errors in the file"), "log errors in the file");
+        assert_eq!(
+            read("pull the branch and push it up"),
+            "pull the branch and push it up"
+        );
+        assert_eq!(read("let it be known"), "let it be known");
+        assert!(PHRASAL
+            .windows(2)
+            .all(|w| (w[0].0, w[0].1) < (w[1].0, w[1].1)));
+    }
+
+    #[test]
+    fn hints_from_token_shapes() {
+        assert_eq!(hints("grab https://example.com/post"), ["url"]);
+        assert_eq!(
+            hints("mail bob@example.com the notes.txt"),
+            ["email", "file"]
+        );
+        assert_eq!(
+            hints("post in #general about PAY-123"),
+            ["channel", "issue"]
+        );
+        assert_eq!(hints("what is in ~/projects"), ["file", "read"]);
+        assert!(hints("version 1.2 of PR #42").is_empty());
+        // What a question asks for, wherever it stands.
+        assert_eq!(hints("who is on call"), ["read", "who"]);
+        assert_eq!(hints("tell me when's the next release"), ["when"]);
+        assert_eq!(
+            hints("how many open issues, and where"),
+            ["read", "where", "count"]
+        );
+        assert!(hints("whoever somewhere").is_empty());
+        assert_eq!(hint_terms("when"), ["date", "time", "schedule"]);
+        // A bare plural asks for a list; "status" and "news" are no plurals.
+        assert_eq!(hints("incidents"), ["list"]);
+        assert_eq!(hints("open tabs"), ["list"]);
+        assert!(hints("git status").is_empty());
+        assert!(hints("news").is_empty());
+        assert!(hints("close the open tabs now").is_empty());
+    }
+
+    #[test]
+    fn arithmetic_and_named_days_are_hints() {
+        assert_eq!(hints("what is 17.5% of 2,340"), ["read", "math"]);
+        assert_eq!(hints("12 divided by 4"), ["math"]);
+        assert_eq!(hints("3 * (4 + 5)"), ["math"]);
+        assert!(hints("version 1.2 of PR #42").is_empty());
+        assert!(hints("resize to 375 x").is_empty(), "one number is a value");
+        assert_eq!(hint_terms("math")[0], "calculate");
+        assert_eq!(hints("meetings tomorrow"), ["when"]);
+        assert_eq!(hints("what's on today?"), ["read", "when"]);
+    }
+}
