@@ -518,4 +518,30 @@ mod tests {
         assert_eq!(hints("meetings tomorrow"), ["when"]);
         assert_eq!(hints("what's on today?"), ["read", "when"]);
     }
+
+    #[test]
+    fn any_text_is_read_without_a_panic() {
+        // Quotes of every kind, alone and paired, multi-byte letters, digits
+        // and operators, in pseudo-random strings (a fixed seed).
+        let alphabet: Vec<char> =
+            "a 'b\"`\u{2018}\u{2019}\u{201c}\u{201d}ñ漢😀 1+2%./@#-called up don't x"
+                .chars()
+                .collect();
+        let mut seed: u64 = 0x9e37_79b9_7f4a_7c15;
+        for _ in 0..5_000 {
+            let len = (seed >> 59) as usize;
+            let text: String = (0..len)
+                .map(|_| {
+                    seed ^= seed << 13;
+                    seed ^= seed >> 7;
+                    seed ^= seed << 17;
+                    alphabet[(seed % alphabet.len() as u64) as usize]
+                })
+                .collect();
+            let values = without_values(&text);
+            let literals = without_literals(&values);
+            phrasal(&words(&literals));
+            hints(&text);
+        }
+    }
 }
