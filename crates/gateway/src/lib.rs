@@ -29,4 +29,5 @@ pub mod router;
 pub mod search;
 pub mod server;
 pub mod session;
+pub mod timers;
 pub mod upstream;

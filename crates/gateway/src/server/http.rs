@@ -354,7 +354,7 @@ async fn answer_request(app: &Arc<App>, session: Arc<Session>, msg: Message) -> 
                     Err(Panicked) => http_error(StatusCode::INTERNAL_SERVER_ERROR, codes::INTERNAL_ERROR, "request handler failed"),
                 };
             }
-            () = tokio::time::sleep(wait) => {}
+            () = app.stream_timers.start(wait) => {}
         }
     }
     drop(kept);

@@ -43,6 +43,8 @@ pub struct App {
     /// `failsafe.client_rate_limit` for 2026-07-28 requests: they carry no
     /// session to tell clients apart, so they share one bucket.
     pub stateless_limit: crate::session::ClientLimit,
+    /// The `server.stream_after` timers of quick calls, kept between calls.
+    pub stream_timers: crate::timers::Timers,
 }
 
 impl App {
@@ -56,6 +58,7 @@ impl App {
             reloader,
             closing: tokio::sync::watch::Sender::new(false),
             stateless_limit: Default::default(),
+            stream_timers: Default::default(),
         })
     }
 }

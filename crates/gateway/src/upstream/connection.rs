@@ -67,6 +67,8 @@ pub struct Connection {
     /// Stateless backends: the listen request behind each resource
     /// subscription, by URI.
     listens: std::sync::Mutex<std::collections::HashMap<String, i64>>,
+    /// Request deadlines, kept between calls.
+    deadlines: crate::timers::Timers,
 }
 
 /// How long a `server/discover` probe waits before deciding "session era".
@@ -188,6 +190,7 @@ impl Connection {
             era,
             log_level: std::sync::Mutex::new(None),
             listens: std::sync::Mutex::new(std::collections::HashMap::new()),
+            deadlines: Default::default(),
         }
     }
 
@@ -490,8 +493,15 @@ impl Connection {
                 None => std::future::pending().await,
             }
         };
+        let timeout = async {
+            tokio::select! {
+                biased;
+                r = exchange => Ok(r),
+                () = self.deadlines.start(deadline) => Err(()),
+            }
+        };
         let outcome = tokio::select! {
-            r = tokio::time::timeout(deadline, exchange) => r,
+            r = timeout => r,
             reason = cancelled => {
                 self.peer.forget(id);
                 let cancel = raw(&json!({"requestId": id, "reason": reason}));
