@@ -5,7 +5,8 @@
 //! it through its eventfd: a system call per call at concurrency 1. A
 //! kept timer that is still armed is moved to a later deadline with one
 //! atomic store, so calls in a steady stream neither lock the wheel nor
-//! wake the driver.
+//! wake the driver. Like tokio's own, a timer is armed only when first
+//! polled: a call that answers at once touches none.
 //!
 //! A timer returned to its pool forgets the task that last waited on it
 //! (it is polled once with a no-op waker), so a finished request's task is
@@ -28,27 +29,21 @@ pub struct Timers {
 }
 
 impl Timers {
-    /// A timer that fires `after` from now: a kept one moved to the new
-    /// deadline, or a new one.
+    /// A timer that fires `after` from now. Nothing is armed until it is
+    /// first polled (a call that answers at once never touches a timer);
+    /// then a kept timer is moved to the deadline, or a new one made.
     pub fn start(&self, after: Duration) -> Timer<'_> {
-        let deadline = Instant::now() + after;
-        let kept = self.idle.lock().unwrap_or_else(|p| p.into_inner()).pop();
-        let sleep = match kept {
-            Some(mut sleep) => {
-                sleep.as_mut().reset(deadline);
-                sleep
-            }
-            None => Box::pin(tokio::time::sleep_until(deadline)),
-        };
         Timer {
-            sleep: Some(sleep),
+            deadline: Instant::now() + after,
+            sleep: None,
             home: self,
         }
     }
 }
 
-/// One armed timer; back to its pool when dropped.
+/// One timer; armed when first polled, back to its pool when dropped.
 pub struct Timer<'a> {
+    deadline: Instant,
     sleep: Option<Pin<Box<Sleep>>>,
     home: &'a Timers,
 }
@@ -57,10 +52,19 @@ impl Future for Timer<'_> {
     type Output = ();
 
     fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<()> {
-        match self.sleep.as_mut() {
-            Some(sleep) => sleep.as_mut().poll(cx),
-            None => Poll::Ready(()),
-        }
+        let deadline = self.deadline;
+        let home = self.home;
+        let sleep = self.sleep.get_or_insert_with(|| {
+            let kept = home.idle.lock().unwrap_or_else(|p| p.into_inner()).pop();
+            match kept {
+                Some(mut sleep) => {
+                    sleep.as_mut().reset(deadline);
+                    sleep
+                }
+                None => Box::pin(tokio::time::sleep_until(deadline)),
+            }
+        });
+        sleep.as_mut().poll(cx)
     }
 }
 
@@ -88,10 +92,13 @@ mod tests {
     async fn a_kept_timer_fires_at_its_new_deadline_not_its_old_one() {
         let timers = Timers::default();
         let start = Instant::now();
+        // A timer never polled arms nothing and keeps nothing.
+        drop(timers.start(Duration::from_millis(50)));
+        assert!(timers.idle.lock().unwrap().is_empty());
         // Armed for 50 ms, abandoned after 20: kept, still armed.
         let first = timers.start(Duration::from_millis(50));
-        tokio::time::sleep(Duration::from_millis(20)).await;
-        drop(first);
+        let abandoned = tokio::time::timeout(Duration::from_millis(20), first).await;
+        assert!(abandoned.is_err());
         assert_eq!(timers.idle.lock().unwrap().len(), 1);
         // Reused for another 50 ms: not before 70 ms (tokio timers never fire early).
         timers.start(Duration::from_millis(50)).await;
@@ -103,7 +110,11 @@ mod tests {
         // A fired timer is reused too, and fires again; so does one moved
         // to an earlier deadline than it had.
         timers.start(Duration::from_millis(5)).await;
-        drop(timers.start(Duration::from_secs(3600)));
+        let hour = tokio::time::timeout(
+            Duration::from_millis(1),
+            timers.start(Duration::from_secs(3600)),
+        );
+        assert!(hour.await.is_err());
         let soon = tokio::time::timeout(
             Duration::from_secs(5),
             timers.start(Duration::from_millis(1)),
@@ -118,9 +129,13 @@ mod tests {
     #[tokio::test]
     async fn concurrent_timers_are_separate_and_the_pool_is_bounded() {
         let timers = Timers::default();
-        let many: Vec<_> = (0..KEPT + 10)
-            .map(|i| timers.start(Duration::from_millis(i as u64 + 1)))
+        let mut many: Vec<_> = (0..KEPT + 10)
+            .map(|i| Box::pin(timers.start(Duration::from_secs(i as u64 + 1))))
             .collect();
+        for t in &mut many {
+            let armed = t.as_mut().poll(&mut Context::from_waker(Waker::noop()));
+            assert!(armed.is_pending());
+        }
         drop(many);
         assert_eq!(timers.idle.lock().unwrap().len(), KEPT);
         let (soon, late) = (
