@@ -356,22 +356,42 @@ pub fn hints(query: &str) -> Vec<&'static str> {
 }
 
 /// Numbers with an operator between them ("17.5% of 2,340", "3 * (4 + 5)",
-/// "12 divided by 4"): a calculation.
+/// "12 divided by 4"): a calculation. Not a date ("12/05"), a size ("375 x
+/// 812") or a phone number ("+1 415 555 0100").
 fn is_arithmetic(query: &str) -> bool {
     let lower = query.to_ascii_lowercase();
     let numbers = lower
         .split(|c: char| !c.is_ascii_digit() && c != '.' && c != ',')
         .filter(|t| t.chars().any(|c| c.is_ascii_digit()))
         .count();
-    let symbol = lower.contains(['%', '+', '*', '/', '^', '=', '×', '÷'])
-        || lower.split_whitespace().any(|t| t == "-" || t == "x");
+    if numbers < 2 || query.contains("://") {
+        return false;
+    }
+    let chars: Vec<char> = lower.chars().collect();
+    // The first character other than a space from `i` on, going by `step`.
+    let next = |i: usize, step: isize| {
+        let mut j = i as isize + step;
+        while chars.get(j as usize) == Some(&' ') && j >= 0 {
+            j += step;
+        }
+        (j >= 0).then(|| chars.get(j as usize)).flatten().copied()
+    };
+    let operand = |c: Option<char>| c.is_some_and(|c| c.is_ascii_digit() || c == '(' || c == ')');
+    let between = |i: usize| operand(next(i, -1)) && operand(next(i, 1));
+    let spaced = |i: usize| i > 0 && chars[i - 1] == ' ' && chars.get(i + 1) == Some(&' ');
+    let symbol = chars.iter().enumerate().any(|(i, c)| match c {
+        '+' | '*' | '^' | '=' | '÷' => between(i),
+        '-' | '/' => spaced(i) && between(i),
+        '%' => operand(next(i, -1)),
+        _ => false,
+    });
     let spoken = lower.split(|c: char| !c.is_ascii_alphabetic()).any(|w| {
         matches!(
             w,
             "plus" | "minus" | "times" | "divided" | "percent" | "sqrt" | "squared" | "cubed"
         )
     });
-    numbers >= 2 && (symbol || spoken) && !query.contains("://")
+    symbol || spoken
 }
 
 /// The words a hint stands for (a small fixed set: hints are not expanded further).
@@ -513,7 +533,16 @@ mod tests {
         assert_eq!(hints("12 divided by 4"), ["math"]);
         assert_eq!(hints("3 * (4 + 5)"), ["math"]);
         assert!(hints("version 1.2 of PR #42").is_empty());
-        assert!(hints("resize to 375 x").is_empty(), "one number is a value");
+        assert!(hints("resize to 375").is_empty(), "one number is a value");
+        assert!(
+            hints("make the viewport 375 x 812").is_empty(),
+            "a size, not a product"
+        );
+        let math = |q: &str| hints(q).contains(&"math");
+        assert!(!math("move the call to 12/05 at 3"), "a date");
+        assert!(!math("text +1 415 555 0100"), "a phone number");
+        assert_eq!(hints("10 - 3"), ["math"]);
+        assert_eq!(hints("(2+3)*4"), ["math"]);
         assert_eq!(hint_terms("math")[0], "calculate");
         assert_eq!(hints("meetings tomorrow"), ["when"]);
         assert_eq!(hints("what's on today?"), ["read", "when"]);
