@@ -131,6 +131,14 @@ RELAY_PID=$!
 PIDS+=("$RELAY_PID")
 bench wait "http://127.0.0.1:$RELAY_PORT/mcp" >/dev/null
 RELAY_URL="http://127.0.0.1:$RELAY_PORT/mcp"
+# And the thinnest HTTP-to-stdio proxy: bodies as lines to one child, answers matched by order.
+RELAY_STDIO_PORT=$(port)
+"$RELAY" --port "$RELAY_STDIO_PORT" --stdio "$ECHO" 2>"$WORK/relay-stdio.log" &
+RELAY_STDIO_PID=$!
+PIDS+=("$RELAY_STDIO_PID")
+bench wait "http://127.0.0.1:$RELAY_STDIO_PORT/mcp" >/dev/null
+RELAY_STDIO_URL="http://127.0.0.1:$RELAY_STDIO_PORT/mcp"
+RELAY_STDIO_CHILD=$(child_of "$RELAY_STDIO_PID")
 
 GW_PORT=$(port)
 cat > "$WORK/gateway.yaml" <<EOF
@@ -158,6 +166,9 @@ for payload in 16 16384; do
       --group direct --label "echo backend directly (HTTP)"
     bench calls "${common[@]}" --url "$RELAY_URL" --watch "gateway=$RELAY_PID" --watch "backend=$ECHO_PID" \
       --group relay --label "reference: mcp-relay (thinnest HTTP proxy) -> HTTP backend"
+    bench calls "${common[@]}" --url "$RELAY_STDIO_URL" \
+      --watch "gateway=$RELAY_STDIO_PID" --watch "backend=$RELAY_STDIO_CHILD" \
+      --group relay-stdio --label "reference: mcp-relay --stdio (thinnest HTTP-to-stdio proxy) -> stdio backend"
     bench calls "${common[@]}" --url "$GW_URL" --invoke echo-stdio \
       --watch "gateway=$GW" --watch "backend=$STDIO_PID" \
       --group invoke-stdio --label "gateway_invoke -> stdio backend"
@@ -266,6 +277,9 @@ if [[ $CALLGRIND != no ]]; then
   CG_PORT=$(port)
   count_alone relay relay "reference: mcp-relay (thinnest HTTP proxy) -> HTTP backend" \
     "$RELAY" --port "$CG_PORT" --to "127.0.0.1:$ECHO_PORT"
+  CG_PORT=$(port)
+  count_alone relay-stdio relay-stdio "reference: mcp-relay --stdio (thinnest HTTP-to-stdio proxy) -> stdio backend" \
+    "$RELAY" --port "$CG_PORT" --stdio "$ECHO"
   CGG_PORT=$(port)
   sed "s/port: $GW_PORT/port: $CGG_PORT/" "$WORK/gateway.yaml" > "$WORK/gateway-cg.yaml"
   under_callgrind gateway "$GATEWAY" --config "$WORK/gateway-cg.yaml" --port "$CGG_PORT"

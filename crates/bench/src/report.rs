@@ -67,12 +67,13 @@ fn cpu(r: &Record) -> String {
         .join(" / ")
 }
 
-/// The reference row: `mcp-relay`, the thinnest HTTP proxy, in the gateway's
-/// seat (no target: it shows what one more hop costs on the machine).
-pub const RELAY: &str = "relay";
+/// The reference rows: `mcp-relay`, the thinnest proxy, in the gateway's
+/// seat in front of the HTTP backend and (`--stdio`) the stdio one. No
+/// target: they show what one more hop costs on the machine.
+pub const RELAYS: [&str; 2] = ["relay", "relay-stdio"];
 
 fn is_main_call_group(g: &str) -> bool {
-    g == DIRECT || g == RELAY || RATIO_TARGETS.iter().any(|(t, _)| *t == g)
+    g == DIRECT || RELAYS.contains(&g) || RATIO_TARGETS.iter().any(|(t, _)| *t == g)
 }
 
 /// All tables, in the order: tool calls, other calls, session setup, startup, memory, size.
@@ -157,7 +158,7 @@ fn instructions_table(out: &mut String, records: &[Record]) {
         return;
     }
     out.push_str("### Instructions per tools/call (callgrind, concurrency 1)\n\n");
-    out.push_str("Counted in the one process under valgrind: the echo backend for `direct`, the relay for `relay`, the gateway otherwise.\n\n");
+    out.push_str("Counted in the one process under valgrind: the echo backend for `direct`, the relay for the relay rows (not its stdio child), the gateway otherwise.\n\n");
     out.push_str("| path | argument | instructions/call | × direct echo |\n|---|---:|---:|---:|\n");
     for r in rows {
         let base = records
@@ -351,19 +352,24 @@ mod tests {
             calls("invoke-http", 8, 4000.0, 200.0),
             calls(DIRECT, 1, 5000.0, 100.0),
             calls("passthrough", 1, 4000.0, 120.0),
-            calls(RELAY, 8, 4600.0, 180.0),
+            calls(RELAYS[0], 8, 4600.0, 180.0),
+            calls(RELAYS[1], 8, 7500.0, 140.0),
             calls("search-1k", 1, 900.0, 1000.0),
         ];
         let md = render(&records);
         // The relay is a reference: in the main table, compared, no target.
         assert!(md.contains("| relay | 8 | 16 B | 4600 | 0.46x |"), "{md}");
         assert!(
-            md.lines().any(|l| l.starts_with("| relay |")
-                && l.ends_with("| 0 |")
-                && !l.contains("target")
-                && !l.contains("met")),
+            md.contains("| relay-stdio | 8 | 16 B | 7500 | 0.75x |"),
             "{md}"
         );
+        for relay in RELAYS {
+            let row = md
+                .lines()
+                .find(|l| l.starts_with(&format!("| {relay} |")))
+                .unwrap();
+            assert!(row.ends_with("|  | 0 |") && !row.contains("met"), "{row}");
+        }
         assert!(
             md.contains("| invoke-stdio | 8 | 16 B | 7000 | 0.70x |"),
             "{md}"
