@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # The benchmark suite in one command (see BENCHMARKS.md for what each number means).
 #
-#   scripts/bench.sh            full run: 2 s warm-up + 10 s per point (about 10 minutes)
+#   scripts/bench.sh            full run: 2 s warm-up + 10 s per point (about 12 minutes)
 #   scripts/bench.sh --quick    smoke run: 0.3 s + 1 s per point (about 2 minutes; for CI)
 #   scripts/bench.sh --out DIR  where results go (default target/bench)
 #   scripts/bench.sh --no-build use the release binaries already built
