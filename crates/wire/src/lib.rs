@@ -8,6 +8,7 @@
 //!
 //! - [`message`]: the envelope, parsing (single and batch), serialisation.
 //! - [`error`]: JSON-RPC / MCP error codes and the error object.
+//! - [`object`]: a raw object's members, read without a parse or edited one by one.
 //! - [`sse`]: an incremental `text/event-stream` decoder and an encoder.
 //! - [`version`]: the protocol versions and how to negotiate them.
 #![forbid(unsafe_code)]

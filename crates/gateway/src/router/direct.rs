@@ -59,10 +59,10 @@ pub async fn forward(
         .backend(name)
         .ok_or_else(|| GatewayError::InvalidParams(format!("unknown backend {name}")))?;
     let hidden = &backend.hidden;
-    // A tool call's params read once (they may be large): the name, and
-    // whether the client asked for a task.
+    // A tool call's name, and whether the client asked for a task: read
+    // without parsing the arguments, which may be large.
     let call = (msg.method() == "tools/call")
-        .then(|| msg.parse_params::<Named>().ok())
+        .then(|| Named::read(msg.params.as_deref()?))
         .flatten();
     if !hidden.is_empty() {
         if let Some(n) = &call {
@@ -91,20 +91,37 @@ pub async fn forward(
     if msg.method() == "tools/list" && !hidden.is_empty() {
         return Ok(without_hidden(result, hidden));
     }
-    if call.is_some_and(|n| n.task.is_some()) {
+    if call.is_some_and(|n| n.task) {
         // A task it created: its status notifications go to this session.
         super::tasks::remember(gw, session, name, &result);
     }
     Ok(result)
 }
 
-#[derive(Deserialize)]
+/// What forwarding needs of a tool call's params, or of a tool.
 struct Named {
     name: String,
-    /// Present when the client asked for the call to run as a task; only
-    /// then may the answer be a CreateTaskResult.
-    #[serde(default)]
-    task: Option<serde::de::IgnoredAny>,
+    /// The client asked for the call to run as a task; only then may the
+    /// answer be a CreateTaskResult.
+    task: bool,
+}
+
+impl Named {
+    /// From an object's members ([`mcp_wire::object::members`]: the values
+    /// are walked over, not parsed); `None` unless it has one `name` and
+    /// that is a string.
+    fn read(object: &RawValue) -> Option<Named> {
+        let (mut name, mut task) = (None, false);
+        for (key, value) in mcp_wire::object::members(object) {
+            match &*key {
+                "name" if name.is_some() => return None,
+                "name" => name = Some(serde_json::from_str::<String>(value).ok()?),
+                "task" => task = value != "null",
+                _ => {}
+            }
+        }
+        Some(Named { name: name?, task })
+    }
 }
 
 fn without_hidden(result: Box<RawValue>, hidden: &[String]) -> Box<RawValue> {
@@ -119,9 +136,7 @@ fn without_hidden(result: Box<RawValue>, hidden: &[String]) -> Box<RawValue> {
     let kept: Vec<&RawValue> = page
         .tools
         .into_iter()
-        .filter(|t| {
-            serde_json::from_str::<Named>(t.get()).map_or(true, |n| !hidden.contains(&n.name))
-        })
+        .filter(|t| Named::read(t).is_none_or(|n| !hidden.contains(&n.name)))
         .collect();
     let filtered = mcp_wire::object::with_member(&result, "tools", &raw(&kept));
     filtered.unwrap_or(result)
@@ -159,4 +174,42 @@ pub async fn call_prefixed(
     let unknown = || GatewayError::InvalidParams(format!("unknown tool: {}", p.name));
     let (entry, tool) = cat.resolve_exposed(&p.name).ok_or_else(unknown)?;
     super::call_listed(gw, session, msg, &p, &entry.name, tool, ctx).await
+}
+
+#[cfg(test)]
+mod tests {
+    use super::Named;
+
+    fn named(params: &str) -> Option<(String, bool)> {
+        let raw: Box<serde_json::value::RawValue> = serde_json::from_str(params).unwrap();
+        Named::read(&raw).map(|n| (n.name, n.task))
+    }
+
+    #[test]
+    fn a_calls_name_and_task_are_read_from_its_top_level_only() {
+        let big = "x".repeat(20_000);
+        let params = format!(
+            r#"{{"arguments":{{"name":"inner","task":{{}},"text":"{big}"}},"name":"a\"b"}}"#
+        );
+        assert_eq!(named(&params), Some(("a\"b".into(), false)));
+        let asked = r#"{"name":"t","arguments":{},"task":{"ttl":60000}}"#;
+        assert_eq!(named(asked), Some(("t".into(), true)));
+        assert_eq!(
+            named(r#"{"name":"t","task":null}"#),
+            Some(("t".into(), false))
+        );
+    }
+
+    #[test]
+    fn params_without_one_string_name_are_not_a_call() {
+        for params in [
+            r#"{"arguments":{}}"#,
+            r#"{"name":7}"#,
+            r#"[{"name":"t"}]"#,
+            "null",
+            r#"{"name":"a","name":"b"}"#,
+        ] {
+            assert_eq!(named(params), None, "{params}");
+        }
+    }
 }
