@@ -295,6 +295,8 @@ if [[ $CALLGRIND != no ]]; then
       --group passthrough --label "/mcp/echo-http passthrough"
     bench calls "${cg[@]}" --url "$CGG_URL/echo-stdio" \
       --group passthrough-stdio --label "/mcp/echo-stdio passthrough"
+    bench calls "${cg[@]}" --url "$CGG_URL" --invoke echo-stdio --progress-token \
+      --group invoke-stdio-progress --label "gateway_invoke -> stdio backend, with _meta.progressToken"
   done
   stop "$CG_PID"
 fi

@@ -116,6 +116,9 @@ pub struct CallsArgs {
     /// Do not check that the echo comes back unchanged.
     #[arg(long)]
     pub no_verify: bool,
+    /// Ask for progress: each call's params carry `_meta.progressToken`.
+    #[arg(long)]
+    pub progress_token: bool,
 }
 
 #[derive(Args)]

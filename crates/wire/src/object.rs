@@ -3,63 +3,72 @@
 //! ([`with_member`]: order, spacing of values and unknown members are kept).
 
 use std::borrow::Cow;
-use std::fmt;
 
-use serde::de::{Deserializer, MapAccess, Visitor};
 use serde_json::value::RawValue;
-
-struct Entries<'a>(Vec<(String, &'a RawValue)>);
-
-impl<'de: 'a, 'a> serde::Deserialize<'de> for Entries<'a> {
-    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        struct V<'a>(std::marker::PhantomData<&'a ()>);
-        impl<'de: 'a, 'a> Visitor<'de> for V<'a> {
-            type Value = Entries<'a>;
-            fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
-                f.write_str("a JSON object")
-            }
-            fn visit_map<M: MapAccess<'de>>(self, mut m: M) -> Result<Entries<'a>, M::Error> {
-                let mut out = Vec::new();
-                while let Some((k, v)) = m.next_entry::<String, &'de RawValue>()? {
-                    out.push((k, v));
-                }
-                Ok(Entries(out))
-            }
-        }
-        d.deserialize_map(V(std::marker::PhantomData))
-    }
-}
 
 /// `object` with member `key` set to `value` (raw JSON): replaced in place
 /// when present, appended otherwise. `None` when `object` is not an object.
 pub fn with_member(object: &RawValue, key: &str, value: &RawValue) -> Option<Box<RawValue>> {
-    let Entries(entries) = serde_json::from_str(object.get()).ok()?;
-    let mut out = String::with_capacity(object.get().len() + value.get().len());
+    with_member_at(object, &[key], value)
+}
+
+/// `object` with the member at `path` set to `value`: `["_meta",
+/// "progressToken"]` sets `progressToken` inside the object's `_meta`, which
+/// must be an object already (`None` otherwise, or when `path` is empty).
+/// The walk does not parse; the result is checked once, as a whole.
+pub fn with_member_at(object: &RawValue, path: &[&str], value: &RawValue) -> Option<Box<RawValue>> {
+    RawValue::from_string(set(object.get(), path, value.get())?).ok()
+}
+
+/// The raw text of the member at `path` (see [`with_member_at`]); the first
+/// of a name given twice.
+pub fn member_at<'a>(object: &'a RawValue, path: &[&str]) -> Option<&'a str> {
+    let mut text = object.get();
+    for key in path {
+        text = Members::of(text).find(|(k, _)| k == key)?.1;
+    }
+    Some(text)
+}
+
+/// `set` on checked text: each member's key and value copied as they are.
+fn set(object: &str, path: &[&str], value: &str) -> Option<String> {
+    let (key, rest) = path.split_first()?;
+    let mut members = Members::of(object);
+    if members.at == object.len() {
+        return None; // not an object
+    }
+    let mut out = String::with_capacity(object.len() + value.len() + key.len() + 4);
     out.push('{');
     let mut replaced = false;
-    for (i, (k, v)) in entries.iter().enumerate() {
-        if i > 0 {
+    while let Some((raw_key, v)) = members.next_raw() {
+        if out.len() > 1 {
             out.push(',');
         }
-        out.push_str(&serde_json::to_string(k).ok()?);
+        out.push_str(raw_key);
         out.push(':');
-        if k == key && !replaced {
-            out.push_str(value.get());
+        if !replaced && decoded(raw_key) == *key {
+            match rest {
+                [] => out.push_str(value),
+                _ => out.push_str(&set(v, rest, value)?),
+            }
             replaced = true;
         } else {
-            out.push_str(v.get());
+            out.push_str(v);
         }
     }
     if !replaced {
-        if !entries.is_empty() {
+        if !rest.is_empty() {
+            return None;
+        }
+        if out.len() > 1 {
             out.push(',');
         }
         out.push_str(&serde_json::to_string(key).ok()?);
         out.push(':');
-        out.push_str(value.get());
+        out.push_str(value);
     }
     out.push('}');
-    RawValue::from_string(out).ok()
+    Some(out)
 }
 
 /// The members of a JSON object as `(key, raw value text)`, in order; none
@@ -70,13 +79,7 @@ pub fn with_member(object: &RawValue, key: &str, value: &RawValue) -> Option<Box
 /// argument costs a few hundred instructions instead of serde_json's two
 /// a byte). Keys holding escapes are decoded.
 pub fn members(object: &RawValue) -> Members<'_> {
-    let text = object.get();
-    let at = skip_space(text.as_bytes(), 0);
-    let at = match text.as_bytes().get(at) {
-        Some(b'{') => at + 1,
-        _ => text.len(),
-    };
-    Members { text, at }
+    Members::of(object.get())
 }
 
 /// See [`members`].
@@ -85,10 +88,20 @@ pub struct Members<'a> {
     at: usize,
 }
 
-impl<'a> Iterator for Members<'a> {
-    type Item = (Cow<'a, str>, &'a str);
+impl<'a> Members<'a> {
+    /// Over `text`, which must be valid JSON (a `RawValue`'s, or a value
+    /// inside one).
+    fn of(text: &'a str) -> Members<'a> {
+        let at = skip_space(text.as_bytes(), 0);
+        let at = match text.as_bytes().get(at) {
+            Some(b'{') => at + 1,
+            _ => text.len(),
+        };
+        Members { text, at }
+    }
 
-    fn next(&mut self) -> Option<Self::Item> {
+    /// The next member with its key as written (quotes and escapes kept).
+    fn next_raw(&mut self) -> Option<(&'a str, &'a str)> {
         let b = self.text.as_bytes();
         let mut at = skip_space(b, self.at);
         if b.get(at) == Some(&b',') {
@@ -109,12 +122,24 @@ impl<'a> Iterator for Members<'a> {
         let start = skip_space(b, at + 1);
         let end = value_end(b, start);
         self.at = end;
-        let key = if key.contains('\\') {
-            Cow::Owned(serde_json::from_str(key).unwrap_or_default())
-        } else {
-            Cow::Borrowed(&key[1..key.len() - 1])
-        };
         Some((key, &self.text[start..end]))
+    }
+}
+
+impl<'a> Iterator for Members<'a> {
+    type Item = (Cow<'a, str>, &'a str);
+
+    fn next(&mut self) -> Option<Self::Item> {
+        self.next_raw().map(|(key, value)| (decoded(key), value))
+    }
+}
+
+/// A key as written (`"a\u0062"`) as it reads (`ab`).
+fn decoded(raw_key: &str) -> Cow<'_, str> {
+    if raw_key.contains('\\') {
+        Cow::Owned(serde_json::from_str(raw_key).unwrap_or_default())
+    } else {
+        Cow::Borrowed(&raw_key[1..raw_key.len() - 1])
     }
 }
 
@@ -289,6 +314,50 @@ mod tests {
                 .collect();
             let want: Vec<(String, serde_json::Value)> = object.into_iter().collect();
             assert_eq!(got, want, "{text}");
+        }
+    }
+
+    #[test]
+    fn a_member_is_read_and_set_by_path() {
+        let params = raw(r#"{"arguments":{"a":1},"_m\u0065ta":{"progressToken":"p","k":[]}}"#);
+        assert_eq!(
+            member_at(&params, &["_meta", "progressToken"]),
+            Some(r#""p""#)
+        );
+        assert_eq!(member_at(&params, &["arguments"]), Some(r#"{"a":1}"#));
+        assert_eq!(member_at(&params, &["_meta", "missing"]), None);
+        assert_eq!(member_at(&params, &["arguments", "a", "deeper"]), None);
+        let set = with_member_at(&params, &["_meta", "progressToken"], &raw("7")).unwrap();
+        assert_eq!(
+            set.get(),
+            r#"{"arguments":{"a":1},"_m\u0065ta":{"progressToken":7,"k":[]}}"#,
+            "in place, keys as written"
+        );
+        let added = with_member_at(&params, &["_meta", "new"], &raw("true")).unwrap();
+        assert_eq!(member_at(&added, &["_meta", "new"]), Some("true"));
+        assert!(with_member_at(&params, &["nowhere", "x"], &raw("1")).is_none());
+        assert!(with_member_at(&params, &[], &raw("1")).is_none());
+    }
+
+    /// `with_member` on generated objects does what setting a key on
+    /// serde_json's own map does.
+    #[test]
+    fn with_member_agrees_with_serde_json() {
+        let mut rng = Rng(0x9e37_79b9_7f4a_7c15);
+        for _ in 0..1_000 {
+            let object = rng.object(0);
+            let text = serde_json::to_string_pretty(&object).unwrap();
+            // An existing key half the time, a new one otherwise.
+            let key = match object.keys().nth(rng.below(4) as usize) {
+                Some(k) if rng.below(2) == 0 => k.clone(),
+                _ => rng.string(),
+            };
+            let value = rng.value(1);
+            let got = with_member(&raw(&text), &key, &raw(&value.to_string())).unwrap();
+            let mut want = object;
+            want.insert(key, value);
+            let got: serde_json::Value = serde_json::from_str(got.get()).unwrap();
+            assert_eq!(got, serde_json::Value::Object(want), "{text}");
         }
     }
 }

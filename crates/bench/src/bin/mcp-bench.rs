@@ -77,16 +77,21 @@ fn calls(a: CallsArgs) -> Result<bool> {
         .replace("$PAYLOAD", &serde_json::to_string(&text)?);
     serde_json::from_str::<serde_json::Value>(&args).context("--args is not valid JSON")?;
     let tool = serde_json::to_string(&a.tool)?;
+    let meta = if a.progress_token {
+        r#","_meta":{"progressToken":"bench"}"#
+    } else {
+        ""
+    };
     let requests: Vec<String> = match &a.invoke {
         None => vec![format!(
-            r#""method":"tools/call","params":{{"name":{tool},"arguments":{args}}}}}"#
+            r#""method":"tools/call","params":{{"name":{tool},"arguments":{args}{meta}}}}}"#
         )],
         Some(servers) => servers
             .split(',')
             .map(|s| -> Result<String> {
                 let server = serde_json::to_string(s.trim())?;
                 Ok(format!(
-                    r#""method":"tools/call","params":{{"name":"gateway_invoke","arguments":{{"server":{server},"tool":{tool},"arguments":{args}}}}}}}"#
+                    r#""method":"tools/call","params":{{"name":"gateway_invoke","arguments":{{"server":{server},"tool":{tool},"arguments":{args}}}{meta}}}}}"#
                 ))
             })
             .collect::<Result<_>>()?,

@@ -644,33 +644,19 @@ impl Drop for DetachOnDrop<'_> {
     }
 }
 
+/// The client's `_meta.progressToken`, found without parsing the params
+/// (whose arguments may be large).
 fn progress_token(params: &RawValue) -> Option<Box<RawValue>> {
-    #[derive(Deserialize)]
-    struct P {
-        #[serde(rename = "_meta")]
-        meta: Option<M>,
-    }
-    #[derive(Deserialize)]
-    #[serde(rename_all = "camelCase")]
-    struct M {
-        progress_token: Option<Box<RawValue>>,
-    }
-    serde_json::from_str::<P>(params.get())
-        .ok()?
-        .meta?
-        .progress_token
+    let token = mcp_wire::object::member_at(params, &PROGRESS_TOKEN_PATH)?;
+    (token != "null").then(|| serde_json::from_str(token).ok())?
 }
 
+/// The params with the client's progress token replaced by ours.
 fn with_progress_token(params: &RawValue, id: i64) -> Option<Box<RawValue>> {
-    #[derive(Deserialize)]
-    struct P<'a> {
-        #[serde(borrow, rename = "_meta")]
-        meta: &'a RawValue,
-    }
-    let p: P = serde_json::from_str(params.get()).ok()?;
-    let meta = mcp_wire::object::with_member(p.meta, "progressToken", &raw(&id))?;
-    mcp_wire::object::with_member(params, "_meta", &meta)
+    mcp_wire::object::with_member_at(params, &PROGRESS_TOKEN_PATH, &raw(&id))
 }
+
+const PROGRESS_TOKEN_PATH: [&str; 2] = ["_meta", "progressToken"];
 
 /// A legacy HTTP+SSE link (forced by config, or the spec's fallback).
 async fn legacy_sse(
@@ -714,4 +700,33 @@ fn header_map(
         map.insert(name, value);
     }
     Ok(map)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::{progress_token, with_progress_token};
+
+    #[test]
+    fn the_clients_progress_token_is_found_and_replaced_in_place() {
+        let args = format!(r#"{{"text":"{}"}}"#, "x".repeat(20_000));
+        let params = mcp_wire::raw(&serde_json::json!({
+            "name": "t",
+            "arguments": serde_json::from_str::<serde_json::Value>(&args).unwrap(),
+            "_meta": {"progressToken": "client-1", "com.example/trace": 3},
+        }));
+        assert_eq!(progress_token(&params).unwrap().get(), r#""client-1""#);
+        let ours = with_progress_token(&params, 42).unwrap();
+        let v: serde_json::Value = serde_json::from_str(ours.get()).unwrap();
+        assert_eq!(v["_meta"]["progressToken"], 42);
+        assert_eq!(v["_meta"]["com.example/trace"], 3);
+        assert_eq!(v["arguments"]["text"].as_str().unwrap().len(), 20_000);
+        for none in [
+            r#"{"_meta":{"progressToken":null}}"#,
+            r#"{"_meta":{}}"#,
+            r#"{"progressToken":1}"#,
+        ] {
+            let p: Box<serde_json::value::RawValue> = serde_json::from_str(none).unwrap();
+            assert!(progress_token(&p).is_none(), "{none}");
+        }
+    }
 }
