@@ -12,7 +12,7 @@
 //! questions the gateway puts to the calling client as ordinary requests,
 //! then retries with the answers and the backend's `requestState`.
 
-use mcp_wire::object::with_member;
+use mcp_wire::object::{member_at, with_member};
 use std::collections::HashMap;
 
 use http::HeaderName;
@@ -52,13 +52,18 @@ pub fn stamp(params: Option<&RawValue>, log_level: Option<&str>) -> Box<RawValue
     if let Some(level) = log_level {
         envelope["io.modelcontextprotocol/logLevel"] = json!(level);
     }
-    #[derive(Deserialize)]
-    struct Meta {
-        #[serde(rename = "_meta")]
-        meta: Option<serde_json::Map<String, serde_json::Value>>,
-    }
-    let params = params.map_or_else(|| raw(&json!({})), ToOwned::to_owned);
-    if let Ok(Meta { meta: Some(own) }) = serde_json::from_str(params.get()) {
+    let empty;
+    let params = match params {
+        Some(p) => p,
+        None => {
+            empty = raw(&json!({}));
+            &empty
+        }
+    };
+    // The caller's `_meta` alone is parsed, not the arguments beside it.
+    let own = member_at(params, &["_meta"])
+        .and_then(|m| serde_json::from_str::<serde_json::Map<String, serde_json::Value>>(m).ok());
+    if let Some(own) = own {
         for (k, v) in own {
             envelope
                 .as_object_mut()
@@ -67,7 +72,7 @@ pub fn stamp(params: Option<&RawValue>, log_level: Option<&str>) -> Box<RawValue
                 .or_insert(v);
         }
     }
-    with_member(&params, "_meta", &raw(&envelope)).unwrap_or(params)
+    with_member(params, "_meta", &raw(&envelope)).unwrap_or_else(|| params.to_owned())
 }
 
 /// The routing headers of a request to a modern HTTP backend: `Mcp-Method`,
