@@ -647,8 +647,10 @@ impl Drop for DetachOnDrop<'_> {
 /// The client's `_meta.progressToken`, found without parsing the params
 /// (whose arguments may be large).
 fn progress_token(params: &RawValue) -> Option<Box<RawValue>> {
-    let token = mcp_wire::object::member_at(params, &PROGRESS_TOKEN_PATH)?;
-    (token != "null").then(|| serde_json::from_str(token).ok())?
+    match mcp_wire::object::member_at(params, &PROGRESS_TOKEN_PATH)? {
+        "null" => None,
+        token => serde_json::from_str(token).ok(),
+    }
 }
 
 /// The params with the client's progress token replaced by ours.
