@@ -117,27 +117,29 @@ gateway() {
 LOAD=(--duration "$DUR" --warmup "$WARM" --record "$RESULTS")
 
 # ---------------------------------------------------------------- backends and the main gateway
-ECHO_PORT=$(port)
-"$ECHO" --http --port "$ECHO_PORT" 2>"$WORK/echo-http.log" &
-ECHO_PID=$!
-PIDS+=("$ECHO_PID")
-bench wait "http://127.0.0.1:$ECHO_PORT/mcp" >/dev/null
-DIRECT="http://127.0.0.1:$ECHO_PORT/mcp"
+# serve NAME COMMAND...: start COMMAND (its port given in it) in the background, wait until
+# http://127.0.0.1:$SERVE_PORT/mcp answers; sets SERVED_PID and SERVED_URL.
+serve() {
+  local name=$1; shift
+  "$@" 2>"$WORK/$name.log" &
+  SERVED_PID=$!
+  PIDS+=("$SERVED_PID")
+  SERVED_URL="http://127.0.0.1:$SERVE_PORT/mcp"
+  bench wait "$SERVED_URL" >/dev/null
+}
 
-# The reference row: the thinnest HTTP proxy (no MCP, nothing parsed) in the gateway's seat.
-RELAY_PORT=$(port)
-"$RELAY" --port "$RELAY_PORT" --to "127.0.0.1:$ECHO_PORT" 2>"$WORK/relay.log" &
-RELAY_PID=$!
-PIDS+=("$RELAY_PID")
-bench wait "http://127.0.0.1:$RELAY_PORT/mcp" >/dev/null
-RELAY_URL="http://127.0.0.1:$RELAY_PORT/mcp"
-# And the thinnest HTTP-to-stdio proxy: bodies as lines to one child, answers matched by order.
-RELAY_STDIO_PORT=$(port)
-"$RELAY" --port "$RELAY_STDIO_PORT" --stdio "$ECHO" 2>"$WORK/relay-stdio.log" &
-RELAY_STDIO_PID=$!
-PIDS+=("$RELAY_STDIO_PID")
-bench wait "http://127.0.0.1:$RELAY_STDIO_PORT/mcp" >/dev/null
-RELAY_STDIO_URL="http://127.0.0.1:$RELAY_STDIO_PORT/mcp"
+SERVE_PORT=$(port); ECHO_PORT=$SERVE_PORT
+serve echo-http "$ECHO" --http --port "$SERVE_PORT"
+ECHO_PID=$SERVED_PID DIRECT=$SERVED_URL
+
+# The reference rows: the thinnest proxies (no MCP, nothing parsed) in the gateway's seat, to the
+# HTTP backend, and to a stdio child of their own (bodies as lines, answers matched by order).
+SERVE_PORT=$(port)
+serve relay "$RELAY" --port "$SERVE_PORT" --to "127.0.0.1:$ECHO_PORT"
+RELAY_PID=$SERVED_PID RELAY_URL=$SERVED_URL
+SERVE_PORT=$(port)
+serve relay-stdio "$RELAY" --port "$SERVE_PORT" --stdio "$ECHO"
+RELAY_STDIO_PID=$SERVED_PID RELAY_STDIO_URL=$SERVED_URL
 RELAY_STDIO_CHILD=$(child_of "$RELAY_STDIO_PID")
 
 GW_PORT=$(port)
