@@ -119,6 +119,19 @@ async fn disabled_tools_look_exactly_like_missing_ones_everywhere() {
         .request("tools/call", json!({"name": "crash", "arguments": {}}))
         .await;
     assert_eq!(call["error"]["code"], -32602);
+    // A name given twice (a backend may read the last) is refused, not forwarded.
+    let twice = direct
+        .http
+        .post(&direct.url)
+        .header("content-type", "application/json")
+        .header("accept", "application/json, text/event-stream")
+        .header("mcp-session-id", direct.session.clone().unwrap())
+        .body(r#"{"jsonrpc":"2.0","id":99,"method":"tools/call","params":{"name":"echo","name":"crash","arguments":{}}}"#)
+        .send()
+        .await
+        .unwrap();
+    let twice: Value = twice.json().await.unwrap();
+    assert_eq!(twice["error"]["code"], -32602, "{twice}");
     let h = gw.wait_ready(&["fx"]).await;
     assert_eq!(
         h["backends"]["fx"]["connects"], 1,

@@ -64,14 +64,20 @@ pub async fn forward(
     let call = (msg.method() == "tools/call")
         .then(|| Named::read(msg.params.as_deref()?))
         .flatten();
-    if !hidden.is_empty() {
-        if let Some(n) = &call {
-            if hidden.contains(&n.name) {
-                return Err(GatewayError::InvalidParams(format!(
-                    "unknown tool: {}",
-                    n.name
-                )));
-            }
+    if !hidden.is_empty() && msg.method() == "tools/call" {
+        // Params whose name cannot be read (none, not a string, given
+        // twice) would reach a backend that reads them its own way, perhaps
+        // as a hidden tool: they stop here.
+        let Some(n) = &call else {
+            return Err(GatewayError::InvalidParams(
+                "tools/call needs params with one string \"name\"".into(),
+            ));
+        };
+        if hidden.contains(&n.name) {
+            return Err(GatewayError::InvalidParams(format!(
+                "unknown tool: {}",
+                n.name
+            )));
         }
     }
     let repeatable = call.as_ref().is_some_and(|n| {
