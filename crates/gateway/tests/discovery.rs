@@ -121,15 +121,8 @@ async fn disabled_tools_look_exactly_like_missing_ones_everywhere() {
     assert_eq!(call["error"]["code"], -32602);
     // A name given twice (a backend may read the last) is refused, not forwarded.
     let twice = direct
-        .http
-        .post(&direct.url)
-        .header("content-type", "application/json")
-        .header("accept", "application/json, text/event-stream")
-        .header("mcp-session-id", direct.session.clone().unwrap())
-        .body(r#"{"jsonrpc":"2.0","id":99,"method":"tools/call","params":{"name":"echo","name":"crash","arguments":{}}}"#)
-        .send()
-        .await
-        .unwrap();
+        .post_text(r#"{"jsonrpc":"2.0","id":99,"method":"tools/call","params":{"name":"echo","name":"crash","arguments":{}}}"#.into())
+        .await;
     let twice: Value = twice.json().await.unwrap();
     assert_eq!(twice["error"]["code"], -32602, "{twice}");
     let h = gw.wait_ready(&["fx"]).await;

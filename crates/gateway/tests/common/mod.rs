@@ -333,12 +333,17 @@ impl Client {
     }
 
     pub async fn post(&self, body: &Value) -> reqwest::Response {
+        self.post_text(body.to_string()).await
+    }
+
+    /// POST `body` as it is: for JSON that `Value` cannot hold (a key twice).
+    pub async fn post_text(&self, body: String) -> reqwest::Response {
         let mut req = self
             .http
             .post(&self.url)
             .header("content-type", "application/json")
             .header("accept", "application/json, text/event-stream")
-            .body(body.to_string());
+            .body(body);
         if let Some(s) = &self.session {
             req = req.header("mcp-session-id", s);
         }
