@@ -142,7 +142,8 @@ fn without_hidden(result: Box<RawValue>, hidden: &[String]) -> Box<RawValue> {
     let kept: Vec<&RawValue> = page
         .tools
         .into_iter()
-        .filter(|t| Named::read(t).is_none_or(|n| !hidden.contains(&n.name)))
+        // A tool whose name cannot be read may be a hidden one: dropped too.
+        .filter(|t| Named::read(t).is_some_and(|n| !hidden.contains(&n.name)))
         .collect();
     let filtered = mcp_wire::object::with_member(&result, "tools", &raw(&kept));
     filtered.unwrap_or(result)
@@ -204,6 +205,16 @@ mod tests {
             named(r#"{"name":"t","task":null}"#),
             Some(("t".into(), false))
         );
+    }
+
+    #[test]
+    fn a_listing_keeps_only_tools_known_not_to_be_hidden() {
+        let listed: Box<serde_json::value::RawValue> = serde_json::from_str(
+            r#"{"tools":[{"name":"a"},{"name":"b"},{"name":"a","name":"b"}],"nextCursor":"c"}"#,
+        )
+        .unwrap();
+        let kept = super::without_hidden(listed, &["b".to_owned()]);
+        assert_eq!(kept.get(), r#"{"tools":[{"name":"a"}],"nextCursor":"c"}"#);
     }
 
     #[test]
