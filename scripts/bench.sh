@@ -226,6 +226,8 @@ bench sessions --count 1000 -c 8 --url "$G20_URL" --pid "$G20" --record "$RESULT
 servers=$(seq -f 'echo-%02g' -s, 0 19)
 bench calls -c 8 --payload-bytes 16384 "${LOAD[@]}" --url "$G20_URL" --invoke "$servers" \
   --watch "gateway=$G20" --group invoke-20 --label "gateway_invoke over 20 stdio backends, 16 KiB"
+bench calls -c 8 --payload-bytes 16384 "${LOAD[@]}" --url "$G20_URL" --invoke echo-00 --progress-token \
+  --watch "gateway=$G20" --group invoke-progress --label "gateway_invoke with _meta.progressToken, 16 KiB"
 bench calls -c 1 --no-verify --tool gateway_list_tools --args '{}' "${LOAD[@]}" --url "$G20_URL" \
   --watch "gateway=$G20" --group list-20 --label "gateway_list_tools, 20 backends x 1 tool"
 bench rss --pid "$G20" --record "$RESULTS" --group after-load --label "after load, 20 stdio backends"
