@@ -159,7 +159,10 @@ async fn forward_line(
     req: Request<Incoming>,
 ) -> anyhow::Result<Response<Full<Bytes>>> {
     let body = req.into_body().collect().await?.to_bytes();
-    let answer = memchr::memmem::find(&body, b"\"id\"").map(|_| oneshot::channel());
+    // Built once: making a searcher costs more than a small body's search.
+    static ID: std::sync::LazyLock<memchr::memmem::Finder<'static>> =
+        std::sync::LazyLock::new(|| memchr::memmem::Finder::new(b"\"id\""));
+    let answer = ID.find(&body).map(|_| oneshot::channel());
     let (tx, rx) = answer.unzip();
     lines
         .send((body, tx))
