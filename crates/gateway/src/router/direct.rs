@@ -91,7 +91,7 @@ pub async fn forward(
     };
     let result = super::answer_of(
         backend
-            .request_with(msg.method(), msg.params.clone(), ctx)
+            .request_with(msg.method(), msg.params.as_deref(), ctx)
             .await?,
     )?;
     if msg.method() == "tools/list" && !hidden.is_empty() {

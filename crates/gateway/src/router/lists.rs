@@ -252,7 +252,7 @@ async fn forward(
     let b = gw
         .backend(backend)
         .ok_or_else(|| GatewayError::InvalidParams(format!("unknown backend {backend}")))?;
-    let answer = b.request_with(method, params, ctx).await?;
+    let answer = b.request_with(method, params.as_deref(), ctx).await?;
     super::answer_of(answer)
 }
 

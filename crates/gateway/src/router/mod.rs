@@ -172,14 +172,13 @@ async fn set_level(gw: &Gateway, msg: &Message) -> Outcome {
                 .as_ref()
                 .is_some_and(|i| i.capabilities.get().contains("\"logging\""))
     });
-    let sends = with_logging.filter_map(|e| gw.backend(&e.name)).map(|b| {
-        let params = msg.params.clone();
-        async move {
-            if let Err(e) = b.request("logging/setLevel", params).await {
+    let sends = with_logging
+        .filter_map(|e| gw.backend(&e.name))
+        .map(|b| async move {
+            if let Err(e) = b.request("logging/setLevel", msg.params.as_deref()).await {
                 tracing::warn!(backend = %b.name(), "logging/setLevel failed: {e}");
             }
-        }
-    });
+        });
     futures_util::future::join_all(sends).await;
     Ok(raw(&json!({})))
 }
@@ -269,7 +268,7 @@ pub(crate) async fn call_tool(
         ..ctx.clone()
     };
     let answer = backend
-        .request_with("tools/call", Some(params), ctx)
+        .request_with("tools/call", Some(&params), ctx)
         .await?;
     let result = answer_of(answer)?;
     if task {

@@ -49,7 +49,7 @@ pub async fn route(gw: &Gateway, session: &Session, msg: &Message, ctx: &CallCon
         .ok_or_else(unknown)?;
     answer_of(
         backend
-            .request_with(msg.method(), msg.params.clone(), ctx)
+            .request_with(msg.method(), msg.params.as_deref(), ctx)
             .await?,
     )
 }
@@ -80,7 +80,11 @@ pub async fn list(gw: &Gateway, session: &Session, ctx: &CallContext) -> Outcome
             let params = cursor
                 .as_ref()
                 .map(|c| raw(&serde_json::json!({"cursor": c})));
-            let answer = answer_of(backend.request_with("tasks/list", params, ctx).await?)?;
+            let answer = answer_of(
+                backend
+                    .request_with("tasks/list", params.as_deref(), ctx)
+                    .await?,
+            )?;
             let page: Page = serde_json::from_str(answer.get())
                 .map_err(|e| GatewayError::Internal(format!("{name}: bad tasks/list: {e}")))?;
             for task in page.tasks {

@@ -214,7 +214,7 @@ impl Backend {
     pub async fn request(
         &self,
         method: &str,
-        params: Option<Box<RawValue>>,
+        params: Option<&RawValue>,
     ) -> Result<Message, UpstreamError> {
         self.request_with(method, params, &CallContext::default())
             .await
@@ -227,7 +227,7 @@ impl Backend {
     pub async fn request_with(
         &self,
         method: &str,
-        params: Option<Box<RawValue>>,
+        params: Option<&RawValue>,
         ctx: &CallContext,
     ) -> Result<Message, UpstreamError> {
         let fs = &self.config.failsafe;
@@ -255,7 +255,7 @@ impl Backend {
             }
             let result = match self.connection().await {
                 Ok(conn) => match conn
-                    .request_with(method, params.as_deref(), self.config.timeout, ctx.clone())
+                    .request_with(method, params, self.config.timeout, ctx.clone())
                     .await
                 {
                     // 404 for our session: the request never reached a tool. Start a
