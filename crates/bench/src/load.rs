@@ -142,6 +142,45 @@ fn sample_window(plan: &Plan, w: Window) -> JoinHandle<Result<Sampled>> {
     })
 }
 
+/// The `tools/call` request texts for [`calls`]: `tool` with `arguments`
+/// (raw JSON) directly, or, with `invoke` (backend names, comma-separated),
+/// through `gateway_invoke`, one text per backend. With `progress_token`
+/// the params carry `_meta.progressToken` (the meta-tool call's own, which
+/// the gateway passes on).
+pub fn call_requests(
+    tool: &str,
+    arguments: &str,
+    invoke: Option<&str>,
+    progress_token: bool,
+) -> Vec<String> {
+    let quoted = |s: &str| serde_json::Value::from(s).to_string();
+    let meta = if progress_token {
+        r#","_meta":{"progressToken":"bench"}"#
+    } else {
+        ""
+    };
+    let call = |name: &str, arguments: &str| {
+        format!(
+            r#""method":"tools/call","params":{{"name":{},"arguments":{arguments}{meta}}}}}"#,
+            quoted(name)
+        )
+    };
+    match invoke {
+        None => vec![call(tool, arguments)],
+        Some(servers) => servers
+            .split(',')
+            .map(|s| {
+                let inner = format!(
+                    r#"{{"server":{},"tool":{},"arguments":{arguments}}}"#,
+                    quoted(s.trim()),
+                    quoted(tool)
+                );
+                call("gateway_invoke", &inner)
+            })
+            .collect(),
+    }
+}
+
 /// Runs requests in a closed loop, one session per worker. `requests` are
 /// the request texts without the leading `{"jsonrpc":"2.0","id":N,`; worker
 /// `i` starts at `requests[i % len]` and cycles through them. With `expect`,
@@ -303,4 +342,43 @@ pub async fn open_many(
 
 fn nanos(d: Duration) -> u64 {
     d.as_nanos().min(u128::from(u64::MAX)) as u64
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::{json, Value};
+
+    /// A request text as the session sends it.
+    fn sent(text: &str) -> Value {
+        serde_json::from_str(&format!(r#"{{"jsonrpc":"2.0","id":1,{text}"#)).unwrap()
+    }
+
+    #[test]
+    fn calls_go_direct_or_through_gateway_invoke_with_or_without_a_progress_token() {
+        let args = r#"{"message":"a\"b"}"#;
+        let direct = call_requests("echo", args, None, false);
+        assert_eq!(direct.len(), 1);
+        assert_eq!(
+            sent(&direct[0])["params"],
+            json!({"name": "echo", "arguments": {"message": "a\"b"}})
+        );
+
+        let invoked = call_requests("echo", args, Some("one, two"), true);
+        let params: Vec<Value> = invoked.iter().map(|t| sent(t)["params"].clone()).collect();
+        for (p, server) in params.iter().zip(["one", "two"]) {
+            assert_eq!(p["name"], "gateway_invoke");
+            assert_eq!(
+                p["arguments"],
+                json!({"server": server, "tool": "echo", "arguments": {"message": "a\"b"}})
+            );
+            assert_eq!(p["_meta"], json!({"progressToken": "bench"}));
+        }
+        let with_token = call_requests("echo", args, None, true);
+        assert_eq!(
+            sent(&with_token[0])["params"]["_meta"]["progressToken"],
+            "bench"
+        );
+        assert!(sent(&direct[0])["params"].get("_meta").is_none());
+    }
 }

@@ -76,26 +76,7 @@ fn calls(a: CallsArgs) -> Result<bool> {
         .args_template
         .replace("$PAYLOAD", &serde_json::to_string(&text)?);
     serde_json::from_str::<serde_json::Value>(&args).context("--args is not valid JSON")?;
-    let tool = serde_json::to_string(&a.tool)?;
-    let meta = if a.progress_token {
-        r#","_meta":{"progressToken":"bench"}"#
-    } else {
-        ""
-    };
-    let requests: Vec<String> = match &a.invoke {
-        None => vec![format!(
-            r#""method":"tools/call","params":{{"name":{tool},"arguments":{args}{meta}}}}}"#
-        )],
-        Some(servers) => servers
-            .split(',')
-            .map(|s| -> Result<String> {
-                let server = serde_json::to_string(s.trim())?;
-                Ok(format!(
-                    r#""method":"tools/call","params":{{"name":"gateway_invoke","arguments":{{"server":{server},"tool":{tool},"arguments":{args}}}{meta}}}}}"#
-                ))
-            })
-            .collect::<Result<_>>()?,
-    };
+    let requests = load::call_requests(&a.tool, &args, a.invoke.as_deref(), a.progress_token);
     let verify = !a.no_verify && a.tool == "echo" && a.args_template.contains("$PAYLOAD");
     let expect = verify.then(|| Arc::new(text));
     let l = &a.load;
