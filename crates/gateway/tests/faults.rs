@@ -399,6 +399,38 @@ async fn call_params_no_spec_defines_reach_the_backend() {
 }
 
 #[tokio::test]
+async fn gateway_invoke_passes_the_arguments_meta_and_task_on_as_sent() {
+    // The backend's params are composed from the client's own text (the
+    // inner arguments, `_meta`, `task`): checked once, never re-encoded.
+    let (_gw, mut c) = Gateway::ready(&config(""), &["good"]).await;
+    let arguments = json!({"a": [1, {"b": null}], "s": "quote \" slash \\ tab \t é 😀 \u{1}",
+        "n": 1.5e300, "big": "x".repeat(40_000), "nested": {"arguments": {"server": "no"}}});
+    let meta = json!({"com.example/trace": "t-1", "k": [true]});
+    let v = c
+        .request(
+            "tools/call",
+            json!({"name": "gateway_invoke", "arguments": {"server": "good", "tool": "echo_params",
+                "arguments": arguments}, "_meta": meta, "task": {"ttl": 60000}}),
+        )
+        .await;
+    let received: Value = serde_json::from_str(text(&v["result"])).unwrap();
+    assert_eq!(
+        received,
+        json!({"name": "echo_params", "arguments": arguments, "_meta": meta, "task": {"ttl": 60000}})
+    );
+    // Without arguments, `_meta` or `task` (or with them null), none is sent.
+    let v = c
+        .request(
+            "tools/call",
+            json!({"name": "gateway_invoke", "arguments": {"server": "good", "tool": "echo_params",
+                "arguments": null}, "_meta": null}),
+        )
+        .await;
+    let received: Value = serde_json::from_str(text(&v["result"])).unwrap();
+    assert_eq!(received, json!({"name": "echo_params"}));
+}
+
+#[tokio::test]
 async fn an_oversize_line_is_dropped_not_buffered_and_the_backend_keeps_serving() {
     let f = fault_fixture();
     // Backend messages are capped at max(server.max_body_size, 16 MiB); this answer is larger.

@@ -9,6 +9,7 @@
 //! - [`message`]: the envelope, parsing (single and batch), serialisation.
 //! - [`error`]: JSON-RPC / MCP error codes and the error object.
 //! - [`object`]: a raw object's members, read without a parse or edited one by one.
+//! - [`params`]: a request's params as they go upstream, as sent or composed from checked parts.
 //! - [`sse`]: an incremental `text/event-stream` decoder and an encoder.
 //! - [`version`]: the protocol versions and how to negotiate them.
 #![forbid(unsafe_code)]
@@ -16,8 +17,11 @@
 pub mod error;
 pub mod message;
 pub mod object;
+pub mod params;
 pub mod sse;
 pub mod version;
 
 pub use error::{codes, ErrorObject};
 pub use message::{raw, Id, Kind, Message, Outgoing, ParseError, Parsed};
+pub use object::Valid;
+pub use params::{Call, Params};

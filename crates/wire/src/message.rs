@@ -10,6 +10,7 @@ use serde::{Deserialize, Serialize, Serializer};
 use serde_json::value::RawValue;
 
 use crate::error::{codes, ErrorObject};
+use crate::params::Params;
 
 /// A JSON-RPC id: a string or an integer (never null, never fractional).
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
@@ -306,7 +307,7 @@ impl Message {
         Outgoing {
             id: self.id.as_ref(),
             method: self.method.as_deref(),
-            params: self.params.as_deref(),
+            params: self.params.as_deref().map(Params::Raw),
             result: self.result.as_deref(),
             error: self.error.as_deref(),
         }
@@ -337,13 +338,13 @@ impl Message {
 pub struct Outgoing<'a> {
     pub id: Option<&'a Id>,
     pub method: Option<&'a str>,
-    pub params: Option<&'a RawValue>,
+    pub params: Option<Params<'a>>,
     pub result: Option<&'a RawValue>,
     pub error: Option<&'a RawValue>,
 }
 
 impl<'a> Outgoing<'a> {
-    pub fn request(id: &'a Id, method: &'a str, params: Option<&'a RawValue>) -> Self {
+    pub fn request(id: &'a Id, method: &'a str, params: Option<Params<'a>>) -> Self {
         Outgoing {
             id: Some(id),
             method: Some(method),
@@ -370,9 +371,12 @@ impl<'a> Outgoing<'a> {
             out.extend_from_slice(br#","method":"#);
             write_json(out, m);
         }
+        if let Some(params) = self.params {
+            out.extend_from_slice(br#","params":"#);
+            params.write_to(out);
+        }
         for (key, raw) in [
-            (&br#","params":"#[..], self.params),
-            (br#","result":"#, self.result),
+            (&br#","result":"#[..], self.result),
             (br#","error":"#, self.error),
         ] {
             if let Some(raw) = raw {
@@ -404,7 +408,8 @@ impl<'a> Outgoing<'a> {
 
     fn len_hint(&self) -> usize {
         let raw = |r: Option<&RawValue>| r.map_or(0, |r| r.get().len());
-        64 + self.method.map_or(0, str::len) + raw(self.params) + raw(self.result) + raw(self.error)
+        let params = self.params.map_or(0, Params::len_hint);
+        64 + self.method.map_or(0, str::len) + params + raw(self.result) + raw(self.error)
     }
 }
 
@@ -540,7 +545,7 @@ mod tests {
         let params =
             RawValue::from_string(r#"{"name":"x","arguments":{"a":[1,2.50]}}"#.into()).unwrap();
         let owned = Message::request(Id::Num(7), "tools/call", Some(params.clone()));
-        let borrowed = Outgoing::request(&Id::Num(7), "tools/call", Some(&params));
+        let borrowed = Outgoing::request(&Id::Num(7), "tools/call", Some(Params::Raw(&params)));
         assert_eq!(borrowed.to_bytes(), owned.to_bytes());
         assert_eq!(owned.outgoing().to_bytes(), owned.to_bytes());
         let mut line = owned.to_bytes();

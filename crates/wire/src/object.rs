@@ -1,10 +1,49 @@
 //! Raw JSON objects member by member: reading the members of one without a
 //! parse ([`members`]), and editing one member without touching the others
 //! ([`with_member`]: order, spacing of values and unknown members are kept).
+//! What the walk finds is [`Valid`]: text checked once, never again.
 
 use std::borrow::Cow;
 
 use serde_json::value::RawValue;
+
+/// The text of one JSON value known to be valid: a [`RawValue`]'s, or a
+/// member's that [`members`] found inside one. The only ways to get one,
+/// so it can be written out as it is without another check.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Valid<'a>(&'a str);
+
+impl<'a> Valid<'a> {
+    pub fn get(self) -> &'a str {
+        self.0
+    }
+
+    pub fn is_null(self) -> bool {
+        self.0 == "null"
+    }
+
+    /// The string this value is, decoded; `None` for any other value.
+    pub fn as_str(self) -> Option<Cow<'a, str>> {
+        match self.0.as_bytes() {
+            [b'"', inner @ .., b'"'] if !inner.contains(&b'\\') => {
+                Some(Cow::Borrowed(&self.0[1..self.0.len() - 1]))
+            }
+            [b'"', ..] => serde_json::from_str(self.0).ok().map(Cow::Owned),
+            _ => None,
+        }
+    }
+
+    /// Its members, if it is an object (see [`members`]).
+    pub fn members(self) -> Members<'a> {
+        Members::of(self.0)
+    }
+}
+
+impl<'a> From<&'a RawValue> for Valid<'a> {
+    fn from(raw: &'a RawValue) -> Valid<'a> {
+        Valid(raw.get())
+    }
+}
 
 /// `object` with member `key` set to `value` (raw JSON): replaced in place
 /// when present, appended otherwise. `None` when `object` is not an object.
@@ -16,18 +55,22 @@ pub fn with_member(object: &RawValue, key: &str, value: &RawValue) -> Option<Box
 /// "progressToken"]` sets `progressToken` inside the object's `_meta`, which
 /// must be an object already (`None` otherwise, or when `path` is empty).
 /// The walk does not parse; the result is checked once, as a whole.
-pub fn with_member_at(object: &RawValue, path: &[&str], value: &RawValue) -> Option<Box<RawValue>> {
-    RawValue::from_string(set(object.get(), path, value.get())?).ok()
+pub fn with_member_at<'a>(
+    object: impl Into<Valid<'a>>,
+    path: &[&str],
+    value: &RawValue,
+) -> Option<Box<RawValue>> {
+    RawValue::from_string(set(object.into().0, path, value.get())?).ok()
 }
 
-/// The raw text of the member at `path` (see [`with_member_at`]); the first
-/// of a name given twice.
-pub fn member_at<'a>(object: &'a RawValue, path: &[&str]) -> Option<&'a str> {
-    let mut text = object.get();
+/// The member at `path` (see [`with_member_at`]); the first of a name given
+/// twice.
+pub fn member_at<'a>(object: impl Into<Valid<'a>>, path: &[&str]) -> Option<Valid<'a>> {
+    let mut value = object.into();
     for key in path {
-        text = Members::of(text).find(|(k, _)| k == key)?.1;
+        value = value.members().find(|(k, _)| k == key)?.1;
     }
-    Some(text)
+    Some(value)
 }
 
 /// `set` on checked text: each member's key and value copied as they are.
@@ -127,10 +170,11 @@ impl<'a> Members<'a> {
 }
 
 impl<'a> Iterator for Members<'a> {
-    type Item = (Cow<'a, str>, &'a str);
+    type Item = (Cow<'a, str>, Valid<'a>);
 
     fn next(&mut self) -> Option<Self::Item> {
-        self.next_raw().map(|(key, value)| (decoded(key), value))
+        self.next_raw()
+            .map(|(key, value)| (decoded(key), Valid(value)))
     }
 }
 
@@ -224,7 +268,7 @@ mod tests {
 
     fn read(text: &str) -> Vec<(String, String)> {
         members(&raw(text))
-            .map(|(k, v)| (k.into_owned(), v.to_owned()))
+            .map(|(k, v)| (k.into_owned(), v.get().to_owned()))
             .collect()
     }
 
@@ -310,7 +354,7 @@ mod tests {
                 serde_json::to_string_pretty(&object).unwrap()
             };
             let got: Vec<(String, serde_json::Value)> = members(&raw(&text))
-                .map(|(k, v)| (k.into_owned(), serde_json::from_str(v).unwrap()))
+                .map(|(k, v)| (k.into_owned(), serde_json::from_str(v.get()).unwrap()))
                 .collect();
             let want: Vec<(String, serde_json::Value)> = object.into_iter().collect();
             assert_eq!(got, want, "{text}");
@@ -320,23 +364,46 @@ mod tests {
     #[test]
     fn a_member_is_read_and_set_by_path() {
         let params = raw(r#"{"arguments":{"a":1},"_m\u0065ta":{"progressToken":"p","k":[]}}"#);
-        assert_eq!(
-            member_at(&params, &["_meta", "progressToken"]),
-            Some(r#""p""#)
-        );
-        assert_eq!(member_at(&params, &["arguments"]), Some(r#"{"a":1}"#));
-        assert_eq!(member_at(&params, &["_meta", "missing"]), None);
-        assert_eq!(member_at(&params, &["arguments", "a", "deeper"]), None);
-        let set = with_member_at(&params, &["_meta", "progressToken"], &raw("7")).unwrap();
+        let at = |path: &[&str]| member_at(&*params, path).map(Valid::get);
+        assert_eq!(at(&["_meta", "progressToken"]), Some(r#""p""#));
+        assert_eq!(at(&["arguments"]), Some(r#"{"a":1}"#));
+        assert_eq!(at(&["_meta", "missing"]), None);
+        assert_eq!(at(&["arguments", "a", "deeper"]), None);
+        let set = with_member_at(&*params, &["_meta", "progressToken"], &raw("7")).unwrap();
         assert_eq!(
             set.get(),
             r#"{"arguments":{"a":1},"_m\u0065ta":{"progressToken":7,"k":[]}}"#,
             "in place, keys as written"
         );
-        let added = with_member_at(&params, &["_meta", "new"], &raw("true")).unwrap();
-        assert_eq!(member_at(&added, &["_meta", "new"]), Some("true"));
-        assert!(with_member_at(&params, &["nowhere", "x"], &raw("1")).is_none());
-        assert!(with_member_at(&params, &[], &raw("1")).is_none());
+        let added = with_member_at(&*params, &["_meta", "new"], &raw("true")).unwrap();
+        assert_eq!(
+            member_at(&*added, &["_meta", "new"]).map(Valid::get),
+            Some("true")
+        );
+        assert!(with_member_at(&*params, &["nowhere", "x"], &raw("1")).is_none());
+        assert!(with_member_at(&*params, &[], &raw("1")).is_none());
+        // On a member found by the walk: its text is edited on its own.
+        let meta = member_at(&*params, &["_meta"]).unwrap();
+        let set = with_member_at(meta, &["progressToken"], &raw("8")).unwrap();
+        assert_eq!(set.get(), r#"{"progressToken":8,"k":[]}"#);
+    }
+
+    #[test]
+    fn a_value_reads_as_a_string_only_when_it_is_one() {
+        let object = raw(r#"{"a":"plain","b":"tab\tand \u00e9","c":1,"d":null,"e":"\"q\""}"#);
+        let got: Vec<(String, Option<String>, bool)> = members(&object)
+            .map(|(k, v)| (k.into_owned(), v.as_str().map(Cow::into_owned), v.is_null()))
+            .collect();
+        assert_eq!(
+            got,
+            [
+                ("a".into(), Some("plain".into()), false),
+                ("b".into(), Some("tab\tand é".into()), false),
+                ("c".into(), None, false),
+                ("d".into(), None, true),
+                ("e".into(), Some("\"q\"".into()), false),
+            ]
+        );
     }
 
     /// `with_member` on generated objects does what setting a key on

@@ -6,7 +6,7 @@
 //! - `/mcp/{backend}`: the session speaks for one backend; every request is
 //!   forwarded under a gateway id and the answer comes back verbatim.
 
-use mcp_wire::{raw, Message};
+use mcp_wire::{raw, Message, Params};
 use serde::Deserialize;
 use serde_json::json;
 use serde_json::value::RawValue;
@@ -91,7 +91,7 @@ pub async fn forward(
     };
     let result = super::answer_of(
         backend
-            .request_with(msg.method(), msg.params.as_deref(), ctx)
+            .request_with(msg.method(), msg.params.as_deref().map(Params::Raw), ctx)
             .await?,
     )?;
     if msg.method() == "tools/list" && !hidden.is_empty() {
@@ -121,8 +121,8 @@ impl Named {
         for (key, value) in mcp_wire::object::members(object) {
             match &*key {
                 "name" if name.is_some() => return None,
-                "name" => name = Some(serde_json::from_str::<String>(value).ok()?),
-                "task" => task = value != "null",
+                "name" => name = Some(value.as_str()?.into_owned()),
+                "task" => task = !value.is_null(),
                 _ => {}
             }
         }

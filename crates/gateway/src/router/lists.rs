@@ -3,7 +3,7 @@
 //! reads and gets routed to the backend that owns the URI or prompt.
 
 use mcp_wire::object::with_member;
-use mcp_wire::{raw, Message};
+use mcp_wire::{raw, Message, Params};
 use serde::Deserialize;
 use serde_json::value::RawValue;
 
@@ -252,7 +252,9 @@ async fn forward(
     let b = gw
         .backend(backend)
         .ok_or_else(|| GatewayError::InvalidParams(format!("unknown backend {backend}")))?;
-    let answer = b.request_with(method, params.as_deref(), ctx).await?;
+    let answer = b
+        .request_with(method, params.as_deref().map(Params::Raw), ctx)
+        .await?;
     super::answer_of(answer)
 }
 

@@ -8,7 +8,7 @@
 use std::borrow::Cow;
 use std::sync::Arc;
 
-use mcp_wire::raw;
+use mcp_wire::{raw, Call, Params, Valid};
 use serde::{Deserialize, Serialize};
 use serde_json::json;
 use serde_json::value::RawValue;
@@ -123,13 +123,7 @@ pub async fn call(
     ctx: &CallContext,
 ) -> Outcome {
     if let Some(c) = InvokeCall::read(msg) {
-        let outer = ToolCall {
-            name: c.name,
-            arguments: None,
-            meta: c.meta,
-            task: c.task,
-        };
-        return invoke(gw, session, c.arguments, &outer, ctx).await;
+        return invoke(gw, session, c, ctx).await;
     }
     let p: ToolCall = msg
         .parse_params()
@@ -145,7 +139,16 @@ pub async fn call(
             Err(e) => Ok(usage_error(&e)),
         },
         "gateway_invoke" => match serde_json::from_str::<InvokeArgs>(args) {
-            Ok(a) => invoke(gw, session, a, &p, ctx).await,
+            Ok(a) => {
+                let c = InvokeCall {
+                    server: a.server,
+                    tool: a.tool,
+                    arguments: a.arguments.map(Valid::from),
+                    meta: p.meta.map(Valid::from),
+                    task: p.task.map(Valid::from),
+                };
+                invoke(gw, session, c, ctx).await
+            }
             Err(e) => Ok(usage_error(&e)),
         },
         _ => call_surfaced(gw, session, msg, &p, ctx).await,
@@ -356,34 +359,60 @@ fn unavailable_servers(cat: &Catalog) -> Vec<&str> {
         .collect()
 }
 
-/// `tools/call` params of a well-formed `gateway_invoke`, read in one pass:
-/// the general path reads the params, then the invoke arguments out of
-/// them again, scanning a large argument twice.
-#[derive(Deserialize)]
+/// A well-formed `gateway_invoke`: the backend, the tool, and what goes
+/// along with the call. Read by walking over the params ([`Valid::members`]),
+/// so a large argument is scanned once (when the request was parsed) and
+/// goes upstream as that same text ([`Params::Call`]).
 struct InvokeCall<'a> {
-    #[serde(borrow)]
-    name: Cow<'a, str>,
-    #[serde(borrow)]
-    arguments: InvokeArgs<'a>,
-    #[serde(borrow, default, rename = "_meta")]
-    meta: Option<&'a RawValue>,
-    #[serde(borrow, default)]
-    task: Option<&'a RawValue>,
+    server: Cow<'a, str>,
+    tool: Cow<'a, str>,
+    arguments: Option<Valid<'a>>,
+    /// The meta-tool call's own `_meta` and `task`: they go along.
+    meta: Option<Valid<'a>>,
+    task: Option<Valid<'a>>,
 }
 
 impl<'a> InvokeCall<'a> {
-    /// `None` for anything else (another tool, or arguments that do not
-    /// fit), which takes the general path and its errors.
+    /// `None` for anything else (another tool, a member given twice, one of
+    /// the wrong type), which takes the general path and its errors.
     fn read(msg: &'a mcp_wire::Message) -> Option<Self> {
         static INVOKE: Mention = Mention::new("\"gateway_invoke\"");
-        let params = msg.params.as_deref()?.get();
-        if !INVOKE.in_text(params) {
+        let params = msg.params.as_deref()?;
+        if !INVOKE.in_text(params.get()) {
             return None;
         }
-        serde_json::from_str::<Self>(params)
-            .ok()
-            .filter(|c| c.name == "gateway_invoke")
+        let [name, arguments, meta, task] =
+            members_once(params.into(), ["name", "arguments", "_meta", "task"])?;
+        if name?.as_str()? != "gateway_invoke" {
+            return None;
+        }
+        let [server, tool, inner] = members_once(arguments?, ["server", "tool", "arguments"])?;
+        let present = |v: Option<Valid<'a>>| v.filter(|v| !v.is_null());
+        Some(InvokeCall {
+            server: server?.as_str()?,
+            tool: tool?.as_str()?,
+            arguments: present(inner),
+            meta: present(meta),
+            task: present(task),
+        })
     }
+}
+
+/// The members `keys` of `object` (others ignored); `None` when one is
+/// given twice, as serde would refuse it.
+fn members_once<'a, const N: usize>(
+    object: Valid<'a>,
+    keys: [&str; N],
+) -> Option<[Option<Valid<'a>>; N]> {
+    let mut found = [None; N];
+    for (key, value) in object.members() {
+        if let Some(i) = keys.iter().position(|k| *k == key) {
+            if found[i].replace(value).is_some() {
+                return None;
+            }
+        }
+    }
+    Some(found)
 }
 
 #[derive(Deserialize)]
@@ -402,8 +431,7 @@ struct InvokeArgs<'a> {
 async fn invoke(
     gw: &Gateway,
     session: &Arc<Session>,
-    a: InvokeArgs<'_>,
-    outer: &ToolCall<'_>,
+    a: InvokeCall<'_>,
     ctx: &CallContext,
 ) -> Outcome {
     let cat = gw.catalog();
@@ -428,13 +456,14 @@ async fn invoke(
     let repeatable = entry
         .visible_tools()
         .any(|t| t.name == a.tool && (t.read_only || t.idempotent));
-    let call = ToolCall {
-        name: Cow::Borrowed(&a.tool),
+    let call = Params::Call(Call {
+        name: &a.tool,
         arguments: a.arguments,
-        ..*outer
-    };
-    let task = call.task.is_some();
-    super::call_tool(gw, session, &backend, raw(&call), task, repeatable, ctx).await
+        meta: a.meta,
+        task: a.task,
+    });
+    let task = a.task.is_some();
+    super::call_tool(gw, session, &backend, call, task, repeatable, ctx).await
 }
 
 fn not_ready(e: &crate::catalog::Entry) -> String {
@@ -502,29 +531,40 @@ mod tests {
     }
 
     #[test]
-    fn a_well_formed_invoke_is_read_in_one_pass_and_anything_else_is_not() {
+    fn a_well_formed_invoke_is_read_by_a_walk_and_anything_else_is_not() {
         let msg = call_with(
             r#"{"name":"gateway_invoke","arguments":{"server":"fs","tool":"read_file","arguments":{"path":"/a"}},"_meta":{"progressToken":7},"task":{"ttl":1}}"#,
         );
-        let c = InvokeCall::read(&msg).expect("one pass");
-        assert_eq!(
-            (&*c.arguments.server, &*c.arguments.tool),
-            ("fs", "read_file")
-        );
-        assert_eq!(c.arguments.arguments.unwrap().get(), r#"{"path":"/a"}"#);
+        let c = InvokeCall::read(&msg).expect("read");
+        assert_eq!((&*c.server, &*c.tool), ("fs", "read_file"));
+        assert_eq!(c.arguments.unwrap().get(), r#"{"path":"/a"}"#);
         assert_eq!(c.meta.unwrap().get(), r#"{"progressToken":7}"#);
         assert_eq!(c.task.unwrap().get(), r#"{"ttl":1}"#);
-        // Any member order, any spacing.
-        let msg =
-            call_with(r#"{"arguments": {"tool": "t", "server": "s"}, "name": "gateway_invoke"}"#);
-        assert!(InvokeCall::read(&msg).is_some());
+        // Any member order, any spacing, escapes in names, unknown members.
+        let msg = call_with(
+            r#"{"arguments": {"tool": "t\u0031", "x": [1], "server": "s"}, "name": "gateway_invoke", "extra": {}}"#,
+        );
+        let c = InvokeCall::read(&msg).expect("read");
+        assert_eq!((&*c.server, &*c.tool), ("s", "t1"));
+        assert!(c.arguments.is_none() && c.meta.is_none() && c.task.is_none());
+        // Null is as good as absent (as serde reads an Option).
+        let msg = call_with(
+            r#"{"name":"gateway_invoke","arguments":{"server":"s","tool":"t","arguments":null},"_meta":null,"task":null}"#,
+        );
+        let c = InvokeCall::read(&msg).expect("read");
+        assert!(c.arguments.is_none() && c.meta.is_none() && c.task.is_none());
         // The general path (and its usage errors) takes the rest.
         for other in [
             r#"{"name":"gateway_search_tools","arguments":{"query":"gateway_invoke"}}"#,
             r#"{"name":"surfaced","arguments":{"server":"s","tool":"t","note":"gateway_invoke"}}"#,
             r#"{"name":"gateway_invoke","arguments":{"server":"fs"}}"#,
             r#"{"name":"gateway_invoke","arguments":{"server":1,"tool":"t"}}"#,
+            r#"{"name":"gateway_invoke","arguments":"server"}"#,
             r#"{"name":"gateway_invoke"}"#,
+            // A member given twice, at either level: serde refuses it too.
+            r#"{"name":"gateway_invoke","arguments":{"server":"s","tool":"t","tool":"u"}}"#,
+            r#"{"name":"gateway_invoke","name":"other","arguments":{"server":"s","tool":"t"}}"#,
+            r#"{"name":"gateway_invoke","arguments":{"server":"s","tool":"t"},"_meta":null,"_meta":{}}"#,
         ] {
             assert!(InvokeCall::read(&call_with(other)).is_none(), "{other}");
         }

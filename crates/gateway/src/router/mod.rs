@@ -14,7 +14,7 @@ mod tasks;
 use std::sync::Arc;
 
 use futures_util::FutureExt;
-use mcp_wire::{raw, version, Kind, Message};
+use mcp_wire::{raw, version, Kind, Message, Params};
 use serde::Deserialize;
 use serde_json::json;
 use serde_json::value::RawValue;
@@ -258,7 +258,7 @@ pub(crate) async fn call_tool(
     gw: &Gateway,
     session: &Arc<Session>,
     backend: &Backend,
-    params: Box<RawValue>,
+    params: Params<'_>,
     task: bool,
     repeatable: bool,
     ctx: &CallContext,
@@ -268,7 +268,7 @@ pub(crate) async fn call_tool(
         ..ctx.clone()
     };
     let answer = backend
-        .request_with("tools/call", Some(&params), ctx)
+        .request_with("tools/call", Some(params), ctx)
         .await?;
     let result = answer_of(answer)?;
     if task {
@@ -298,7 +298,7 @@ pub(crate) async fn call_listed(
         gw,
         session,
         &b,
-        params,
+        Params::Raw(&params),
         call.task.is_some(),
         repeatable,
         ctx,

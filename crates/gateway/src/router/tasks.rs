@@ -11,7 +11,7 @@
 
 use std::sync::Arc;
 
-use mcp_wire::{raw, Message};
+use mcp_wire::{raw, Message, Params};
 use serde::Deserialize;
 use serde_json::value::RawValue;
 
@@ -49,7 +49,7 @@ pub async fn route(gw: &Gateway, session: &Session, msg: &Message, ctx: &CallCon
         .ok_or_else(unknown)?;
     answer_of(
         backend
-            .request_with(msg.method(), msg.params.as_deref(), ctx)
+            .request_with(msg.method(), msg.params.as_deref().map(Params::Raw), ctx)
             .await?,
     )
 }
@@ -82,7 +82,7 @@ pub async fn list(gw: &Gateway, session: &Session, ctx: &CallContext) -> Outcome
                 .map(|c| raw(&serde_json::json!({"cursor": c})));
             let answer = answer_of(
                 backend
-                    .request_with("tasks/list", params.as_deref(), ctx)
+                    .request_with("tasks/list", params.as_deref().map(Params::Raw), ctx)
                     .await?,
             )?;
             let page: Page = serde_json::from_str(answer.get())

@@ -4,7 +4,7 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use arc_swap::{ArcSwap, ArcSwapOption};
-use mcp_wire::{codes, raw, ErrorObject, Message};
+use mcp_wire::{codes, raw, ErrorObject, Message, Params};
 use serde_json::json;
 use serde_json::value::RawValue;
 use tokio::sync::{mpsc, oneshot, watch, Notify};
@@ -216,7 +216,7 @@ impl Backend {
         method: &str,
         params: Option<&RawValue>,
     ) -> Result<Message, UpstreamError> {
-        self.request_with(method, params, &CallContext::default())
+        self.request_with(method, params.map(Params::Raw), &CallContext::default())
             .await
     }
 
@@ -227,7 +227,7 @@ impl Backend {
     pub async fn request_with(
         &self,
         method: &str,
-        params: Option<&RawValue>,
+        params: Option<Params<'_>>,
         ctx: &CallContext,
     ) -> Result<Message, UpstreamError> {
         let fs = &self.config.failsafe;

@@ -4,7 +4,8 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use mcp_wire::{codes, raw, version, ErrorObject, Id, Message, Outgoing};
+use mcp_wire::object::{member_at, with_member_at};
+use mcp_wire::{codes, raw, version, Call, ErrorObject, Id, Message, Outgoing, Params, Valid};
 use serde::Deserialize;
 use serde_json::json;
 use serde_json::value::RawValue;
@@ -276,6 +277,7 @@ impl Connection {
         params: Option<&RawValue>,
         deadline: Duration,
     ) -> Result<Message, UpstreamError> {
+        let params = params.map(Params::Raw);
         self.request_with(method, params, deadline, CallContext::default())
             .await
     }
@@ -286,7 +288,7 @@ impl Connection {
     pub async fn request_with(
         &self,
         method: &str,
-        params: Option<&RawValue>,
+        params: Option<Params<'_>>,
         deadline: Duration,
         ctx: CallContext,
     ) -> Result<Message, UpstreamError> {
@@ -303,10 +305,12 @@ impl Connection {
     async fn stateless(
         &self,
         method: &str,
-        params: Option<&RawValue>,
+        params: Option<Params<'_>>,
         deadline: Duration,
         ctx: CallContext,
     ) -> Result<Message, UpstreamError> {
+        let params = params.map(Params::to_raw);
+        let params = params.as_deref();
         let done = |result: serde_json::Value| Ok(Message::response(Id::Num(0), raw(&result)));
         match method {
             "ping" => return done(json!({})),
@@ -336,7 +340,7 @@ impl Connection {
         let mut params = original.clone();
         for _ in 0..era::MAX_ROUNDS {
             let answer = self
-                .exchange(method, Some(&params), deadline, ctx.clone())
+                .exchange(method, Some(Params::Raw(&params)), deadline, ctx.clone())
                 .await?;
             let Some(questions) = answer.result.as_deref().and_then(era::questions) else {
                 return Ok(hop_errors_hidden(answer));
@@ -442,7 +446,7 @@ impl Connection {
         let ask = || {
             self.exchange(
                 "server/discover",
-                Some(&params),
+                Some(Params::Raw(&params)),
                 deadline,
                 CallContext::default(),
             )
@@ -458,7 +462,7 @@ impl Connection {
     async fn exchange(
         &self,
         method: &str,
-        params: Option<&RawValue>,
+        params: Option<Params<'_>>,
         deadline: Duration,
         mut ctx: CallContext,
     ) -> Result<Message, UpstreamError> {
@@ -468,16 +472,24 @@ impl Connection {
         if let Some(sink) = ctx.sink.take() {
             // Parse only when the text can hold a token (hot path: most calls have none).
             let token = params
-                .filter(|p| PROGRESS_TOKEN.in_text(p.get()))
+                .filter(|p| p.meta_text().is_some_and(|t| PROGRESS_TOKEN.in_text(t)))
                 .and_then(progress_token);
             if token.is_some() {
-                rewritten = params.and_then(|p| with_progress_token(p, id));
+                rewritten = params.and_then(|p| token_swapped(p, id));
             }
             self.peer.attach(id, sink, token, &ctx);
         }
         let _route = DetachOnDrop(&self.peer, id);
         let upstream_id = Id::Num(id);
-        let msg = Outgoing::request(&upstream_id, method, rewritten.as_deref().or(params));
+        let params = match (params, rewritten.as_deref()) {
+            (Some(Params::Call(call)), Some(meta)) => Some(Params::Call(Call {
+                meta: Some(meta.into()),
+                ..call
+            })),
+            (Some(Params::Raw(_)), Some(whole)) => Some(Params::Raw(whole)),
+            (params, _) => params,
+        };
+        let msg = Outgoing::request(&upstream_id, method, params);
         let exchange = async {
             self.link.send(msg).await?;
             rx.await.unwrap_or_else(|_| {
@@ -646,19 +658,27 @@ impl Drop for DetachOnDrop<'_> {
 
 /// The client's `_meta.progressToken`, found without parsing the params
 /// (whose arguments may be large).
-fn progress_token(params: &RawValue) -> Option<Box<RawValue>> {
-    match mcp_wire::object::member_at(params, &PROGRESS_TOKEN_PATH)? {
-        "null" => None,
-        token => serde_json::from_str(token).ok(),
+fn progress_token(params: Params<'_>) -> Option<Box<RawValue>> {
+    let (holder, path) = token_place(params)?;
+    let token = member_at(holder, path).filter(|t| !t.is_null())?;
+    serde_json::from_str(token.get()).ok()
+}
+
+/// With ours in place of the client's progress token: the params, or for a
+/// composed call its `_meta` alone (the arguments are not copied).
+fn token_swapped(params: Params<'_>, id: i64) -> Option<Box<RawValue>> {
+    let (holder, path) = token_place(params)?;
+    with_member_at(holder, path, &raw(&id))
+}
+
+/// Where the token is: the params at `_meta.progressToken`, or a composed
+/// call's `_meta` at `progressToken`.
+fn token_place(params: Params<'_>) -> Option<(Valid<'_>, &'static [&'static str])> {
+    match params {
+        Params::Raw(raw) => Some((raw.into(), &["_meta", "progressToken"])),
+        Params::Call(call) => Some((call.meta?, &["progressToken"])),
     }
 }
-
-/// The params with the client's progress token replaced by ours.
-fn with_progress_token(params: &RawValue, id: i64) -> Option<Box<RawValue>> {
-    mcp_wire::object::with_member_at(params, &PROGRESS_TOKEN_PATH, &raw(&id))
-}
-
-const PROGRESS_TOKEN_PATH: [&str; 2] = ["_meta", "progressToken"];
 
 /// A legacy HTTP+SSE link (forced by config, or the spec's fallback).
 async fn legacy_sse(
@@ -706,7 +726,8 @@ fn header_map(
 
 #[cfg(test)]
 mod tests {
-    use super::{progress_token, with_progress_token};
+    use super::{progress_token, token_swapped};
+    use mcp_wire::{Call, Params};
 
     #[test]
     fn the_clients_progress_token_is_found_and_replaced_in_place() {
@@ -716,8 +737,9 @@ mod tests {
             "arguments": serde_json::from_str::<serde_json::Value>(&args).unwrap(),
             "_meta": {"progressToken": "client-1", "com.example/trace": 3},
         }));
-        assert_eq!(progress_token(&params).unwrap().get(), r#""client-1""#);
-        let ours = with_progress_token(&params, 42).unwrap();
+        let sent = Params::Raw(&params);
+        assert_eq!(progress_token(sent).unwrap().get(), r#""client-1""#);
+        let ours = token_swapped(sent, 42).unwrap();
         let v: serde_json::Value = serde_json::from_str(ours.get()).unwrap();
         assert_eq!(v["_meta"]["progressToken"], 42);
         assert_eq!(v["_meta"]["com.example/trace"], 3);
@@ -728,7 +750,30 @@ mod tests {
             r#"{"progressToken":1}"#,
         ] {
             let p: Box<serde_json::value::RawValue> = serde_json::from_str(none).unwrap();
-            assert!(progress_token(&p).is_none(), "{none}");
+            assert!(progress_token(Params::Raw(&p)).is_none(), "{none}");
         }
+    }
+
+    #[test]
+    fn a_composed_calls_token_is_swapped_in_its_meta_alone() {
+        let meta: Box<serde_json::value::RawValue> =
+            serde_json::from_str(r#"{"progressToken":7,"k":"v"}"#).unwrap();
+        let args = mcp_wire::raw(&serde_json::json!({"text": "x".repeat(1_000)}));
+        let parts = Call {
+            name: "echo",
+            arguments: Some((&*args).into()),
+            meta: Some((&*meta).into()),
+            task: None,
+        };
+        let call = Params::Call(parts);
+        assert_eq!(progress_token(call).unwrap().get(), "7");
+        let ours = token_swapped(call, 42).unwrap();
+        assert_eq!(ours.get(), r#"{"progressToken":42,"k":"v"}"#);
+        let bare = Params::Call(Call {
+            meta: None,
+            ..parts
+        });
+        assert!(progress_token(bare).is_none());
+        assert!(token_swapped(bare, 1).is_none());
     }
 }

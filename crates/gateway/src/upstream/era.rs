@@ -61,8 +61,9 @@ pub fn stamp(params: Option<&RawValue>, log_level: Option<&str>) -> Box<RawValue
         }
     };
     // The caller's `_meta` alone is parsed, not the arguments beside it.
-    let own = member_at(params, &["_meta"])
-        .and_then(|m| serde_json::from_str::<serde_json::Map<String, serde_json::Value>>(m).ok());
+    let own = member_at(params, &["_meta"]).and_then(|m| {
+        serde_json::from_str::<serde_json::Map<String, serde_json::Value>>(m.get()).ok()
+    });
     if let Some(own) = own {
         for (k, v) in own {
             envelope

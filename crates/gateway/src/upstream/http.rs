@@ -19,7 +19,7 @@ use std::time::Duration;
 
 use bytes::Bytes;
 use http_body_util::{BodyExt, Either, Full};
-use mcp_wire::{Message, Outgoing, Parsed};
+use mcp_wire::{Message, Outgoing, Params, Parsed};
 use reqwest::header::{HeaderMap, HeaderName, HeaderValue, ACCEPT, CONTENT_TYPE};
 use reqwest::{StatusCode, Url};
 
@@ -206,7 +206,9 @@ impl HttpLink {
         let stateless = self.is_stateless();
         let routing = match stateless {
             true => {
-                super::era::routing_headers(msg.method(), msg.params, &self.param_headers.load())
+                let params = msg.params.map(Params::to_raw);
+                let declared = self.param_headers.load();
+                super::era::routing_headers(msg.method(), params.as_deref(), &declared)
             }
             false => Vec::new(),
         };

@@ -1,0 +1,141 @@
+//! A request's params on their way upstream: the text a client sent, or a
+//! `tools/call` put together from parts of one ([`Call`]). A composed call
+//! is written straight into the line or body that carries it: its parts
+//! were checked when the client's message was parsed, and are not checked
+//! again (`gateway_invoke` would otherwise scan its whole argument a second
+//! time to build the backend's params).
+
+use std::borrow::Cow;
+
+use serde_json::value::RawValue;
+
+use crate::object::Valid;
+
+#[derive(Debug, Clone, Copy)]
+pub enum Params<'a> {
+    Raw(&'a RawValue),
+    Call(Call<'a>),
+}
+
+/// `tools/call` params: `{"name":…,"arguments":…,"_meta":…,"task":…}`, the
+/// members that are `None` left out.
+#[derive(Debug, Clone, Copy)]
+pub struct Call<'a> {
+    /// The tool's name as it reads (escaped when written).
+    pub name: &'a str,
+    pub arguments: Option<Valid<'a>>,
+    pub meta: Option<Valid<'a>>,
+    pub task: Option<Valid<'a>>,
+}
+
+impl<'a> Params<'a> {
+    /// As JSON text: borrowed as it is, or a composed call written out and
+    /// checked (for the rare paths that edit or inspect params).
+    pub fn to_raw(self) -> Cow<'a, RawValue> {
+        match self {
+            Params::Raw(raw) => Cow::Borrowed(raw),
+            Params::Call(_) => {
+                let mut out = Vec::with_capacity(self.len_hint());
+                self.write_to(&mut out);
+                let text = String::from_utf8(out).expect("JSON is UTF-8");
+                Cow::Owned(RawValue::from_string(text).expect("written from valid parts"))
+            }
+        }
+    }
+
+    /// Where a `_meta` member can be: the whole text, or a composed call's
+    /// own `_meta`.
+    pub fn meta_text(self) -> Option<&'a str> {
+        match self {
+            Params::Raw(raw) => Some(raw.get()),
+            Params::Call(call) => call.meta.map(Valid::get),
+        }
+    }
+
+    pub fn write_to(self, out: &mut Vec<u8>) {
+        let call = match self {
+            Params::Raw(raw) => return out.extend_from_slice(raw.get().as_bytes()),
+            Params::Call(call) => call,
+        };
+        out.extend_from_slice(br#"{"name":"#);
+        serde_json::to_writer(&mut *out, call.name).expect("a string serialises");
+        for (key, value) in [
+            (&br#","arguments":"#[..], call.arguments),
+            (br#","_meta":"#, call.meta),
+            (br#","task":"#, call.task),
+        ] {
+            if let Some(value) = value {
+                out.extend_from_slice(key);
+                out.extend_from_slice(value.get().as_bytes());
+            }
+        }
+        out.push(b'}');
+    }
+
+    /// About the written length.
+    pub fn len_hint(self) -> usize {
+        match self {
+            Params::Raw(raw) => raw.get().len(),
+            Params::Call(call) => {
+                let len = |v: Option<Valid>| v.map_or(0, |v| v.get().len() + 12);
+                16 + call.name.len() + len(call.arguments) + len(call.meta) + len(call.task)
+            }
+        }
+    }
+}
+
+impl<'a> From<&'a RawValue> for Params<'a> {
+    fn from(raw: &'a RawValue) -> Params<'a> {
+        Params::Raw(raw)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::object::members;
+
+    fn raw(s: &str) -> Box<RawValue> {
+        RawValue::from_string(s.to_owned()).unwrap()
+    }
+
+    #[test]
+    fn a_composed_call_is_written_from_its_parts_as_they_are() {
+        let sent = raw(r#"{"a": {"x" : [1, "é\"}"]}, "m":{"progressToken":3},"t":null}"#);
+        let part = |k: &str| members(&sent).find(|(key, _)| key == k).map(|(_, v)| v);
+        let call = Params::Call(Call {
+            name: "say \"hi\"",
+            arguments: part("a"),
+            meta: part("m"),
+            task: None,
+        });
+        let want =
+            r#"{"name":"say \"hi\"","arguments":{"x" : [1, "é\"}"]},"_meta":{"progressToken":3}}"#;
+        let mut out = Vec::new();
+        call.write_to(&mut out);
+        assert_eq!(String::from_utf8(out).unwrap(), want);
+        assert_eq!(call.to_raw().get(), want);
+        assert!(call.len_hint() >= want.len());
+        assert_eq!(call.meta_text(), Some(r#"{"progressToken":3}"#));
+
+        let bare = Params::Call(Call {
+            name: "x",
+            arguments: None,
+            meta: None,
+            task: part("t"),
+        });
+        assert_eq!(bare.to_raw().get(), r#"{"name":"x","task":null}"#);
+        assert_eq!(bare.meta_text(), None);
+    }
+
+    #[test]
+    fn raw_params_are_borrowed_as_they_are() {
+        let sent = raw(r#"{ "name": "a" }"#);
+        let params = Params::from(&*sent);
+        assert!(matches!(params.to_raw(), Cow::Borrowed(_)));
+        assert_eq!(params.meta_text(), Some(r#"{ "name": "a" }"#));
+        let mut out = Vec::new();
+        params.write_to(&mut out);
+        assert_eq!(out, br#"{ "name": "a" }"#);
+    }
+}
