@@ -551,6 +551,20 @@ async fn sampling_elicitation_and_progress_reach_the_client_that_made_the_call()
         out[0]
     );
     assert_eq!(summary["sampling_calls"], 1);
+
+    // Progress through /mcp/{backend}: the client's params go upstream with
+    // the gateway's token in place of the client's, and back.
+    let (out, _) = py_client(
+        &["--transport", "http", "--url", &z.gw.url("/mcp/ev_stdio")],
+        &[
+            "--progress",
+            "--call",
+            "trigger-long-running-operation",
+            r#"{"duration": 1, "steps": 3}"#,
+        ],
+    );
+    let steps = out[0]["result"]["progress"].as_array().unwrap();
+    assert_eq!(steps.len(), 3, "{}", out[0]);
 }
 
 #[tokio::test]

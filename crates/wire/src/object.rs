@@ -54,13 +54,32 @@ pub fn with_member(object: &RawValue, key: &str, value: &RawValue) -> Option<Box
 /// `object` with the member at `path` set to `value`: `["_meta",
 /// "progressToken"]` sets `progressToken` inside the object's `_meta`, which
 /// must be an object already (`None` otherwise, or when `path` is empty).
-/// The walk does not parse; the result is checked once, as a whole.
+/// The walk does not parse; the result is checked once, as a whole (a
+/// `RawValue` is made no other way; see [`edited_at`] for text that stays
+/// unchecked).
 pub fn with_member_at<'a>(
     object: impl Into<Valid<'a>>,
     path: &[&str],
     value: &RawValue,
 ) -> Option<Box<RawValue>> {
-    RawValue::from_string(set(object.into().0, path, value.get())?).ok()
+    RawValue::from_string(edited_at(object, path, value.into())?.0).ok()
+}
+
+/// [`with_member_at`] without the check: the result is put together from
+/// checked text (the object's keys and values as written, `value`) and a
+/// key serde_json wrote, so it is valid as it is.
+pub fn edited_at<'a>(object: impl Into<Valid<'a>>, path: &[&str], value: Valid) -> Option<Edited> {
+    set(object.into().0, path, value.0).map(Edited)
+}
+
+/// Text [`edited_at`] put together: valid JSON, never checked again.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Edited(String);
+
+impl Edited {
+    pub fn as_valid(&self) -> Valid<'_> {
+        Valid(&self.0)
+    }
 }
 
 /// The member at `path` (see [`with_member_at`]); the first of a name given
@@ -374,6 +393,13 @@ mod tests {
             set.get(),
             r#"{"arguments":{"a":1},"_m\u0065ta":{"progressToken":7,"k":[]}}"#,
             "in place, keys as written"
+        );
+        let seven = raw("7");
+        let edited = edited_at(&*params, &["_meta", "progressToken"], (&*seven).into()).unwrap();
+        assert_eq!(
+            edited.as_valid().get(),
+            set.get(),
+            "the same text, unchecked"
         );
         let added = with_member_at(&*params, &["_meta", "new"], &raw("true")).unwrap();
         assert_eq!(

@@ -1,9 +1,10 @@
-//! A request's params on their way upstream: the text a client sent, or a
-//! `tools/call` put together from parts of one ([`Call`]). A composed call
-//! is written straight into the line or body that carries it: its parts
-//! were checked when the client's message was parsed, and are not checked
-//! again (`gateway_invoke` would otherwise scan its whole argument a second
-//! time to build the backend's params).
+//! A request's params on their way upstream: the text a client sent, that
+//! text edited ([`crate::object::edited_at`]: a progress token swapped), or a
+//! `tools/call` put together from parts of one ([`Call`]). Edited or
+//! composed params are written straight into the line or body that carries
+//! them: their parts were checked when the client's message was parsed, and
+//! are not checked again (`gateway_invoke` would otherwise scan its whole
+//! argument a second time to build the backend's params).
 
 use std::borrow::Cow;
 
@@ -14,6 +15,7 @@ use crate::object::Valid;
 #[derive(Debug, Clone, Copy)]
 pub enum Params<'a> {
     Raw(&'a RawValue),
+    Edited(Valid<'a>),
     Call(Call<'a>),
 }
 
@@ -34,7 +36,7 @@ impl<'a> Params<'a> {
     pub fn to_raw(self) -> Cow<'a, RawValue> {
         match self {
             Params::Raw(raw) => Cow::Borrowed(raw),
-            Params::Call(_) => {
+            Params::Edited(_) | Params::Call(_) => {
                 let mut out = Vec::with_capacity(self.len_hint());
                 self.write_to(&mut out);
                 let text = String::from_utf8(out).expect("JSON is UTF-8");
@@ -48,6 +50,7 @@ impl<'a> Params<'a> {
     pub fn meta_text(self) -> Option<&'a str> {
         match self {
             Params::Raw(raw) => Some(raw.get()),
+            Params::Edited(text) => Some(text.get()),
             Params::Call(call) => call.meta.map(Valid::get),
         }
     }
@@ -55,6 +58,7 @@ impl<'a> Params<'a> {
     pub fn write_to(self, out: &mut Vec<u8>) {
         let call = match self {
             Params::Raw(raw) => return out.extend_from_slice(raw.get().as_bytes()),
+            Params::Edited(text) => return out.extend_from_slice(text.get().as_bytes()),
             Params::Call(call) => call,
         };
         out.extend_from_slice(br#"{"name":"#);
@@ -76,6 +80,7 @@ impl<'a> Params<'a> {
     pub fn len_hint(self) -> usize {
         match self {
             Params::Raw(raw) => raw.get().len(),
+            Params::Edited(text) => text.get().len(),
             Params::Call(call) => {
                 let len = |v: Option<Valid>| v.map_or(0, |v| v.get().len() + 12);
                 16 + call.name.len() + len(call.arguments) + len(call.meta) + len(call.task)
@@ -137,5 +142,15 @@ mod tests {
         let mut out = Vec::new();
         params.write_to(&mut out);
         assert_eq!(out, br#"{ "name": "a" }"#);
+
+        let one = raw("1");
+        let edited = crate::object::edited_at(&*sent, &["name"], (&*one).into()).unwrap();
+        let params = Params::Edited(edited.as_valid());
+        assert_eq!(params.to_raw().get(), r#"{"name":1}"#);
+        assert_eq!(params.meta_text(), Some(r#"{"name":1}"#));
+        let mut out = Vec::new();
+        params.write_to(&mut out);
+        assert_eq!(out, br#"{"name":1}"#);
+        assert_eq!(params.len_hint(), out.len());
     }
 }

@@ -4,7 +4,7 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use mcp_wire::object::{member_at, with_member_at};
+use mcp_wire::object::{edited_at, member_at, Edited};
 use mcp_wire::{codes, raw, version, Call, ErrorObject, Id, Message, Outgoing, Params, Valid};
 use serde::Deserialize;
 use serde_json::json;
@@ -481,12 +481,12 @@ impl Connection {
         }
         let _route = DetachOnDrop(&self.peer, id);
         let upstream_id = Id::Num(id);
-        let params = match (params, rewritten.as_deref()) {
+        let params = match (params, rewritten.as_ref()) {
             (Some(Params::Call(call)), Some(meta)) => Some(Params::Call(Call {
-                meta: Some(meta.into()),
+                meta: Some(meta.as_valid()),
                 ..call
             })),
-            (Some(Params::Raw(_)), Some(whole)) => Some(Params::Raw(whole)),
+            (Some(_), Some(whole)) => Some(Params::Edited(whole.as_valid())),
             (params, _) => params,
         };
         let msg = Outgoing::request(&upstream_id, method, params);
@@ -665,17 +665,20 @@ fn progress_token(params: Params<'_>) -> Option<Box<RawValue>> {
 }
 
 /// With ours in place of the client's progress token: the params, or for a
-/// composed call its `_meta` alone (the arguments are not copied).
-fn token_swapped(params: Params<'_>, id: i64) -> Option<Box<RawValue>> {
+/// composed call its `_meta` alone (the arguments are not copied). Put
+/// together from checked text, so not checked again.
+fn token_swapped(params: Params<'_>, id: i64) -> Option<Edited> {
     let (holder, path) = token_place(params)?;
-    with_member_at(holder, path, &raw(&id))
+    edited_at(holder, path, (&*raw(&id)).into())
 }
 
 /// Where the token is: the params at `_meta.progressToken`, or a composed
 /// call's `_meta` at `progressToken`.
 fn token_place(params: Params<'_>) -> Option<(Valid<'_>, &'static [&'static str])> {
+    const IN_PARAMS: &[&str] = &["_meta", "progressToken"];
     match params {
-        Params::Raw(raw) => Some((raw.into(), &["_meta", "progressToken"])),
+        Params::Raw(raw) => Some((raw.into(), IN_PARAMS)),
+        Params::Edited(text) => Some((text, IN_PARAMS)),
         Params::Call(call) => Some((call.meta?, &["progressToken"])),
     }
 }
@@ -740,7 +743,7 @@ mod tests {
         let sent = Params::Raw(&params);
         assert_eq!(progress_token(sent).unwrap().get(), r#""client-1""#);
         let ours = token_swapped(sent, 42).unwrap();
-        let v: serde_json::Value = serde_json::from_str(ours.get()).unwrap();
+        let v: serde_json::Value = serde_json::from_str(ours.as_valid().get()).unwrap();
         assert_eq!(v["_meta"]["progressToken"], 42);
         assert_eq!(v["_meta"]["com.example/trace"], 3);
         assert_eq!(v["arguments"]["text"].as_str().unwrap().len(), 20_000);
@@ -768,7 +771,7 @@ mod tests {
         let call = Params::Call(parts);
         assert_eq!(progress_token(call).unwrap().get(), "7");
         let ours = token_swapped(call, 42).unwrap();
-        assert_eq!(ours.get(), r#"{"progressToken":42,"k":"v"}"#);
+        assert_eq!(ours.as_valid().get(), r#"{"progressToken":42,"k":"v"}"#);
         let bare = Params::Call(Call {
             meta: None,
             ..parts
