@@ -7,9 +7,10 @@ use std::borrow::Cow;
 
 use serde_json::value::RawValue;
 
-/// The text of one JSON value known to be valid: a [`RawValue`]'s, or a
-/// member's that [`members`] found inside one. The only ways to get one,
-/// so it can be written out as it is without another check.
+/// The text of one JSON value known to be valid: a [`RawValue`]'s, a
+/// member's that [`members`] found inside one, or an [`Edited`]'s. Those
+/// are the only ways to get one, so it can be written out as it is without
+/// another check.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Valid<'a>(&'a str);
 

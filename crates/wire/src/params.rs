@@ -89,12 +89,6 @@ impl<'a> Params<'a> {
     }
 }
 
-impl<'a> From<&'a RawValue> for Params<'a> {
-    fn from(raw: &'a RawValue) -> Params<'a> {
-        Params::Raw(raw)
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -136,7 +130,7 @@ mod tests {
     #[test]
     fn raw_params_are_borrowed_as_they_are() {
         let sent = raw(r#"{ "name": "a" }"#);
-        let params = Params::from(&*sent);
+        let params = Params::Raw(&sent);
         assert!(matches!(params.to_raw(), Cow::Borrowed(_)));
         assert_eq!(params.meta_text(), Some(r#"{ "name": "a" }"#));
         let mut out = Vec::new();
