@@ -6,12 +6,23 @@
 
 use std::collections::HashMap;
 
-use super::index::{Posting, FIELDS};
+use super::index::{weighted_tf, Posting, FIELDS, NAME};
 use crate::catalog::Entry;
+
+/// A term in one document, as a query reads it: the BM25F frequency is
+/// worked out once per snapshot, not once per query.
+#[derive(Debug, Clone, Copy)]
+pub struct Hit {
+    pub doc: u32,
+    /// The term is in the tool's name.
+    pub in_name: bool,
+    /// [`weighted_tf`] against this snapshot's average field lengths.
+    pub tf: f64,
+}
 
 #[derive(Default)]
 pub struct GlobalIndex {
-    pub postings: HashMap<String, Vec<Posting>>,
+    pub postings: HashMap<String, Vec<Hit>>,
     pub field_len: Vec<[u16; FIELDS]>,
     pub avg_len: [f64; FIELDS],
     /// Global document id -> (entry index, tool index).
@@ -29,6 +40,7 @@ impl GlobalIndex {
     /// Merge the indexes of the ready entries; hidden tools are left out.
     pub fn build(entries: &[Entry]) -> GlobalIndex {
         let mut g = GlobalIndex::default();
+        let mut merged: HashMap<&str, Vec<Posting>> = HashMap::new();
         for (ei, e) in entries.iter().enumerate().filter(|(_, e)| e.is_ready()) {
             let idx = &e.index;
             // Local doc -> global doc, None for hidden tools.
@@ -45,19 +57,33 @@ impl GlobalIndex {
                 })
                 .collect();
             for (term, list) in &idx.postings {
-                let out = g.postings.entry(term.clone()).or_default();
+                let out = merged.entry(term).or_default();
                 out.extend(
                     list.iter()
                         .filter_map(|p| map[p.doc as usize].map(|doc| Posting { doc, tf: p.tf })),
                 );
             }
         }
-        g.postings.retain(|_, l| !l.is_empty());
         let n = g.docs.len().max(1) as f64;
         for f in 0..FIELDS {
             let total: u64 = g.field_len.iter().map(|l| u64::from(l[f])).sum();
             g.avg_len[f] = (total as f64 / n).max(1.0);
         }
+        g.postings = merged
+            .into_iter()
+            .filter(|(_, list)| !list.is_empty())
+            .map(|(term, list)| {
+                let hits = list
+                    .iter()
+                    .map(|p| Hit {
+                        doc: p.doc,
+                        in_name: p.tf[NAME] > 0,
+                        tf: weighted_tf(&p.tf, &g.field_len[p.doc as usize], &g.avg_len),
+                    })
+                    .collect();
+                (term.to_owned(), hits)
+            })
+            .collect();
         g.spellings = g.postings.keys().map(|t| (t.clone(), t.clone())).collect();
         let mut seen: std::collections::HashSet<&str> = std::collections::HashSet::new();
         for e in entries.iter().filter(|e| e.is_ready()) {

@@ -19,6 +19,22 @@ pub const FIELDS: usize = 4;
 
 /// How much a hit in each field counts (BM25F field weights).
 pub const FIELD_WEIGHTS: [f64; FIELDS] = [3.0, 1.0, 0.5, 0.6];
+/// How much each field's length tempers its hits (BM25F `b`, by field):
+/// names a little, the server's words not at all (every tool of a
+/// server shares them).
+pub const B: [f64; FIELDS] = [0.3, 0.75, 0.75, 0.0];
+
+/// A term's BM25F frequency in one document: its count in each field,
+/// weighted by field and tempered by the field's length against the
+/// catalog's average (`avg_len`).
+pub fn weighted_tf(tf: &[u16; FIELDS], lens: &[u16; FIELDS], avg_len: &[f64; FIELDS]) -> f64 {
+    (0..FIELDS)
+        .map(|f| {
+            FIELD_WEIGHTS[f] * f64::from(tf[f])
+                / (1.0 - B[f] + B[f] * f64::from(lens[f]) / avg_len[f])
+        })
+        .sum()
+}
 
 #[derive(Debug, Clone, Copy)]
 pub struct Posting {

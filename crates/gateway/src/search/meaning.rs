@@ -197,6 +197,25 @@ impl ToolVectors {
         let v = &self.values[d * self.dims..(d + 1) * self.dims];
         Some(dot_i8(v, &query.values) as f32 * scale * query.scale)
     }
+
+    /// [`ToolVectors::similarity`] of documents `0..docs`, in one pass
+    /// over the block.
+    pub fn similarities(&self, query: &Quantized, docs: usize) -> Vec<Option<f32>> {
+        let mut out = Vec::with_capacity(docs);
+        if query.len() == self.dims && self.dims > 0 {
+            out.extend(
+                self.scales
+                    .iter()
+                    .zip(self.values.chunks_exact(self.dims))
+                    .take(docs)
+                    .map(|(scale, v)| {
+                        scale.map(|s| dot_i8(v, &query.values) as f32 * s * query.scale)
+                    }),
+            );
+        }
+        out.resize(docs, None);
+        out
+    }
 }
 
 /// A query's vector, the catalog's tool vectors, and the share of the
@@ -208,8 +227,10 @@ pub struct Meaning<'v> {
 }
 
 impl Meaning<'_> {
-    pub fn similarity(&self, d: usize) -> Option<f32> {
-        self.docs.similarity(d, self.query)
+    /// The query's similarity to documents `0..docs` (`None` for those
+    /// without a vector).
+    pub fn similarities(&self, docs: usize) -> Vec<Option<f32>> {
+        self.docs.similarities(self.query, docs)
     }
 }
 
@@ -328,13 +349,24 @@ mod tests {
             docs: &docs,
             weight: 0.5,
         };
-        assert!((m.similarity(0).unwrap() - 0.6).abs() < 1e-2);
-        assert_eq!(m.similarity(1), None);
-        assert_eq!(m.similarity(2), None);
-        assert!(m.similarity(3).unwrap().abs() < 1e-2);
-        assert_eq!(m.similarity(9), None);
+        let all = m.similarities(6);
+        assert!((all[0].unwrap() - 0.6).abs() < 1e-2);
+        assert_eq!(all[1], None);
+        assert_eq!(all[2], None);
+        assert!(all[3].unwrap().abs() < 1e-2);
+        assert_eq!(all[4..], [None, None], "past the vectors");
+        for (d, s) in all.iter().enumerate() {
+            assert_eq!(*s, docs.similarity(d, &query), "document {d} alone");
+        }
+        assert_eq!(m.similarities(2).len(), 2);
         assert_eq!(docs.similarity(0, &Quantized::new(&[1.0])), None);
+        assert_eq!(
+            docs.similarities(&Quantized::new(&[1.0]), 3),
+            [None, None, None],
+            "a query of another dimension matches nothing"
+        );
         assert_eq!(ToolVectors::new(&[]).count(), 0);
+        assert_eq!(ToolVectors::new(&[]).similarities(&query, 2), [None, None]);
     }
 
     #[test]

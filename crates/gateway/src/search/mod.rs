@@ -35,7 +35,6 @@ mod synonyms;
 pub mod text;
 
 use crate::catalog::{Catalog, Entry, Tool};
-use index::{FIELDS, FIELD_WEIGHTS};
 
 pub use global::GlobalIndex;
 pub use text::words;
@@ -54,7 +53,6 @@ pub struct Match<'a> {
 }
 
 const K1: f64 = 1.2;
-const B: [f64; FIELDS] = [0.3, 0.75, 0.75, 0.0];
 const TYPO_WEIGHT: f64 = 0.5;
 /// How much a tool gains when the query covers its whole name (in
 /// proportion for part of it): "git status" is `git_status`, not
@@ -103,9 +101,7 @@ pub fn search_with_meaning<'a>(
     limit: usize,
 ) -> Vec<Match<'a>> {
     let lexical = Lexical::score(catalog, query);
-    let similarity: Vec<Option<f32>> = (0..lexical.scores.len())
-        .map(|d| meaning.similarity(d))
-        .collect();
+    let similarity = meaning.similarities(lexical.scores.len());
     let fused = meaning::fuse(&lexical.scores, &similarity, meaning.weight);
     let scored = fused
         .iter()
@@ -271,17 +267,10 @@ fn bm25f(g: &GlobalIndex, query_words: &[String], hints: &[&str]) -> (Vec<f64>, 
             let idf = (1.0 + (n_docs as f64 - df + 0.5) / (df + 0.5)).ln();
             for p in postings {
                 let d = p.doc as usize;
-                let lens = &g.field_len[d];
-                let tf: f64 = (0..FIELDS)
-                    .map(|f| {
-                        FIELD_WEIGHTS[f] * f64::from(p.tf[f])
-                            / (1.0 - B[f] + B[f] * f64::from(lens[f]) / g.avg_len[f])
-                    })
-                    .sum();
-                if let Some(bit) = name_bit.filter(|_| p.tf[index::NAME] > 0) {
+                if let Some(bit) = name_bit.filter(|_| p.in_name) {
                     names.hit(d, bit, gi);
                 }
-                let s = weight * idf * tf / (K1 + tf);
+                let s = weight * idf * p.tf / (K1 + p.tf);
                 if s > best[d] {
                     if best[d] == 0.0 {
                         touched.push(d);
@@ -300,7 +289,7 @@ fn bm25f(g: &GlobalIndex, query_words: &[String], hints: &[&str]) -> (Vec<f64>, 
     // A query of hints alone ("what is 17.5% of 2,340") covers nothing.
     let groups = groups_in_query.max(1) as f64;
     let real = (1u32 << groups_in_query) - 1;
-    for (d, s) in total.iter_mut().enumerate() {
+    for (d, s) in total.iter_mut().enumerate().filter(|(_, s)| **s != 0.0) {
         *s *= 0.4 + 0.6 * f64::from((mask[d] & real).count_ones()) / groups;
         *s *= 1.0 + NAME_COVER_WEIGHT * names.share(d, g.field_len[d][index::NAME]);
     }
