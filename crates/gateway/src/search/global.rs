@@ -6,7 +6,7 @@
 
 use std::collections::HashMap;
 
-use super::index::{weighted_tf, Posting, FIELDS, NAME};
+use super::index::{length_norms, weighted_tf, FIELDS, NAME};
 use crate::catalog::Entry;
 
 /// A term in one document, as a query reads it: the BM25F frequency is
@@ -40,50 +40,53 @@ impl GlobalIndex {
     /// Merge the indexes of the ready entries; hidden tools are left out.
     pub fn build(entries: &[Entry]) -> GlobalIndex {
         let mut g = GlobalIndex::default();
-        let mut merged: HashMap<&str, Vec<Posting>> = HashMap::new();
-        for (ei, e) in entries.iter().enumerate().filter(|(_, e)| e.is_ready()) {
-            let idx = &e.index;
-            // Local doc -> global doc, None for hidden tools.
-            let map: Vec<Option<u32>> = e
-                .tools
-                .iter()
-                .enumerate()
-                .map(|(ti, t)| {
-                    e.visible(t).then(|| {
-                        g.docs.push((ei as u32, ti as u32));
-                        g.field_len.push(idx.field_len[ti]);
-                        (g.docs.len() - 1) as u32
+        let ready = || entries.iter().enumerate().filter(|(_, e)| e.is_ready());
+        // Local doc -> global doc by entry, None for hidden tools.
+        let maps: Vec<Vec<Option<u32>>> = ready()
+            .map(|(ei, e)| {
+                e.tools
+                    .iter()
+                    .enumerate()
+                    .map(|(ti, t)| {
+                        e.visible(t).then(|| {
+                            g.docs.push((ei as u32, ti as u32));
+                            g.field_len.push(e.index.field_len[ti]);
+                            (g.docs.len() - 1) as u32
+                        })
                     })
-                })
-                .collect();
-            for (term, list) in &idx.postings {
-                let out = merged.entry(term).or_default();
-                out.extend(
-                    list.iter()
-                        .filter_map(|p| map[p.doc as usize].map(|doc| Posting { doc, tf: p.tf })),
-                );
-            }
-        }
+                    .collect()
+            })
+            .collect();
         let n = g.docs.len().max(1) as f64;
         for f in 0..FIELDS {
             let total: u64 = g.field_len.iter().map(|l| u64::from(l[f])).sum();
             g.avg_len[f] = (total as f64 / n).max(1.0);
         }
-        g.postings = merged
-            .into_iter()
-            .filter(|(_, list)| !list.is_empty())
-            .map(|(term, list)| {
-                let hits = list
-                    .iter()
-                    .map(|p| Hit {
-                        doc: p.doc,
-                        in_name: p.tf[NAME] > 0,
-                        tf: weighted_tf(&p.tf, &g.field_len[p.doc as usize], &g.avg_len),
-                    })
-                    .collect();
-                (term.to_owned(), hits)
-            })
+        let norms: Vec<_> = g
+            .field_len
+            .iter()
+            .map(|lens| length_norms(lens, &g.avg_len))
             .collect();
+        for ((_, e), map) in ready().zip(&maps) {
+            for (term, list) in &e.index.postings {
+                let hits = list.iter().filter_map(|p| {
+                    let doc = map[p.doc as usize]?;
+                    Some(Hit {
+                        doc,
+                        in_name: p.tf[NAME] > 0,
+                        tf: weighted_tf(&p.tf, &norms[doc as usize]),
+                    })
+                });
+                // Most terms are known by now: no key is allocated for them.
+                match g.postings.get_mut(term) {
+                    Some(list) => list.extend(hits),
+                    None => {
+                        g.postings.insert(term.clone(), hits.collect());
+                    }
+                }
+            }
+        }
+        g.postings.retain(|_, l| !l.is_empty());
         g.spellings = g.postings.keys().map(|t| (t.clone(), t.clone())).collect();
         let mut seen: std::collections::HashSet<&str> = std::collections::HashSet::new();
         for e in entries.iter().filter(|e| e.is_ready()) {

@@ -24,15 +24,18 @@ pub const FIELD_WEIGHTS: [f64; FIELDS] = [3.0, 1.0, 0.5, 0.6];
 /// server shares them).
 pub const B: [f64; FIELDS] = [0.3, 0.75, 0.75, 0.0];
 
+/// How much each field of a document `lens` long tempers a hit in it,
+/// against the catalog's average field lengths: BM25F's `1 - b + b * len / avg`.
+pub fn length_norms(lens: &[u16; FIELDS], avg_len: &[f64; FIELDS]) -> [f64; FIELDS] {
+    std::array::from_fn(|f| 1.0 - B[f] + B[f] * f64::from(lens[f]) / avg_len[f])
+}
+
 /// A term's BM25F frequency in one document: its count in each field,
-/// weighted by field and tempered by the field's length against the
-/// catalog's average (`avg_len`).
-pub fn weighted_tf(tf: &[u16; FIELDS], lens: &[u16; FIELDS], avg_len: &[f64; FIELDS]) -> f64 {
+/// weighted by field and tempered by the document's [`length_norms`].
+pub fn weighted_tf(tf: &[u16; FIELDS], norms: &[f64; FIELDS]) -> f64 {
     (0..FIELDS)
-        .map(|f| {
-            FIELD_WEIGHTS[f] * f64::from(tf[f])
-                / (1.0 - B[f] + B[f] * f64::from(lens[f]) / avg_len[f])
-        })
+        .filter(|&f| tf[f] > 0)
+        .map(|f| FIELD_WEIGHTS[f] * f64::from(tf[f]) / norms[f])
         .sum()
 }
 
