@@ -44,6 +44,15 @@ EMBEDDINGS_URL="http://127.0.0.1:$port/v1/embeddings" EMBEDDINGS_CACHE="$vectors
 grep -q "^words + meaning (weight 0.5): 0 texts" "$vectors/again.txt" \
   || { echo "the vector cache was not used:"; cat "$vectors/again.txt"; exit 1; }
 grep -q "miss: " "$vectors/misses.txt" || { echo "SHOW_MISSES listed nothing"; exit 1; }
+# Only the development set's misses are listed: the held-out sets' are never to be read.
+python3 - "$vectors/misses.txt" bench/search/queries-{holdout,blind,blind-2}.json <<'PY' || exit 1
+import json, sys
+listed = open(sys.argv[1], encoding="utf-8").read()
+for name in sys.argv[2:]:
+    for q in json.load(open(name, encoding="utf-8")):
+        if "miss: " + json.dumps(q["query"], ensure_ascii=False) + " ->" in listed:
+            sys.exit(f"SHOW_MISSES listed a miss of {name}, a held-out set")
+PY
 if grep -q "p50 µs" "$vectors/again.txt"; then echo "QUALITY_ONLY still timed"; exit 1; fi
 echo "search_quality again from the vector cache: nothing embedded twice, $(grep -c 'miss: ' "$vectors/misses.txt") misses listed"
 rm -rf "$vectors"
