@@ -542,7 +542,8 @@ mod tests {
         assert_eq!(got.len(), 1, "{got:?}");
         assert_eq!(got[0].0, "schedule");
         assert!((got[0].1 - 0.7).abs() < 0.01, "{got:?}");
-        assert!((aligned.vectors.similarity(0, &vector).unwrap() - 0.4).abs() < 0.01);
+        let tool = aligned.vectors.similarities(&vector, 1)[0].unwrap();
+        assert!((tool - 0.4).abs() < 0.01);
     }
 
     #[tokio::test]

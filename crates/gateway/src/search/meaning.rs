@@ -187,19 +187,10 @@ impl ToolVectors {
         self.count
     }
 
-    /// The dot product of `query` and document `d`: their cosine similarity
-    /// for unit vectors, its mean over tool and server for [`in_context`].
-    pub fn similarity(&self, d: usize, query: &Quantized) -> Option<f32> {
-        let scale = (*self.scales.get(d)?)?;
-        if query.len() != self.dims {
-            return None;
-        }
-        let v = &self.values[d * self.dims..(d + 1) * self.dims];
-        Some(dot_i8(v, &query.values) as f32 * scale * query.scale)
-    }
-
-    /// [`ToolVectors::similarity`] of documents `0..docs`, in one pass
-    /// over the block.
+    /// The dot product of `query` with each of documents `0..docs`, in one
+    /// pass over the block: their cosine similarity for unit vectors, its
+    /// mean over tool and server for [`in_context`]. `None` for a document
+    /// without a vector, and for all with a query of another dimension.
     pub fn similarities(&self, query: &Quantized, docs: usize) -> Vec<Option<f32>> {
         let mut out = Vec::with_capacity(docs);
         if query.len() == self.dims && self.dims > 0 {
@@ -341,7 +332,8 @@ mod tests {
     #[test]
     fn tool_vectors_by_document_with_gaps() {
         let q = |v: &[f32]| Some(Arc::new(Quantized::new(v)));
-        let docs = ToolVectors::new(&[q(&[0.6, 0.8]), None, q(&[1.0]), q(&[0.0, 1.0])]);
+        let vectors = [q(&[0.6, 0.8]), None, q(&[1.0]), q(&[0.0, 1.0])];
+        let docs = ToolVectors::new(&vectors);
         assert_eq!(docs.count(), 2, "the one-dimension vector does not count");
         let query = Quantized::new(&[1.0, 0.0]);
         let m = Meaning {
@@ -355,11 +347,11 @@ mod tests {
         assert_eq!(all[2], None);
         assert!(all[3].unwrap().abs() < 1e-2);
         assert_eq!(all[4..], [None, None], "past the vectors");
-        for (d, s) in all.iter().enumerate() {
-            assert_eq!(*s, docs.similarity(d, &query), "document {d} alone");
+        for d in [0, 3] {
+            let alone = vectors[d].as_ref().unwrap().dot(&query);
+            assert_eq!(all[d], Some(alone), "document {d} as its own dot product");
         }
         assert_eq!(m.similarities(2).len(), 2);
-        assert_eq!(docs.similarity(0, &Quantized::new(&[1.0])), None);
         assert_eq!(
             docs.similarities(&Quantized::new(&[1.0]), 3),
             [None, None, None],
