@@ -117,12 +117,23 @@ pub fn py_client(transport_args: &[&str], steps: &[&str]) -> (Vec<Value>, Value)
 }
 
 /// A free TCP port on 127.0.0.1 (for backends that need one chosen up front).
+/// A port nothing listens on now and that this test process has not handed out
+/// before: the kernel may give a just-released port out again, and two servers
+/// of one test told the same port would each fail to start half the time.
 pub fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
+    static GIVEN: Mutex<Vec<u16>> = Mutex::new(Vec::new());
+    let mut given = GIVEN.lock().unwrap();
+    loop {
+        let port = std::net::TcpListener::bind("127.0.0.1:0")
+            .unwrap()
+            .local_addr()
+            .unwrap()
+            .port();
+        if !given.contains(&port) {
+            given.push(port);
+            return port;
+        }
+    }
 }
 
 /// A running gateway; stopped with SIGTERM (then SIGKILL) on drop.
