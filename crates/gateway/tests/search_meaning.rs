@@ -393,7 +393,7 @@ async fn a_reload_turns_search_by_meaning_on() {
 }
 
 #[tokio::test]
-async fn model_and_prefixes_reach_the_endpoint() {
+async fn model_prefixes_and_query_text_reach_the_endpoint() {
     let endpoint = FakeEndpoint::start(false, None).await;
     let config = format!(
         "meta_mcp:\n  embeddings:\n    url: {}\n    model: tiny-embedder\n    query_prefix: 'q: '\n    document_prefix: 'd: '\nbackends:\n  fx:\n    command: {}\n",
@@ -406,6 +406,12 @@ async fn model_and_prefixes_reach_the_endpoint() {
     })
     .await;
     search(&mut c, "echo back a message").await;
+    // A literal token reaches the model as what it is, not as its characters.
+    search(
+        &mut c,
+        "echo https://example.com/q3.pdf back to bob@example.com",
+    )
+    .await;
     let requests = endpoint.requests.lock().unwrap().clone();
     assert!(requests.iter().all(|r| r["model"] == "tiny-embedder"));
     let texts = |kind: &str| -> Vec<String> {
@@ -416,7 +422,13 @@ async fn model_and_prefixes_reach_the_endpoint() {
             .map(|t| t.as_str().unwrap().to_owned())
             .collect()
     };
-    assert_eq!(texts("query"), ["q: echo back a message"]);
+    assert_eq!(
+        texts("query"),
+        [
+            "q: echo back a message",
+            "q: echo a URL back to an email address"
+        ]
+    );
     let documents = texts("document");
     assert!(!documents.is_empty());
     assert!(

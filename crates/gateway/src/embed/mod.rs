@@ -31,7 +31,7 @@ use crate::catalog::Catalog;
 use crate::config::Embeddings;
 use crate::gateway::Gateway;
 use crate::search::meaning::{
-    document_text, in_context, normalized, server_text, Quantized, ToolVectors,
+    document_text, in_context, normalized, query_text, server_text, Quantized, ToolVectors,
 };
 
 /// A batch of tool texts may take this long at least, whatever `timeout` says.
@@ -143,7 +143,7 @@ impl Embedder {
             tracing::debug!("no tool vectors for this catalog yet; search by words alone");
             return None;
         };
-        let text = format!("{}{query}", config.query_prefix);
+        let text = format!("{}{}", config.query_prefix, query_text(query));
         let asked = self.request(&config, vec![text], Side::Query);
         let failure = match tokio::time::timeout(config.timeout, asked).await {
             Ok(Ok(mut v)) => {

@@ -46,6 +46,13 @@ pub fn server_text(name: &str, description: &str) -> String {
     }
 }
 
+/// The text a query is embedded as: its literal tokens said as what they
+/// are ([`super::phrasing::literals_named`]: "read ~/notes/todo.txt" ->
+/// "read a file").
+pub fn query_text(query: &str) -> String {
+    super::phrasing::literals_named(query)
+}
+
 /// A tool's vector in its server's context: the mean of the two, so a
 /// query's dot product with it is the mean of its cosines with each. Just
 /// the tool's own without a server vector (or with one of another

@@ -1,8 +1,9 @@
 //! What a query says beyond its words, read before it is searched: the
 //! values it gives a tool's arguments (quoted text, the name after
 //! "called"; URLs, addresses, paths and issue keys, which give hints
-//! instead), its phrasal verbs and nouns used as verbs, and the hints of
-//! its shape (a question, a bare plural, a day, a sum). Pure.
+//! instead, and are named for the embedding model: "a URL"), its phrasal
+//! verbs and nouns used as verbs, and the hints of its shape (a question,
+//! a bare plural, a day, a sum). Pure.
 
 use super::text::{is_number, is_stop_word, stem, words};
 
@@ -99,6 +100,17 @@ impl Literal {
         })
     }
 
+    /// What it is, in words a model reads (see [`literals_named`]).
+    fn named(self) -> &'static str {
+        match self {
+            Literal::Url => "a URL",
+            Literal::Email => "an email address",
+            Literal::Channel => "a channel",
+            Literal::File => "a file",
+            Literal::Issue => "an issue",
+        }
+    }
+
     /// The hint it gives (see [`hint_terms`]).
     fn hint(self) -> &'static str {
         match self {
@@ -126,6 +138,34 @@ pub fn without_literals(query: &str) -> String {
         };
         out.push_str(kept);
         out.push(' ');
+    }
+    out
+}
+
+/// The query with each literal token but a channel said as what it is:
+/// "extract the text of https://example.com/q3.pdf" -> "extract the text
+/// of a URL". This is the text the query is embedded as: a model reads a
+/// URL's or a path's characters as words ("example", "q3", "pdf") that say
+/// nothing of the tool wanted, where "a URL" says what the tool is given.
+/// A channel's name (`#general`) is kept: it reads as words about the
+/// conversation.
+pub fn literals_named(query: &str) -> String {
+    let mut out = String::with_capacity(query.len());
+    for tok in query.split_whitespace() {
+        if !out.is_empty() {
+            out.push(' ');
+        }
+        match Literal::of(tok) {
+            None | Some(Literal::Channel) => out.push_str(tok),
+            Some(literal) => {
+                // The punctuation around the token stays ("report.pdf," -> "a file,").
+                let core = bare(tok);
+                let start = tok.find(core).unwrap_or(0);
+                out.push_str(&tok[..start]);
+                out.push_str(literal.named());
+                out.push_str(&tok[start + core.len()..]);
+            }
+        }
     }
     out
 }
@@ -416,6 +456,27 @@ pub fn hint_terms(hint: &str) -> &'static [&'static str] {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn literals_are_named_for_the_model() {
+        assert_eq!(
+            literals_named("grab the text of https://example.com/post-1 so I can summarize it"),
+            "grab the text of a URL so I can summarize it"
+        );
+        assert_eq!(
+            literals_named("show me ~/Pictures/cat.jpg and report.pdf, then mail bob@example.com"),
+            "show me a file and a file, then mail an email address"
+        );
+        assert_eq!(
+            literals_named("who is watching PAY-77 in #general"),
+            "who is watching an issue in #general"
+        );
+        // Words that only look like literals stay words.
+        assert_eq!(
+            literals_named("set up Node.js  on it"),
+            "set up Node.js on it"
+        );
+    }
 
     #[test]
     fn values_given_to_arguments_are_not_words_to_match() {
