@@ -22,18 +22,22 @@ struct Shared {
 
 /// Serves on `listener` until the process ends.
 pub async fn run(echo: Echo, sse: bool, listener: tokio::net::TcpListener) -> std::io::Result<()> {
+    let listener = axum::serve::ListenerExt::tap_io(listener, |tcp| {
+        let _ = tcp.set_nodelay(true);
+    });
+    axum::serve(listener, router(echo, sse)).await
+}
+
+/// The routes of `/mcp`, for [`run`] (and tests that serve them their own way).
+pub fn router(echo: Echo, sse: bool) -> Router {
     let shared = Arc::new(Shared {
         echo,
         sse,
         sessions: AtomicU64::new(0),
     });
-    let app = Router::new()
+    Router::new()
         .route("/mcp", post(post_mcp).get(get_mcp).delete(delete_mcp))
-        .with_state(shared);
-    let listener = axum::serve::ListenerExt::tap_io(listener, |tcp| {
-        let _ = tcp.set_nodelay(true);
-    });
-    axum::serve(listener, app).await
+        .with_state(shared)
 }
 
 async fn post_mcp(State(st): State<Arc<Shared>>, body: Bytes) -> Response {
