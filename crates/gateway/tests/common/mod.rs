@@ -117,23 +117,26 @@ pub fn py_client(transport_args: &[&str], steps: &[&str]) -> (Vec<Value>, Value)
 }
 
 /// A free TCP port on 127.0.0.1 (for backends that need one chosen up front).
-/// A port nothing listens on now and that this test process has not handed out
-/// before: the kernel may give a just-released port out again, and two servers
-/// of one test told the same port would each fail to start half the time.
+/// A port nothing listens on now, for a server a test starts, never handed
+/// out twice by one test process. From below the kernel's ephemeral range
+/// (32768 on): a port `bind(0)` gave could be given again, to another
+/// server or to an outgoing connection, before the server it was meant for
+/// has bound it; no outgoing connection takes a port from down here.
 pub fn free_port() -> u16 {
-    static GIVEN: Mutex<Vec<u16>> = Mutex::new(Vec::new());
-    let mut given = GIVEN.lock().unwrap();
-    loop {
-        let port = std::net::TcpListener::bind("127.0.0.1:0")
-            .unwrap()
-            .local_addr()
-            .unwrap()
-            .port();
-        if !given.contains(&port) {
-            given.push(port);
+    const FIRST: u32 = 20_000;
+    const COUNT: u32 = 12_000;
+    static NEXT: Mutex<Option<u32>> = Mutex::new(None);
+    let mut next = NEXT.lock().unwrap();
+    // Each test process starts at its own place in the range.
+    let at = next.get_or_insert_with(|| std::process::id().wrapping_mul(7_919) % COUNT);
+    for _ in 0..COUNT {
+        let port = (FIRST + *at % COUNT) as u16;
+        *at += 1;
+        if std::net::TcpListener::bind(("127.0.0.1", port)).is_ok() {
             return port;
         }
     }
+    panic!("no free port in {FIRST}..{}", FIRST + COUNT);
 }
 
 /// A running gateway; stopped with SIGTERM (then SIGKILL) on drop.
