@@ -116,9 +116,9 @@ pub fn py_client(transport_args: &[&str], steps: &[&str]) -> (Vec<Value>, Value)
     )
 }
 
-/// A free TCP port on 127.0.0.1 (for backends that need one chosen up front).
-/// A port nothing listens on now, for a server a test starts, never handed
-/// out twice by one test process. From below the kernel's ephemeral range
+/// A free TCP port on 127.0.0.1, for a server a test starts that needs one
+/// chosen up front: nothing listens on it now, and one test process never
+/// hands it out twice. From below the kernel's ephemeral range
 /// (32768 on): a port `bind(0)` gave could be given again, to another
 /// server or to an outgoing connection, before the server it was meant for
 /// has bound it; no outgoing connection takes a port from down here.
