@@ -1,7 +1,8 @@
 //! One backend's inverted index. Built once when that backend's tool list
-//! changes, so a change in one backend never re-indexes the others; global
-//! statistics (document frequency, average field length) are summed across
-//! backend indexes at query time, which is cheap for a handful of terms.
+//! changes, so a change in one backend never re-indexes the others. The
+//! catalog-wide statistics (document frequencies, average field lengths)
+//! and each posting's BM25F frequency against them are worked out when the
+//! indexes are merged for a catalog snapshot ([`super::global`]).
 
 use std::collections::HashMap;
 
@@ -144,5 +145,30 @@ fn collect(schema: &Value, depth: usize, out: &mut String) {
                 collect(items, depth + 1, out);
             }
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_terms_frequency_is_weighted_by_field_and_tempered_by_length() {
+        let avg = [2.0, 10.0, 4.0, 6.0];
+        // A document of average lengths: no field is tempered.
+        let norms = length_norms(&[2, 10, 4, 6], &avg);
+        assert_eq!(norms, [1.0; FIELDS]);
+        let once_each = weighted_tf(&[1, 1, 1, 1], &norms);
+        assert!((once_each - FIELD_WEIGHTS.iter().sum::<f64>()).abs() < 1e-12);
+        assert_eq!(
+            weighted_tf(&[0, 2, 0, 0], &norms),
+            2.0 * FIELD_WEIGHTS[DESCRIPTION]
+        );
+        // A description twice the average counts a hit for less; the
+        // server's words, shared by every tool of a server, never are.
+        let long = length_norms(&[2, 20, 4, 12], &avg);
+        assert!(weighted_tf(&[0, 1, 0, 0], &long) < FIELD_WEIGHTS[DESCRIPTION]);
+        assert_eq!(weighted_tf(&[0, 0, 0, 1], &long), FIELD_WEIGHTS[SERVER]);
+        assert_eq!(weighted_tf(&[0; FIELDS], &long), 0.0);
     }
 }

@@ -100,17 +100,6 @@ impl Literal {
         })
     }
 
-    /// What it is, in words a model reads (see [`literals_named`]).
-    fn named(self) -> &'static str {
-        match self {
-            Literal::Url => "a URL",
-            Literal::Email => "an email address",
-            Literal::Channel => "a channel",
-            Literal::File => "a file",
-            Literal::Issue => "an issue",
-        }
-    }
-
     /// The hint it gives (see [`hint_terms`]).
     fn hint(self) -> &'static str {
         match self {
@@ -129,43 +118,49 @@ impl Literal {
 /// `pdf`); a channel keeps its name. "bob@example.com" would otherwise
 /// search for "example" and "com", words of countless descriptions.
 pub fn without_literals(query: &str) -> String {
-    let mut out = String::with_capacity(query.len());
-    for tok in query.split_whitespace() {
-        let kept = match Literal::of(tok) {
-            None | Some(Literal::Channel) => tok,
-            Some(Literal::File) => file_extension(bare(tok)).unwrap_or(""),
-            Some(_) => "",
-        };
-        out.push_str(kept);
-        out.push(' ');
-    }
-    out
+    each_literal(query, |literal, token| match literal {
+        Literal::Channel => token,
+        Literal::File => file_extension(token).unwrap_or(""),
+        Literal::Url | Literal::Email | Literal::Issue => "",
+    })
 }
 
-/// The query with each literal token but a channel said as what it is:
-/// "extract the text of https://example.com/q3.pdf" -> "extract the text
-/// of a URL". This is the text the query is embedded as: a model reads a
-/// URL's or a path's characters as words ("example", "q3", "pdf") that say
-/// nothing of the tool wanted, where "a URL" says what the tool is given.
-/// A channel's name (`#general`) is kept: it reads as words about the
-/// conversation.
+/// The query with each literal token said as what it is: "extract the
+/// text of https://example.com/q3.pdf" -> "extract the text of a URL". This
+/// is the text the query is embedded as: a model reads a URL's or a path's
+/// characters as words ("example", "q3", "pdf") that say nothing of the
+/// tool wanted, where "a URL" says what the tool is given. A channel's name
+/// (`#general`) is kept: it reads as words about the conversation.
 pub fn literals_named(query: &str) -> String {
+    each_literal(query, |literal, token| match literal {
+        Literal::Url => "a URL",
+        Literal::Email => "an email address",
+        Literal::File => "a file",
+        Literal::Issue => "an issue",
+        Literal::Channel => token,
+    })
+}
+
+/// The query's tokens joined by single spaces, each literal token (without
+/// the punctuation around it, which stays: "report.pdf," -> "a file,")
+/// replaced by what `say` makes of it.
+fn each_literal<'q>(query: &'q str, say: impl Fn(Literal, &'q str) -> &'q str) -> String {
     let mut out = String::with_capacity(query.len());
     for tok in query.split_whitespace() {
         if !out.is_empty() {
             out.push(' ');
         }
-        match Literal::of(tok) {
-            None | Some(Literal::Channel) => out.push_str(tok),
-            Some(literal) => {
-                // The punctuation around the token stays ("report.pdf," -> "a file,").
-                let core = bare(tok);
-                let start = tok.find(core).unwrap_or(0);
-                out.push_str(&tok[..start]);
-                out.push_str(literal.named());
-                out.push_str(&tok[start + core.len()..]);
-            }
-        }
+        let Some(literal) = Literal::of(tok) else {
+            out.push_str(tok);
+            continue;
+        };
+        let core = bare(tok);
+        // `core` starts at the first character `bare` kept: punctuation
+        // cannot hold it, so the first match is where it is.
+        let start = tok.find(core).unwrap_or(0);
+        out.push_str(&tok[..start]);
+        out.push_str(say(literal, core));
+        out.push_str(&tok[start + core.len()..]);
     }
     out
 }
