@@ -359,7 +359,7 @@ impl Gateway {
         for (session, uri) in targets {
             let params = msg
                 .params
-                .as_deref()
+                .as_ref()
                 .and_then(|ps| mcp_wire::object::with_member(ps, "uri", &mcp_wire::raw(&uri)));
             if !session.push(Message::notification(
                 msg.method(),

@@ -53,8 +53,8 @@ impl ErrorObject {
         self
     }
 
-    pub fn to_raw(&self) -> Box<RawValue> {
+    pub fn to_raw(&self) -> crate::Json {
         // An ErrorObject always serialises: it holds a number, a string and raw JSON.
-        serde_json::value::to_raw_value(self).expect("ErrorObject serialises")
+        crate::Json::to(self).expect("ErrorObject serialises")
     }
 }

@@ -8,6 +8,7 @@
 //!
 //! - [`message`]: the envelope, parsing (single and batch), serialisation.
 //! - [`error`]: JSON-RPC / MCP error codes and the error object.
+//! - [`json`]: JSON text checked once and owned ([`Json`]), and the checker.
 //! - [`object`]: a raw object's members, read without a parse or edited one by one.
 //! - [`params`]: a request's params as they go upstream, as sent or composed from checked parts.
 //! - [`sse`]: an incremental `text/event-stream` decoder and an encoder.
@@ -15,13 +16,17 @@
 #![forbid(unsafe_code)]
 
 pub mod error;
+pub mod json;
 pub mod message;
 pub mod object;
 pub mod params;
 pub mod sse;
+#[cfg(test)]
+mod testing;
 pub mod version;
 
 pub use error::{codes, ErrorObject};
+pub use json::{Json, SyntaxError};
 pub use message::{raw, Id, Kind, Message, Outgoing, ParseError, Parsed};
 pub use object::Valid;
 pub use params::{Call, Params};

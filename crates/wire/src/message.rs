@@ -1,15 +1,16 @@
 //! The JSON-RPC 2.0 envelope.
 //!
 //! Only `jsonrpc`, `id` and `method` are interpreted. `params`, `result` and
-//! `error` are kept as raw JSON text and written back out unchanged.
+//! `error` are kept as JSON text ([`Json`]), checked once as the message is
+//! read, and written back out unchanged.
 
 use std::fmt;
 
 use serde::de::{self, Deserializer};
 use serde::{Deserialize, Serialize, Serializer};
-use serde_json::value::RawValue;
 
 use crate::error::{codes, ErrorObject};
+use crate::json::{self, Json, SyntaxError};
 use crate::params::Params;
 
 /// A JSON-RPC id: a string or an integer (never null, never fractional).
@@ -87,9 +88,9 @@ pub enum Kind {
 pub struct Message {
     pub id: Option<Id>,
     pub method: Option<Box<str>>,
-    pub params: Option<Box<RawValue>>,
-    pub result: Option<Box<RawValue>>,
-    pub error: Option<Box<RawValue>>,
+    pub params: Option<Json>,
+    pub result: Option<Json>,
+    pub error: Option<Json>,
 }
 
 /// The outcome of parsing one body or line: a message or a (2025-03-26) batch.
@@ -133,20 +134,109 @@ impl ParseError {
     }
 }
 
-#[derive(Deserialize)]
-struct RawEnvelope<'a> {
-    #[serde(borrow, default)]
-    jsonrpc: Option<&'a RawValue>,
-    #[serde(borrow, default)]
-    id: Option<&'a RawValue>,
-    #[serde(default)]
-    method: Option<Box<str>>,
-    #[serde(default)]
-    params: Option<Box<RawValue>>,
-    #[serde(default)]
-    result: Option<Box<RawValue>>,
-    #[serde(default)]
-    error: Option<Box<RawValue>>,
+/// A message's members as read, before they are judged: the values' text.
+#[derive(Default)]
+struct Envelope<'a> {
+    jsonrpc: Option<&'a str>,
+    id: Option<&'a str>,
+    method: Option<&'a str>,
+    params: Option<&'a str>,
+    result: Option<&'a str>,
+    error: Option<&'a str>,
+    /// The first member given twice, or that is no message's.
+    duplicate: Option<&'static str>,
+}
+
+impl<'a> Envelope<'a> {
+    /// Walk the object `text` is, checking all of it; `Ok(None)` when it is
+    /// JSON but not an object.
+    fn read(text: &'a str) -> Result<Option<Envelope<'a>>, SyntaxError> {
+        let b = text.as_bytes();
+        let mut at = json::skip_space(b, 0);
+        if b.get(at) != Some(&b'{') {
+            return json::check(text).map(|()| None);
+        }
+        let mut env = Envelope::default();
+        at = json::skip_space(b, at + 1);
+        if b.get(at) == Some(&b'}') {
+            json::at_end(b, at + 1)?;
+            return Ok(Some(env));
+        }
+        loop {
+            let (key_end, value) = json::member_key(b, at)?;
+            let value_end = json::value_end(b, value)?;
+            env.put(&text[at..key_end], &text[value..value_end]);
+            at = json::skip_space(b, value_end);
+            match b.get(at) {
+                Some(b',') => at = json::skip_space(b, at + 1),
+                Some(b'}') => break,
+                Some(_) => return Err(SyntaxError::at(b, at, "expected ',' or '}'")),
+                None => return Err(SyntaxError::at(b, at, "unexpected end of input")),
+            }
+        }
+        json::at_end(b, at + 1)?;
+        Ok(Some(env))
+    }
+
+    /// Keep a member's value (`null` reads as absent); other members are
+    /// checked and left.
+    fn put(&mut self, key: &str, value: &'a str) {
+        let (name, slot) = match key_text(key).as_ref() {
+            "jsonrpc" => ("jsonrpc", &mut self.jsonrpc),
+            "id" => ("id", &mut self.id),
+            "method" => ("method", &mut self.method),
+            "params" => ("params", &mut self.params),
+            "result" => ("result", &mut self.result),
+            "error" => ("error", &mut self.error),
+            _ => return,
+        };
+        if slot.is_some() {
+            self.duplicate.get_or_insert(name);
+        } else if value != "null" {
+            *slot = Some(value);
+        }
+    }
+}
+
+/// The elements of the array `text` is, each checked.
+fn elements(text: &str) -> Result<Vec<&str>, SyntaxError> {
+    let b = text.as_bytes();
+    let mut at = json::skip_space(b, 0) + 1; // past the `[` the caller saw
+    let mut items = Vec::new();
+    at = json::skip_space(b, at);
+    if b.get(at) != Some(&b']') {
+        loop {
+            let end = json::value_end(b, at)?;
+            items.push(&text[at..end]);
+            at = json::skip_space(b, end);
+            match b.get(at) {
+                Some(b',') => at = json::skip_space(b, at + 1),
+                Some(b']') => break,
+                Some(_) => return Err(SyntaxError::at(b, at, "expected ',' or ']'")),
+                None => return Err(SyntaxError::at(b, at, "unexpected end of input")),
+            }
+        }
+    }
+    json::at_end(b, at + 1)?;
+    Ok(items)
+}
+
+/// A key as it reads: `"a\u0062"` is `ab`.
+fn key_text(raw: &str) -> std::borrow::Cow<'_, str> {
+    if raw.contains('\\') {
+        serde_json::from_str::<String>(raw).map_or(raw.into(), Into::into)
+    } else {
+        raw[1..raw.len() - 1].into()
+    }
+}
+
+/// A JSON string's text, decoded; `None` for any other value.
+fn string_value(raw: &str) -> Option<Box<str>> {
+    match raw.as_bytes() {
+        [b'"', inner @ .., b'"'] if !inner.contains(&b'\\') => Some(raw[1..raw.len() - 1].into()),
+        [b'"', ..] => serde_json::from_str::<String>(raw).ok().map(Into::into),
+        _ => None,
+    }
 }
 
 /// The message as text: UTF-8 checked once for the whole message, which is
@@ -164,18 +254,14 @@ impl Message {
             .trim_start_matches(|c: char| c.is_ascii_whitespace())
             .starts_with('[')
         {
-            let items: Vec<&RawValue> =
-                serde_json::from_str(text).map_err(|e| ParseError::Json(e.to_string()))?;
+            let items = elements(text).map_err(|e| ParseError::Json(e.to_string()))?;
             if items.is_empty() {
                 return Err(ParseError::Invalid {
                     id: None,
                     reason: "empty batch".into(),
                 });
             }
-            let batch = items
-                .into_iter()
-                .map(|raw| Self::parse_text(raw.get()))
-                .collect();
+            let batch = items.into_iter().map(Self::parse_text).collect();
             return Ok(Parsed::Batch(batch));
         }
         Self::parse_text(text).map(Parsed::Single)
@@ -187,25 +273,20 @@ impl Message {
     }
 
     fn parse_text(text: &str) -> Result<Message, ParseError> {
-        let env: RawEnvelope = serde_json::from_str(text).map_err(|e| {
-            if e.is_data() {
-                ParseError::Invalid {
-                    id: None,
-                    reason: e.to_string(),
-                }
-            } else {
-                ParseError::Json(e.to_string())
-            }
-        })?;
+        let env = Envelope::read(text)
+            .map_err(|e| ParseError::Json(e.to_string()))?
+            .ok_or_else(|| ParseError::Invalid {
+                id: None,
+                reason: "a message must be a JSON object".into(),
+            })?;
         let id = match env.id {
             None => None,
-            Some(raw) if raw.get() == "null" => None,
             Some(raw) => Some(
-                plain_id(raw.get())
-                    .map_or_else(|| serde_json::from_str::<Id>(raw.get()), Ok)
+                plain_id(raw)
+                    .map_or_else(|| serde_json::from_str::<Id>(raw), Ok)
                     .map_err(|_| ParseError::Invalid {
                         id: None,
-                        reason: format!("id must be a string or an integer, got {}", raw.get()),
+                        reason: format!("id must be a string or an integer, got {raw}"),
                     })?,
             ),
         };
@@ -213,16 +294,26 @@ impl Message {
             id,
             reason: reason.to_owned(),
         };
-        match env.jsonrpc.map(RawValue::get) {
+        if let Some(name) = env.duplicate {
+            return Err(invalid(id, &format!("\"{name}\" is given twice")));
+        }
+        match env.jsonrpc {
             Some("\"2.0\"") => {}
             _ => return Err(invalid(id, "\"jsonrpc\" must be \"2.0\"")),
         }
+        let method = match env.method {
+            None => None,
+            Some(raw) => Some(
+                string_value(raw)
+                    .ok_or_else(|| invalid(id.clone(), "\"method\" must be a string"))?,
+            ),
+        };
         let msg = Message {
             id,
-            method: env.method,
-            params: env.params,
-            result: env.result,
-            error: env.error,
+            method,
+            params: env.params.map(Json::checked),
+            result: env.result.map(Json::checked),
+            error: env.error.map(Json::checked),
         };
         match (&msg.method, &msg.result, &msg.error) {
             (Some(m), None, None) if m.is_empty() => Err(invalid(msg.id, "empty method")),
@@ -250,7 +341,7 @@ impl Message {
         self.method.as_deref().unwrap_or("")
     }
 
-    pub fn request(id: Id, method: &str, params: Option<Box<RawValue>>) -> Message {
+    pub fn request(id: Id, method: &str, params: Option<Json>) -> Message {
         Message {
             id: Some(id),
             method: Some(method.into()),
@@ -260,7 +351,7 @@ impl Message {
         }
     }
 
-    pub fn notification(method: &str, params: Option<Box<RawValue>>) -> Message {
+    pub fn notification(method: &str, params: Option<Json>) -> Message {
         Message {
             id: None,
             method: Some(method.into()),
@@ -270,7 +361,7 @@ impl Message {
         }
     }
 
-    pub fn response(id: Id, result: Box<RawValue>) -> Message {
+    pub fn response(id: Id, result: Json) -> Message {
         Message {
             id: Some(id),
             method: None,
@@ -299,7 +390,7 @@ impl Message {
 
     /// Deserialize `params` (absent params read as `{}`).
     pub fn parse_params<'a, T: Deserialize<'a>>(&'a self) -> Result<T, serde_json::Error> {
-        serde_json::from_str(self.params.as_deref().map_or("{}", RawValue::get))
+        serde_json::from_str(self.params.as_ref().map_or("{}", Json::get))
     }
 
     /// The same message borrowed, for writing it out.
@@ -307,9 +398,9 @@ impl Message {
         Outgoing {
             id: self.id.as_ref(),
             method: self.method.as_deref(),
-            params: self.params.as_deref().map(Params::Raw),
-            result: self.result.as_deref(),
-            error: self.error.as_deref(),
+            params: self.params.as_ref().map(Params::Raw),
+            result: self.result.as_ref(),
+            error: self.error.as_ref(),
         }
     }
 
@@ -339,8 +430,8 @@ pub struct Outgoing<'a> {
     pub id: Option<&'a Id>,
     pub method: Option<&'a str>,
     pub params: Option<Params<'a>>,
-    pub result: Option<&'a RawValue>,
-    pub error: Option<&'a RawValue>,
+    pub result: Option<&'a Json>,
+    pub error: Option<&'a Json>,
 }
 
 impl<'a> Outgoing<'a> {
@@ -407,7 +498,7 @@ impl<'a> Outgoing<'a> {
     }
 
     fn len_hint(&self) -> usize {
-        let raw = |r: Option<&RawValue>| r.map_or(0, |r| r.get().len());
+        let raw = |r: Option<&Json>| r.map_or(0, |r| r.get().len());
         let params = self.params.map_or(0, Params::len_hint);
         64 + self.method.map_or(0, str::len) + params + raw(self.result) + raw(self.error)
     }
@@ -418,9 +509,9 @@ fn write_json(out: &mut Vec<u8>, value: &(impl Serialize + ?Sized)) {
     serde_json::to_writer(out, value).expect("serialisable");
 }
 
-/// Serialise a value to raw JSON (for results the gateway builds itself).
-pub fn raw(value: &impl Serialize) -> Box<RawValue> {
-    serde_json::value::to_raw_value(value).expect("gateway-built values serialise")
+/// Serialise a value to JSON text (for results the gateway builds itself).
+pub fn raw(value: &impl Serialize) -> Json {
+    Json::to(value).expect("gateway-built values serialise")
 }
 
 #[cfg(test)]
@@ -523,6 +614,74 @@ mod tests {
     }
 
     #[test]
+    fn the_envelope_is_read_member_by_member() {
+        // Keys as they read, a method's escapes decoded, members kept as written.
+        let m = one(
+            r#"{ "jsonrpc" : "2.0", "\u0069d":3, "method":"tools\/call", "params" : { "a" : [1, 2.50] }, "x-ext": {"k": [null]} }"#,
+        );
+        assert_eq!(m.id, Some(Id::Num(3)));
+        assert_eq!(m.method(), "tools/call");
+        assert_eq!(
+            m.params.as_ref().map(Json::get),
+            Some(r#"{ "a" : [1, 2.50] }"#)
+        );
+        // `null` reads as absent.
+        let m = one(r#"{"jsonrpc":"2.0","id":null,"method":"m","params":null}"#);
+        assert_eq!((m.id, m.params), (None, None));
+        let code = |s: &str| Message::parse(s.as_bytes()).unwrap_err();
+        let twice = code(r#"{"jsonrpc":"2.0","id":1,"method":"a","method":"b"}"#);
+        assert_eq!(twice.code(), codes::INVALID_REQUEST);
+        assert!(
+            twice.to_string().contains(r#""method" is given twice"#),
+            "{twice}"
+        );
+        assert_eq!(twice.id(), Some(&Id::Num(1)));
+        for not_an_object in ["5", r#""m""#, "null"] {
+            let err = code(not_an_object);
+            assert_eq!(err.code(), codes::INVALID_REQUEST, "{not_an_object}");
+        }
+        // Not JSON anywhere is a parse error, even after a member that
+        // would make it an invalid request, and in members no one reads.
+        for broken in [
+            r#"{"jsonrpc":"2.0","method":5,"#,
+            r#"{"jsonrpc":"2.0","method":"m","x":[1,]}"#,
+            r#"{"jsonrpc":"2.0","method":"m","params":{"a":"\q"}}"#,
+            r#"{"jsonrpc":"2.0","method":"m"} {}"#,
+            r#"[{"jsonrpc":"2.0","method":"m"},]"#,
+        ] {
+            let err = code(broken);
+            assert_eq!(err.code(), codes::PARSE_ERROR, "{broken}: {err}");
+            assert!(err.to_string().contains(" at line 1 column "), "{err}");
+        }
+    }
+
+    /// Every broken text reads as a parse error, and every text that is
+    /// JSON as something else: one or two bytes changed, inserted or cut
+    /// in messages, judged against serde_json.
+    #[test]
+    fn only_what_is_not_json_is_a_parse_error() {
+        const SEEDS: [&str; 4] = [
+            r#"{"jsonrpc":"2.0","id":1,"method":"tools/call","params":{"name":"a","arguments":{"s":"x\"}]\\","n":[1,-2.5e3,true,null]}}}"#,
+            r#"{"jsonrpc":"2.0","id":"k","result":{"content":[{"type":"text","text":"\u00e9\n"}]}}"#,
+            r#"[{"jsonrpc":"2.0","method":"notifications/initialized"},{"jsonrpc":"2.0","id":2,"error":{"code":-1,"message":""}}]"#,
+            "{\n  \"jsonrpc\" : \"2.0\" ,\n  \"id\" : 10 , \"method\" : \"ping\"\n}",
+        ];
+        let mut rng = crate::testing::Rng(0x9e37_79b9_7f4a_7c15);
+        for seed in SEEDS {
+            assert!(Message::parse(seed.as_bytes()).is_ok(), "{seed}");
+            for _ in 0..3_000 {
+                let Some(text) = rng.mutated(seed) else {
+                    continue;
+                };
+                let json = serde_json::from_str::<&serde_json::value::RawValue>(&text).is_ok();
+                let parse_error =
+                    Message::parse(text.as_bytes()).is_err_and(|e| e.code() == codes::PARSE_ERROR);
+                assert_eq!(parse_error, !json, "{text:?}");
+            }
+        }
+    }
+
+    #[test]
     fn invalid_request_keeps_the_id_for_the_answer() {
         let err = Message::parse(br#"{"jsonrpc":"1.0","id":"k","method":"x"}"#).unwrap_err();
         let answer = err.to_response().to_json_string();
@@ -542,8 +701,7 @@ mod tests {
 
     #[test]
     fn a_borrowed_request_writes_what_the_owned_one_writes() {
-        let params =
-            RawValue::from_string(r#"{"name":"x","arguments":{"a":[1,2.50]}}"#.into()).unwrap();
+        let params = Json::parse(r#"{"name":"x","arguments":{"a":[1,2.50]}}"#).unwrap();
         let owned = Message::request(Id::Num(7), "tools/call", Some(params.clone()));
         let borrowed = Outgoing::request(&Id::Num(7), "tools/call", Some(Params::Raw(&params)));
         assert_eq!(borrowed.to_bytes(), owned.to_bytes());

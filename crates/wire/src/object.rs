@@ -7,8 +7,10 @@ use std::borrow::Cow;
 
 use serde_json::value::RawValue;
 
-/// The text of one JSON value known to be valid: a [`RawValue`]'s, a
-/// member's that [`members`] found inside one, or an [`Edited`]'s. Those
+use crate::Json;
+
+/// The text of one JSON value known to be valid: a [`Json`]'s or a
+/// [`RawValue`]'s, or a member's that [`members`] found inside one. Those
 /// are the only ways to get one, so it can be written out as it is without
 /// another check.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -40,47 +42,46 @@ impl<'a> Valid<'a> {
     }
 }
 
+impl<'a> From<&'a crate::Json> for Valid<'a> {
+    fn from(json: &'a crate::Json) -> Valid<'a> {
+        Valid(json.get())
+    }
+}
+
 impl<'a> From<&'a RawValue> for Valid<'a> {
     fn from(raw: &'a RawValue) -> Valid<'a> {
         Valid(raw.get())
     }
 }
 
-/// `object` with member `key` set to `value` (raw JSON): replaced in place
-/// when present, appended otherwise. `None` when `object` is not an object.
-pub fn with_member(object: &RawValue, key: &str, value: &RawValue) -> Option<Box<RawValue>> {
+impl<'a> From<&'a Box<RawValue>> for Valid<'a> {
+    fn from(raw: &'a Box<RawValue>) -> Valid<'a> {
+        Valid(raw.get())
+    }
+}
+
+/// `object` with member `key` set to `value`: replaced in place when
+/// present, appended otherwise. `None` when `object` is not an object.
+pub fn with_member<'a>(
+    object: impl Into<Valid<'a>>,
+    key: &str,
+    value: impl Into<Valid<'a>>,
+) -> Option<Json> {
     with_member_at(object, &[key], value)
 }
 
 /// `object` with the member at `path` set to `value`: `["_meta",
 /// "progressToken"]` sets `progressToken` inside the object's `_meta`, which
 /// must be an object already (`None` otherwise, or when `path` is empty).
-/// The walk does not parse; the result is checked once, as a whole (a
-/// `RawValue` is made no other way; see [`edited_at`] for text that stays
-/// unchecked).
+/// The walk does not parse, and the result is not checked again: it is put
+/// together from checked text (the object's keys and values as written,
+/// `value`) and a key serde_json wrote, so it is valid as it is.
 pub fn with_member_at<'a>(
     object: impl Into<Valid<'a>>,
     path: &[&str],
-    value: &RawValue,
-) -> Option<Box<RawValue>> {
-    RawValue::from_string(edited_at(object, path, value.into())?.0).ok()
-}
-
-/// [`with_member_at`] without the check: the result is put together from
-/// checked text (the object's keys and values as written, `value`) and a
-/// key serde_json wrote, so it is valid as it is.
-pub fn edited_at<'a>(object: impl Into<Valid<'a>>, path: &[&str], value: Valid) -> Option<Edited> {
-    set(object.into().0, path, value.0).map(Edited)
-}
-
-/// Text [`edited_at`] put together: valid JSON, never checked again.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Edited(String);
-
-impl Edited {
-    pub fn as_valid(&self) -> Valid<'_> {
-        Valid(&self.0)
-    }
+    value: impl Into<Valid<'a>>,
+) -> Option<Json> {
+    set(object.into().0, path, value.into().0).map(Json::checked)
 }
 
 /// The member at `path` (see [`with_member_at`]); the first of a name given
@@ -141,8 +142,8 @@ fn set(object: &str, path: &[&str], value: &str) -> Option<String> {
 /// where each value ends, and jumps over strings with `memchr` (a 16 KiB
 /// argument costs a few thousand instructions, against serde_json's two a
 /// byte). Keys holding escapes are decoded.
-pub fn members(object: &RawValue) -> Members<'_> {
-    Members::of(object.get())
+pub fn members<'a>(object: impl Into<Valid<'a>>) -> Members<'a> {
+    Members::of(object.into().0)
 }
 
 /// See [`members`].
@@ -268,9 +269,10 @@ fn value_end(b: &[u8], at: usize) -> usize {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::testing::Rng;
 
-    fn raw(s: &str) -> Box<RawValue> {
-        RawValue::from_string(s.to_owned()).unwrap()
+    fn raw(s: &str) -> Json {
+        Json::parse(s).unwrap()
     }
 
     #[test]
@@ -318,22 +320,13 @@ mod tests {
         assert!(read("12").is_empty());
     }
 
-    /// A tiny xorshift generator: the same objects on every run.
-    struct Rng(u64);
-
+    /// Objects to walk: the same ones on every run.
     impl Rng {
-        fn below(&mut self, n: u64) -> u64 {
-            self.0 ^= self.0 << 13;
-            self.0 ^= self.0 >> 7;
-            self.0 ^= self.0 << 17;
-            self.0 % n
-        }
-
         /// Pieces that trip a careless scanner: escapes, brackets, commas, colons.
         fn string(&mut self) -> String {
             const PIECES: [&str; 11] = ["a", "\\", "\"", "}", "]", "{", ",", ":", "é", "\n", " "];
             let mut s: String = (0..self.below(6))
-                .map(|_| PIECES[self.below(PIECES.len() as u64) as usize])
+                .map(|_| PIECES[self.below(PIECES.len())])
                 .collect();
             if self.below(8) == 0 {
                 s.push_str(&"x".repeat(5_000));
@@ -384,33 +377,26 @@ mod tests {
     #[test]
     fn a_member_is_read_and_set_by_path() {
         let params = raw(r#"{"arguments":{"a":1},"_m\u0065ta":{"progressToken":"p","k":[]}}"#);
-        let at = |path: &[&str]| member_at(&*params, path).map(Valid::get);
+        let at = |path: &[&str]| member_at(&params, path).map(Valid::get);
         assert_eq!(at(&["_meta", "progressToken"]), Some(r#""p""#));
         assert_eq!(at(&["arguments"]), Some(r#"{"a":1}"#));
         assert_eq!(at(&["_meta", "missing"]), None);
         assert_eq!(at(&["arguments", "a", "deeper"]), None);
-        let set = with_member_at(&*params, &["_meta", "progressToken"], &raw("7")).unwrap();
+        let set = with_member_at(&params, &["_meta", "progressToken"], &raw("7")).unwrap();
         assert_eq!(
             set.get(),
             r#"{"arguments":{"a":1},"_m\u0065ta":{"progressToken":7,"k":[]}}"#,
             "in place, keys as written"
         );
-        let seven = raw("7");
-        let edited = edited_at(&*params, &["_meta", "progressToken"], (&*seven).into()).unwrap();
+        let added = with_member_at(&params, &["_meta", "new"], &raw("true")).unwrap();
         assert_eq!(
-            edited.as_valid().get(),
-            set.get(),
-            "the same text, unchecked"
-        );
-        let added = with_member_at(&*params, &["_meta", "new"], &raw("true")).unwrap();
-        assert_eq!(
-            member_at(&*added, &["_meta", "new"]).map(Valid::get),
+            member_at(&added, &["_meta", "new"]).map(Valid::get),
             Some("true")
         );
-        assert!(with_member_at(&*params, &["nowhere", "x"], &raw("1")).is_none());
-        assert!(with_member_at(&*params, &[], &raw("1")).is_none());
+        assert!(with_member_at(&params, &["nowhere", "x"], &raw("1")).is_none());
+        assert!(with_member_at(&params, &[], &raw("1")).is_none());
         // On a member found by the walk: its text is edited on its own.
-        let meta = member_at(&*params, &["_meta"]).unwrap();
+        let meta = member_at(&params, &["_meta"]).unwrap();
         let set = with_member_at(meta, &["progressToken"], &raw("8")).unwrap();
         assert_eq!(set.get(), r#"{"progressToken":8,"k":[]}"#);
     }
@@ -442,7 +428,7 @@ mod tests {
             let object = rng.object(0);
             let text = serde_json::to_string_pretty(&object).unwrap();
             // An existing key half the time, a new one otherwise.
-            let key = match object.keys().nth(rng.below(4) as usize) {
+            let key = match object.keys().nth(rng.below(4)) {
                 Some(k) if rng.below(2) == 0 => k.clone(),
                 _ => rng.string(),
             };

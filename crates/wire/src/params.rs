@@ -1,5 +1,5 @@
 //! A request's params on their way upstream: the text a client sent, that
-//! text edited ([`crate::object::edited_at`]: a progress token swapped), or a
+//! text edited ([`crate::object::with_member_at`]: a progress token swapped), or a
 //! `tools/call` put together from parts of one ([`Call`]). Edited or
 //! composed params are written straight into the line or body that carries
 //! them: their parts were checked when the client's message was parsed, and
@@ -8,13 +8,12 @@
 
 use std::borrow::Cow;
 
-use serde_json::value::RawValue;
-
 use crate::object::Valid;
+use crate::Json;
 
 #[derive(Debug, Clone, Copy)]
 pub enum Params<'a> {
-    Raw(&'a RawValue),
+    Raw(&'a Json),
     Edited(Valid<'a>),
     Call(Call<'a>),
 }
@@ -31,16 +30,16 @@ pub struct Call<'a> {
 }
 
 impl<'a> Params<'a> {
-    /// As JSON text: borrowed as it is, or a composed call written out and
-    /// checked (for the rare paths that edit or inspect params).
-    pub fn to_raw(self) -> Cow<'a, RawValue> {
+    /// As JSON text: borrowed as it is, or written out (for the rare paths
+    /// that edit or inspect params).
+    pub fn to_raw(self) -> Cow<'a, Json> {
         match self {
             Params::Raw(raw) => Cow::Borrowed(raw),
             Params::Edited(_) | Params::Call(_) => {
                 let mut out = Vec::with_capacity(self.len_hint());
                 self.write_to(&mut out);
                 let text = String::from_utf8(out).expect("JSON is UTF-8");
-                Cow::Owned(RawValue::from_string(text).expect("written from valid parts"))
+                Cow::Owned(Json::checked(text))
             }
         }
     }
@@ -94,8 +93,8 @@ mod tests {
     use super::*;
     use crate::object::members;
 
-    fn raw(s: &str) -> Box<RawValue> {
-        RawValue::from_string(s.to_owned()).unwrap()
+    fn raw(s: &str) -> Json {
+        Json::parse(s).unwrap()
     }
 
     #[test]
@@ -137,8 +136,7 @@ mod tests {
         params.write_to(&mut out);
         assert_eq!(out, br#"{ "name": "a" }"#);
 
-        let one = raw("1");
-        let edited = crate::object::edited_at(&*sent, &["name"], (&*one).into()).unwrap();
+        let edited = crate::object::with_member(&sent, "name", &raw("1")).unwrap();
         let params = Params::Edited(edited.as_valid());
         assert_eq!(params.to_raw().get(), r#"{"name":1}"#);
         assert_eq!(params.meta_text(), Some(r#"{"name":1}"#));

@@ -2,6 +2,7 @@
 //! raw (forwarded byte-for-byte) with the key that identifies it (`uri`,
 //! `uriTemplate` or `name`).
 
+use mcp_wire::Json;
 use serde_json::value::RawValue;
 
 #[derive(Debug, Clone)]
@@ -30,7 +31,7 @@ pub const PROMPTS: (&str, &str, &str) = ("prompts/list", "prompts", "name");
 /// One page of a list result: its items (those without a key are skipped)
 /// and the next cursor.
 pub fn parse_page(
-    result: &RawValue,
+    result: &Json,
     field: &str,
     key: &str,
 ) -> Result<(Vec<Item>, Option<String>), serde_json::Error> {

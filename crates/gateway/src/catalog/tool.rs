@@ -1,6 +1,7 @@
 //! A backend tool: the definition kept raw (forwarded byte-for-byte) plus
 //! the fields the gateway reasons about, parsed once when the list arrives.
 
+use mcp_wire::Json;
 use serde::Deserialize;
 use serde_json::value::RawValue;
 
@@ -55,7 +56,7 @@ struct Annotations {
 
 /// Parse one tools/list result. A tool without a name is skipped with a
 /// warning rather than failing the whole backend.
-pub fn parse_tools_page(result: &RawValue) -> Result<ToolsPage, serde_json::Error> {
+pub fn parse_tools_page(result: &Json) -> Result<ToolsPage, serde_json::Error> {
     let page: RawPage = serde_json::from_str(result.get())?;
     let mut tools = Vec::with_capacity(page.tools.len());
     for raw in page.tools {
@@ -67,9 +68,10 @@ pub fn parse_tools_page(result: &RawValue) -> Result<ToolsPage, serde_json::Erro
                     title: f.title,
                     description: f.description.unwrap_or_default(),
                     raw: raw.to_owned(),
-                    input_schema: f
-                        .input_schema
-                        .unwrap_or_else(|| mcp_wire::raw(&serde_json::json!({"type": "object"}))),
+                    input_schema: f.input_schema.unwrap_or_else(|| {
+                        serde_json::value::to_raw_value(&serde_json::json!({"type": "object"}))
+                            .expect("serialises")
+                    }),
                     read_only: ann.read_only_hint.unwrap_or(false),
                     idempotent: ann.idempotent_hint.unwrap_or(false),
                 });

@@ -14,7 +14,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use mcp_wire::{codes, raw, ErrorObject, Message};
+use mcp_wire::{codes, raw, ErrorObject, Json, Message};
 use serde_json::value::RawValue;
 use tokio::sync::{mpsc, oneshot};
 use tokio::task::JoinHandle;
@@ -49,7 +49,7 @@ pub struct Call {
 struct Asked {
     key: String,
     /// `{"method": …, "params": …}` as the client sees it.
-    request: Box<RawValue>,
+    request: Json,
     reply: oneshot::Sender<Reply>,
 }
 
@@ -58,7 +58,7 @@ pub enum Step {
     /// Progress, or a log message at a level the client asked for.
     Note(Message),
     /// The call needs answers: `{key: {method, params}}`.
-    Input(Box<RawValue>),
+    Input(Json),
     /// The call is over.
     Done(Outcome),
     /// The backend asked for a capability this request did not declare (-32021).
@@ -182,7 +182,7 @@ impl Call {
         });
         let request = raw(&serde_json::json!({
             "method": method,
-            "params": msg.params.as_deref(),
+            "params": msg.params.as_ref(),
         }));
         self.asked.push(Asked {
             key,
@@ -192,7 +192,7 @@ impl Call {
         Ok(())
     }
 
-    fn input_requests(&self) -> Box<RawValue> {
+    fn input_requests(&self) -> Json {
         let mut out = String::from("{");
         for (i, a) in self.asked.iter().enumerate() {
             if i > 0 {
@@ -203,19 +203,19 @@ impl Call {
             out.push_str(a.request.get());
         }
         out.push('}');
-        RawValue::from_string(out).expect("built from valid JSON")
+        Json::parse(out).expect("built from valid JSON")
     }
 
     /// The client's answers (`inputResponses`): each goes back to the
     /// backend request it answers. Unknown keys are ignored; questions
     /// left unanswered are asked again.
-    pub fn answer(&mut self, responses: Option<&RawValue>) -> Result<(), ErrorObject> {
+    pub fn answer(&mut self, responses: Option<&Json>) -> Result<(), ErrorObject> {
         let bad =
             |why: String| ErrorObject::new(codes::INVALID_PARAMS, format!("inputResponses: {why}"));
         let Some(responses) = responses else {
             return Ok(());
         };
-        let map: HashMap<String, Box<RawValue>> =
+        let map: HashMap<String, Json> =
             serde_json::from_str(responses.get()).map_err(|e| bad(e.to_string()))?;
         for (key, value) in &map {
             let is_object = value.get().trim_start().starts_with('{');
@@ -267,7 +267,7 @@ fn input_key(msg: &Message) -> Option<String> {
 }
 
 /// Whether a client capabilities object declares `cap`.
-fn declares(capabilities: &RawValue, cap: &str) -> bool {
+fn declares(capabilities: &Json, cap: &str) -> bool {
     serde_json::from_str::<HashMap<String, &RawValue>>(capabilities.get())
         .is_ok_and(|m| m.contains_key(cap))
 }

@@ -8,7 +8,7 @@
 use std::sync::Arc;
 
 use mcp_wire::object::with_member;
-use mcp_wire::{raw, Id, Message};
+use mcp_wire::{raw, Id, Json, Message};
 use serde::Deserialize;
 use serde_json::value::RawValue;
 use tokio::sync::{mpsc, watch};
@@ -131,8 +131,8 @@ fn uri_request(method: &str, uri: &str) -> Message {
 }
 
 /// `m` with the subscription id in its `params._meta`.
-fn tagged(m: Message, tag: &RawValue) -> Message {
-    let params = match m.params.as_deref() {
+fn tagged(m: Message, tag: &Json) -> Message {
+    let params = match m.params.as_ref() {
         None => Some(raw(&serde_json::json!({ "_meta": tag }))),
         Some(p) => {
             #[derive(Deserialize)]

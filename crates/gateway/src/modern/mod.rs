@@ -18,7 +18,7 @@ pub mod listen;
 pub mod result;
 pub mod state;
 
-use mcp_wire::{codes, version, ErrorObject, Message};
+use mcp_wire::{codes, version, ErrorObject, Json, Message};
 use serde::Deserialize;
 use serde_json::value::RawValue;
 
@@ -38,7 +38,7 @@ pub fn is_modern(header_version: Option<&str>, msg: &Message) -> bool {
         return true;
     }
     // Every session-era request passes here: parse only when the key can be there.
-    let text = msg.params.as_deref().map_or("", RawValue::get);
+    let text = msg.params.as_ref().map_or("", Json::get);
     static VERSION_KEY: Mention = Mention::new(META_VERSION);
     if !VERSION_KEY.in_text(text) {
         return false;
@@ -63,7 +63,7 @@ pub fn is_modern(header_version: Option<&str>, msg: &Message) -> bool {
 #[derive(Debug)]
 pub struct Envelope {
     pub version: String,
-    pub capabilities: Box<RawValue>,
+    pub capabilities: Json,
     pub log_level: Option<String>,
 }
 
@@ -80,7 +80,7 @@ impl Envelope {
             #[serde(rename = "io.modelcontextprotocol/protocolVersion")]
             version: Option<String>,
             #[serde(rename = "io.modelcontextprotocol/clientCapabilities")]
-            capabilities: Option<Box<RawValue>>,
+            capabilities: Option<Json>,
             #[serde(rename = "io.modelcontextprotocol/logLevel")]
             log_level: Option<String>,
         }

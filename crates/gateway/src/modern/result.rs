@@ -10,10 +10,9 @@
 //! saw) become internal errors.
 
 use mcp_wire::object::with_member;
-use mcp_wire::{codes, raw, ErrorObject};
+use mcp_wire::{codes, raw, ErrorObject, Json};
 use serde::de::IgnoredAny;
 use serde::Deserialize;
-use serde_json::value::RawValue;
 
 /// The cache hints a method's complete result carries: (ttlMs, cacheScope).
 fn cache_hints(method: &str) -> Option<(u64, &'static str)> {
@@ -28,7 +27,7 @@ fn cache_hints(method: &str) -> Option<(u64, &'static str)> {
 }
 
 /// `result` as a complete result of `method`.
-pub fn complete(method: &str, result: Box<RawValue>) -> Box<RawValue> {
+pub fn complete(method: &str, result: Json) -> Json {
     #[derive(Deserialize)]
     struct Has {
         #[serde(rename = "resultType")]
@@ -42,7 +41,7 @@ pub fn complete(method: &str, result: Box<RawValue>) -> Box<RawValue> {
         return result; // not an object: nothing to add to
     };
     let mut out = result;
-    let mut add = |key: &str, value: Box<RawValue>| {
+    let mut add = |key: &str, value: Json| {
         if let Some(next) = with_member(&out, key, &value) {
             out = next;
         }
@@ -63,7 +62,7 @@ pub fn complete(method: &str, result: Box<RawValue>) -> Box<RawValue> {
 
 /// An error object as a modern client must see it; `uri` is the resource
 /// the request named, if any.
-pub fn error(err: Box<RawValue>, uri: Option<&str>) -> Box<RawValue> {
+pub fn error(err: Json, uri: Option<&str>) -> Json {
     let Ok(obj) = serde_json::from_str::<ErrorObject>(err.get()) else {
         return err;
     };

@@ -13,8 +13,8 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 use base64::engine::general_purpose::URL_SAFE_NO_PAD as B64;
 use base64::Engine;
 use hmac::{Hmac, Mac};
+use mcp_wire::Json;
 use serde::Deserialize;
-use serde_json::value::RawValue;
 use sha2::{Digest, Sha256};
 
 type HmacSha256 = Hmac<Sha256>;
@@ -83,7 +83,7 @@ impl Sealer {
 /// The digest a state is bound to: the method, the tool or prompt name or
 /// resource URI, and the arguments (canonical JSON, keys sorted), so a
 /// state only opens on a retry of the same request.
-pub fn binding(method: &str, params: Option<&RawValue>) -> [u8; 32] {
+pub fn binding(method: &str, params: Option<&Json>) -> [u8; 32] {
     #[derive(Deserialize)]
     struct P {
         name: Option<String>,
@@ -115,8 +115,8 @@ fn now_ms() -> u64 {
 mod tests {
     use super::*;
 
-    fn params(s: &str) -> Box<RawValue> {
-        RawValue::from_string(s.into()).unwrap()
+    fn params(s: &str) -> Json {
+        Json::parse(s).unwrap()
     }
 
     #[test]

@@ -6,7 +6,7 @@
 //! - `/mcp/{backend}`: the session speaks for one backend; every request is
 //!   forwarded under a gateway id and the answer comes back verbatim.
 
-use mcp_wire::{raw, Message, Params};
+use mcp_wire::{raw, Json, Message, Params};
 use serde::Deserialize;
 use serde_json::json;
 use serde_json::value::RawValue;
@@ -62,7 +62,7 @@ pub async fn forward(
     // A tool call's name, and whether the client asked for a task: read
     // without parsing the arguments, which may be large.
     let call = (msg.method() == "tools/call")
-        .then(|| Named::read(msg.params.as_deref()?))
+        .then(|| Named::read(msg.params.as_ref()?))
         .flatten();
     if !hidden.is_empty() && msg.method() == "tools/call" {
         // Params whose name cannot be read (none, not a string, given
@@ -91,7 +91,7 @@ pub async fn forward(
     };
     let result = super::answer_of(
         backend
-            .request_with(msg.method(), msg.params.as_deref().map(Params::Raw), ctx)
+            .request_with(msg.method(), msg.params.as_ref().map(Params::Raw), ctx)
             .await?,
     )?;
     if msg.method() == "tools/list" && !hidden.is_empty() {
@@ -116,7 +116,7 @@ impl Named {
     /// From an object's members ([`mcp_wire::object::members`]: the values
     /// are walked over, not parsed); `None` unless it has one `name` and
     /// that is a string.
-    fn read(object: &RawValue) -> Option<Named> {
+    fn read<'a>(object: impl Into<mcp_wire::Valid<'a>>) -> Option<Named> {
         let (mut name, mut task) = (None, false);
         for (key, value) in mcp_wire::object::members(object) {
             match &*key {
@@ -130,7 +130,7 @@ impl Named {
     }
 }
 
-fn without_hidden(result: Box<RawValue>, hidden: &[String]) -> Box<RawValue> {
+fn without_hidden(result: Json, hidden: &[String]) -> Json {
     #[derive(Deserialize)]
     struct Page<'a> {
         #[serde(borrow)]
@@ -143,14 +143,14 @@ fn without_hidden(result: Box<RawValue>, hidden: &[String]) -> Box<RawValue> {
         .tools
         .into_iter()
         // A tool whose name cannot be read may be a hidden one: dropped too.
-        .filter(|t| Named::read(t).is_some_and(|n| !hidden.contains(&n.name)))
+        .filter(|t| Named::read(*t).is_some_and(|n| !hidden.contains(&n.name)))
         .collect();
     let filtered = mcp_wire::object::with_member(&result, "tools", &raw(&kept));
     filtered.unwrap_or(result)
 }
 
 /// tools/list for `/mcp` in direct mode: every ready tool, renamed.
-pub fn list_all(gw: &Gateway) -> Box<RawValue> {
+pub fn list_all(gw: &Gateway) -> Json {
     let cat = gw.catalog();
     let mut out = String::from(r#"{"tools":["#);
     for (i, (name, ei, ti)) in cat.exposed.iter().enumerate() {
@@ -164,7 +164,7 @@ pub fn list_all(gw: &Gateway) -> Box<RawValue> {
         }
     }
     out.push_str("]}");
-    RawValue::from_string(out).expect("built from valid JSON")
+    Json::parse(out).expect("built from valid JSON")
 }
 
 /// tools/call for `/mcp` in direct mode: map the exposed name back.
@@ -186,9 +186,10 @@ pub async fn call_prefixed(
 #[cfg(test)]
 mod tests {
     use super::Named;
+    use mcp_wire::Json;
 
     fn named(params: &str) -> Option<(String, bool)> {
-        let raw: Box<serde_json::value::RawValue> = serde_json::from_str(params).unwrap();
+        let raw: Json = serde_json::from_str(params).unwrap();
         Named::read(&raw).map(|n| (n.name, n.task))
     }
 
@@ -209,7 +210,7 @@ mod tests {
 
     #[test]
     fn a_listing_keeps_only_tools_known_not_to_be_hidden() {
-        let listed: Box<serde_json::value::RawValue> = serde_json::from_str(
+        let listed: Json = serde_json::from_str(
             r#"{"tools":[{"name":"a"},{"name":"b"},{"name":"a","name":"b"}],"nextCursor":"c"}"#,
         )
         .unwrap();

@@ -1,7 +1,7 @@
 //! What can go wrong while handling a client message. Turned into wire
 //! errors in exactly one place: `server::errors`.
 
-use serde_json::value::RawValue;
+use mcp_wire::Json;
 
 use crate::upstream::UpstreamError;
 
@@ -19,7 +19,7 @@ pub enum GatewayError {
     Upstream(#[from] UpstreamError),
     /// The backend's own JSON-RPC error object, forwarded verbatim.
     #[error("backend error")]
-    Backend(Box<RawValue>),
+    Backend(Json),
     #[error("internal error: {0}")]
     Internal(String),
 }

@@ -3,7 +3,7 @@
 //! reads and gets routed to the backend that owns the URI or prompt.
 
 use mcp_wire::object::with_member;
-use mcp_wire::{raw, Message, Params};
+use mcp_wire::{raw, Json, Message, Params};
 use serde::Deserialize;
 use serde_json::value::RawValue;
 
@@ -54,8 +54,10 @@ pub fn list(cat: &Catalog, msg: &Message, method: &str) -> Outcome {
         if *exposed == item.key {
             out.push_str(item.raw.get());
         } else {
-            let renamed = with_member(&item.raw, key, &raw(exposed));
-            out.push_str(renamed.as_deref().unwrap_or(&item.raw).get());
+            match with_member(&item.raw, key, &raw(exposed)) {
+                Some(renamed) => out.push_str(renamed.get()),
+                None => out.push_str(item.raw.get()),
+            }
         }
     }
     out.push(']');
@@ -63,7 +65,7 @@ pub fn list(cat: &Catalog, msg: &Message, method: &str) -> Outcome {
         out.push_str(&format!(r#","nextCursor":"mcp-gateway:{end}""#));
     }
     out.push('}');
-    RawValue::from_string(out).map_err(|e| GatewayError::Internal(e.to_string()))
+    Json::parse(out).map_err(|e| GatewayError::Internal(e.to_string()))
 }
 
 /// resources/read, subscribe and unsubscribe: to the backend owning the URI,
@@ -87,7 +89,7 @@ pub async fn by_uri(
     };
     let params = msg
         .params
-        .as_deref()
+        .as_ref()
         .and_then(|ps| with_member(ps, "uri", &raw(&original)));
     let backend = &cat.entries[ei].name;
     match msg.method() {
@@ -108,7 +110,7 @@ pub async fn by_uri(
 /// A disambiguated resource's contents name it as the client knows it:
 /// each `contents[].uri` equal to the backend's URI becomes `exposed`,
 /// everything else stays as the backend sent it.
-fn name_contents(result: Box<RawValue>, original: &str, exposed: &str) -> Box<RawValue> {
+fn name_contents(result: Json, original: &str, exposed: &str) -> Json {
     #[derive(Deserialize)]
     struct Read<'a> {
         #[serde(borrow)]
@@ -131,7 +133,7 @@ fn name_contents(result: Box<RawValue>, original: &str, exposed: &str) -> Box<Ra
         let names_it = serde_json::from_str::<Item>(item.get())
             .is_ok_and(|c| c.uri.as_deref() == Some(original));
         match names_it
-            .then(|| with_member(item, "uri", &exposed))
+            .then(|| with_member(*item, "uri", &exposed))
             .flatten()
         {
             Some(renamed) => contents.push_str(renamed.get()),
@@ -139,7 +141,7 @@ fn name_contents(result: Box<RawValue>, original: &str, exposed: &str) -> Box<Ra
         }
     }
     contents.push(']');
-    RawValue::from_string(contents)
+    Json::parse(contents)
         .ok()
         .and_then(|c| with_member(&result, "contents", &c))
         .unwrap_or(result)
@@ -154,7 +156,7 @@ pub async fn subscription(
     session: &Arc<Session>,
     backend: &str,
     method: &str,
-    params: Option<Box<RawValue>>,
+    params: Option<Json>,
     uri: &str,
     client_uri: &str,
     ctx: &CallContext,
@@ -186,7 +188,7 @@ pub async fn prompt(gw: &Gateway, msg: &Message, ctx: &CallContext) -> Outcome {
         .ok_or_else(|| GatewayError::InvalidParams(format!("unknown prompt: {}", p.name)))?;
     let params = msg
         .params
-        .as_deref()
+        .as_ref()
         .and_then(|ps| with_member(ps, "name", &raw(&original)));
     forward(gw, &cat.entries[ei].name, msg.method(), params, ctx).await
 }
@@ -235,7 +237,7 @@ pub async fn complete(gw: &Gateway, msg: &Message, ctx: &CallContext) -> Outcome
         }
     };
     let reference = with_member(p.reference, member, &raw(&original));
-    let params = match (msg.params.as_deref(), reference) {
+    let params = match (msg.params.as_ref(), reference) {
         (Some(ps), Some(rf)) => with_member(ps, "ref", &rf),
         _ => None,
     };
@@ -246,14 +248,14 @@ async fn forward(
     gw: &Gateway,
     backend: &str,
     method: &str,
-    params: Option<Box<RawValue>>,
+    params: Option<Json>,
     ctx: &CallContext,
 ) -> Outcome {
     let b = gw
         .backend(backend)
         .ok_or_else(|| GatewayError::InvalidParams(format!("unknown backend {backend}")))?;
     let answer = b
-        .request_with(method, params.as_deref().map(Params::Raw), ctx)
+        .request_with(method, params.as_ref().map(Params::Raw), ctx)
         .await?;
     super::answer_of(answer)
 }

@@ -8,7 +8,7 @@
 use std::borrow::Cow;
 use std::sync::Arc;
 
-use mcp_wire::{raw, Call, Params, Valid};
+use mcp_wire::{raw, Call, Json, Params, Valid};
 use serde::{Deserialize, Serialize};
 use serde_json::json;
 use serde_json::value::RawValue;
@@ -64,7 +64,7 @@ pub fn meta_tools(cat: &Catalog) -> serde_json::Value {
 }
 
 /// The meta-tools, then the surfaced backend tools with their own definitions.
-pub fn list(gw: &Gateway) -> Box<RawValue> {
+pub fn list(gw: &Gateway) -> Json {
     let cat = gw.catalog();
     let mut out = serde_json::to_string(&json!({ "tools": meta_tools(&cat) })).expect("serialises");
     out.truncate(out.len() - 2); // drop "]}"
@@ -76,7 +76,7 @@ pub fn list(gw: &Gateway) -> Box<RawValue> {
         }
     }
     out.push_str("]}");
-    RawValue::from_string(out).expect("built from valid JSON")
+    Json::parse(out).expect("built from valid JSON")
 }
 
 const META_NAMES: [&str; 4] = [
@@ -180,21 +180,21 @@ fn with_args<'a, T: Deserialize<'a>>(args: &'a str, f: impl FnOnce(T) -> Outcome
 }
 
 /// Bad arguments are a tool error the model can read and correct.
-fn usage_error(e: &serde_json::Error) -> Box<RawValue> {
+fn usage_error(e: &serde_json::Error) -> Json {
     text_result(&format!("Invalid arguments: {e}"), None, true)
 }
 
 /// A result whose text content is the JSON of its structured content.
-fn structured(value: &impl Serialize) -> Box<RawValue> {
+fn structured(value: &impl Serialize) -> Json {
     let json = serde_json::to_string(value).expect("meta-tool results serialise");
     let text = serde_json::to_string(&json).expect("strings serialise");
-    RawValue::from_string(format!(
+    Json::parse(format!(
         r#"{{"content":[{{"type":"text","text":{text}}}],"structuredContent":{json}}}"#
     ))
     .expect("built from valid JSON")
 }
 
-fn list_servers(gw: &Gateway, cat: &Catalog) -> Box<RawValue> {
+fn list_servers(gw: &Gateway, cat: &Catalog) -> Json {
     let servers: Vec<_> = cat
         .entries
         .iter()
@@ -232,7 +232,7 @@ struct ToolSummary<'a> {
     description: String,
 }
 
-fn list_tools(cat: &Catalog, server: Option<&str>) -> Box<RawValue> {
+fn list_tools(cat: &Catalog, server: Option<&str>) -> Json {
     if let Some(name) = server {
         let Some(e) = cat.entry(name) else {
             return text_result(&unknown_server(cat, name), None, true);
@@ -291,7 +291,7 @@ struct SearchMatch<'a> {
 
 /// Ranked by words, and by meaning too when `meta_mcp.embeddings` is set
 /// and answers in time.
-async fn search_tools(gw: &Gateway, query: &str, limit: Option<usize>) -> Box<RawValue> {
+async fn search_tools(gw: &Gateway, query: &str, limit: Option<usize>) -> Json {
     let cat = gw.catalog();
     let limit = limit.unwrap_or(DEFAULT_LIMIT).clamp(1, MAX_LIMIT);
     let query = search::bounded(query);
@@ -377,7 +377,7 @@ impl<'a> InvokeCall<'a> {
     /// the wrong type), which takes the general path and its errors.
     fn read(msg: &'a mcp_wire::Message) -> Option<Self> {
         static INVOKE: Mention = Mention::new("\"gateway_invoke\"");
-        let params = msg.params.as_deref()?;
+        let params = msg.params.as_ref()?;
         if !INVOKE.in_text(params.get()) {
             return None;
         }

@@ -14,7 +14,7 @@ mod tasks;
 use std::sync::Arc;
 
 use futures_util::FutureExt;
-use mcp_wire::{raw, version, Kind, Message, Params};
+use mcp_wire::{raw, version, Json, Kind, Message, Params};
 use serde::Deserialize;
 use serde_json::json;
 use serde_json::value::RawValue;
@@ -27,13 +27,13 @@ use crate::gateway::Gateway;
 use crate::session::{Scope, Session};
 use crate::upstream::{Backend, CallContext, Related};
 
-pub type Outcome = Result<Box<RawValue>, GatewayError>;
+pub type Outcome = Result<Json, GatewayError>;
 
 /// What `initialize` settled.
 pub struct Initialized {
-    pub result: Box<RawValue>,
+    pub result: Json,
     pub version: &'static str,
-    pub client_capabilities: Option<Box<RawValue>>,
+    pub client_capabilities: Option<Json>,
 }
 
 #[derive(Deserialize)]
@@ -42,7 +42,7 @@ struct InitParams {
     #[serde(default)]
     protocol_version: Option<String>,
     #[serde(default)]
-    capabilities: Option<Box<RawValue>>,
+    capabilities: Option<Json>,
 }
 
 /// What `/mcp` offers: tools (meta or prefixed), and the backends'
@@ -175,7 +175,7 @@ async fn set_level(gw: &Gateway, msg: &Message) -> Outcome {
     let sends = with_logging
         .filter_map(|e| gw.backend(&e.name))
         .map(|b| async move {
-            if let Err(e) = b.request("logging/setLevel", msg.params.as_deref()).await {
+            if let Err(e) = b.request("logging/setLevel", msg.params.as_ref()).await {
                 tracing::warn!(backend = %b.name(), "logging/setLevel failed: {e}");
             }
         });
@@ -309,9 +309,9 @@ pub(crate) async fn call_listed(
 /// The client's own tools/call params with the tool under its backend
 /// name: every other member (arguments, `_meta`, `task`, extensions)
 /// stays as the client sent it.
-pub(crate) fn renamed(msg: &Message, call: &ToolCall<'_>, tool: &str) -> Box<RawValue> {
+pub(crate) fn renamed(msg: &Message, call: &ToolCall<'_>, tool: &str) -> Json {
     msg.params
-        .as_deref()
+        .as_ref()
         .and_then(|p| mcp_wire::object::with_member(p, "name", &raw(&tool)))
         .unwrap_or_else(|| {
             raw(&ToolCall {
@@ -322,11 +322,7 @@ pub(crate) fn renamed(msg: &Message, call: &ToolCall<'_>, tool: &str) -> Box<Raw
 }
 
 /// The text of a tool result: `{"content":[{"type":"text","text":…}], …}`.
-pub fn text_result(
-    text: &str,
-    structured: Option<&serde_json::Value>,
-    is_error: bool,
-) -> Box<RawValue> {
+pub fn text_result(text: &str, structured: Option<&serde_json::Value>, is_error: bool) -> Json {
     let mut v = json!({"content": [{"type": "text", "text": text}]});
     if let Some(s) = structured {
         v["structuredContent"] = s.clone();
@@ -483,7 +479,7 @@ mod tests {
             r#"{"name":"echo","arguments":{"a":[1,2.50,null],"b":"\u00e9"},"_meta":{"progressToken":"t"},"x-ext":1}"#
         );
         // gateway_invoke builds the backend's params from parts, raw ones verbatim.
-        let args = RawValue::from_string(r#"{"a":[1,2.50]}"#.to_owned()).unwrap();
+        let args = serde_json::value::RawValue::from_string(r#"{"a":[1,2.50]}"#.into()).unwrap();
         let built = raw(&ToolCall {
             name: r#"say "hi"\"#.into(),
             arguments: Some(&args),

@@ -11,7 +11,7 @@
 
 use std::sync::Arc;
 
-use mcp_wire::{raw, Message, Params};
+use mcp_wire::{raw, Json, Message, Params};
 use serde::Deserialize;
 use serde_json::value::RawValue;
 
@@ -27,7 +27,7 @@ struct TaskRef {
 }
 
 /// A tools/call answered with a CreateTaskResult: remember whose task it is.
-pub fn remember(gw: &Gateway, session: &Arc<Session>, backend: &str, result: &RawValue) {
+pub fn remember(gw: &Gateway, session: &Arc<Session>, backend: &str, result: &Json) {
     #[derive(Deserialize)]
     struct Created {
         task: TaskRef,
@@ -49,7 +49,7 @@ pub async fn route(gw: &Gateway, session: &Session, msg: &Message, ctx: &CallCon
         .ok_or_else(unknown)?;
     answer_of(
         backend
-            .request_with(msg.method(), msg.params.as_deref().map(Params::Raw), ctx)
+            .request_with(msg.method(), msg.params.as_ref().map(Params::Raw), ctx)
             .await?,
     )
 }
@@ -82,7 +82,7 @@ pub async fn list(gw: &Gateway, session: &Session, ctx: &CallContext) -> Outcome
                 .map(|c| raw(&serde_json::json!({"cursor": c})));
             let answer = answer_of(
                 backend
-                    .request_with("tasks/list", params.as_deref().map(Params::Raw), ctx)
+                    .request_with("tasks/list", params.as_ref().map(Params::Raw), ctx)
                     .await?,
             )?;
             let page: Page = serde_json::from_str(answer.get())
@@ -105,7 +105,7 @@ pub async fn list(gw: &Gateway, session: &Session, ctx: &CallContext) -> Outcome
         }
     }
     out.push_str("]}");
-    RawValue::from_string(out).map_err(|e| GatewayError::Internal(e.to_string()))
+    Json::parse(out).map_err(|e| GatewayError::Internal(e.to_string()))
 }
 
 /// Most tasks/list pages read from one backend.

@@ -6,15 +6,14 @@
 
 use axum::http::{header, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
-use mcp_wire::{codes, ErrorObject, Id, Message};
-use serde_json::value::RawValue;
+use mcp_wire::{codes, ErrorObject, Id, Json, Message};
 
 use crate::router::GatewayError;
 use crate::upstream::UpstreamError;
 
 impl GatewayError {
     /// The `error` member for a response to this failure.
-    pub fn to_wire(&self) -> Box<RawValue> {
+    pub fn to_wire(&self) -> Json {
         let obj = match self {
             GatewayError::Backend(raw) => return raw.clone(),
             GatewayError::MethodNotFound(m) => {

@@ -15,7 +15,7 @@ use axum::body::{Body, Bytes};
 use axum::http::{header, HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use futures_util::StreamExt;
-use mcp_wire::{codes, raw, sse, version, ErrorObject, Id, Kind, Message};
+use mcp_wire::{codes, raw, sse, version, ErrorObject, Id, Json, Kind, Message};
 use serde::Deserialize;
 use serde_json::value::RawValue;
 use tokio::sync::mpsc;
@@ -137,7 +137,7 @@ fn input_schema(app: &App, scope: &Scope, msg: &Message) -> Option<serde_json::V
 }
 
 /// server/discover: what this endpoint offers, for both eras.
-async fn discover(app: &App, scope: &Scope) -> Box<RawValue> {
+async fn discover(app: &App, scope: &Scope) -> Json {
     let (capabilities, instructions) = router::describe(&app.gw, scope).await;
     let body = serde_json::json!({
         "supportedVersions": version::DISCOVERABLE,
@@ -171,7 +171,7 @@ fn is_retry(msg: &Message) -> bool {
         #[serde(borrow)]
         request_state: Option<&'a RawValue>,
     }
-    let text = msg.params.as_deref().map_or("", RawValue::get);
+    let text = msg.params.as_ref().map_or("", Json::get);
     static REQUEST_STATE: Mention = Mention::new("requestState");
     REQUEST_STATE.in_text(text)
         && msg
@@ -193,7 +193,7 @@ async fn round(
     #[serde(rename_all = "camelCase")]
     struct Retry {
         request_state: Option<String>,
-        input_responses: Option<Box<RawValue>>,
+        input_responses: Option<Json>,
         uri: Option<String>,
     }
     let retry: Retry = match msg.parse_params() {
@@ -206,7 +206,7 @@ async fn round(
         }
     };
     let method = msg.method().to_owned();
-    let binding = state::binding(&method, msg.params.as_deref());
+    let binding = state::binding(&method, msg.params.as_ref());
     let mut call = match &retry.request_state {
         Some(s) => {
             let held = app
@@ -234,7 +234,7 @@ async fn round(
         }
         None => Call::start(app.gw.clone(), session, msg),
     };
-    if let Err(e) = call.answer(retry.input_responses.as_deref()) {
+    if let Err(e) = call.answer(retry.input_responses.as_ref()) {
         // The call stays held for a well-formed retry.
         if let Some(handle) = app.held.park(call) {
             tracing::debug!(handle, "malformed inputResponses; call still held");

@@ -14,7 +14,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Instant;
 
-use mcp_wire::{codes, ErrorObject, Id, Message};
+use mcp_wire::{codes, ErrorObject, Id, Json, Message};
 
 use self::outbox::Outbox;
 use crate::config::RateLimitConfig;
@@ -49,7 +49,7 @@ pub struct Session {
     /// Negotiated protocol version.
     pub version: String,
     /// The client's `capabilities` from initialize, raw.
-    pub client_capabilities: Option<Box<serde_json::value::RawValue>>,
+    pub client_capabilities: Option<Json>,
     /// When it was last used, as a place in the order of all uses (not a
     /// clock: uses within one millisecond must still be ordered).
     last_used: AtomicU64,
@@ -105,7 +105,7 @@ impl Session {
         id: String,
         scope: Scope,
         version: &str,
-        client_capabilities: Option<Box<serde_json::value::RawValue>>,
+        client_capabilities: Option<Json>,
     ) -> Session {
         Session {
             id,
@@ -384,12 +384,7 @@ impl SessionStore {
         }
     }
 
-    pub fn create(
-        &self,
-        scope: Scope,
-        version: &str,
-        caps: Option<Box<serde_json::value::RawValue>>,
-    ) -> Arc<Session> {
+    pub fn create(&self, scope: Scope, version: &str, caps: Option<Json>) -> Arc<Session> {
         let session = Arc::new(Session::new(new_session_id(), scope, version, caps));
         let mut map = self.lock();
         if map.len() >= self.max {

@@ -4,7 +4,7 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use arc_swap::{ArcSwap, ArcSwapOption};
-use mcp_wire::{codes, raw, ErrorObject, Message, Params};
+use mcp_wire::{codes, raw, ErrorObject, Json, Message, Params};
 use serde_json::json;
 use serde_json::value::RawValue;
 use tokio::sync::{mpsc, oneshot, watch, Notify};
@@ -24,7 +24,7 @@ const SELF_DESCRIPTION_CHARS: usize = 300;
 /// A server's words about itself in `serverInfo` (`Implementation`): its
 /// title (else its name), then its description (2025-11-25), cut to
 /// [`SELF_DESCRIPTION_CHARS`]; empty when it says nothing usable.
-pub fn self_description(server_info: &RawValue) -> String {
+pub fn self_description(server_info: &Json) -> String {
     #[derive(serde::Deserialize)]
     struct Said {
         name: Option<String>,
@@ -214,7 +214,7 @@ impl Backend {
     pub async fn request(
         &self,
         method: &str,
-        params: Option<&RawValue>,
+        params: Option<&Json>,
     ) -> Result<Message, UpstreamError> {
         self.request_with(method, params.map(Params::Raw), &CallContext::default())
             .await
@@ -289,14 +289,14 @@ impl Backend {
         &self,
         conn: &Connection,
         method: &str,
-        params: Option<Box<RawValue>>,
+        params: Option<Json>,
     ) -> Result<Message, UpstreamError> {
         let retry = &self.config.failsafe.retry;
         let attempts = if retry.enabled { retry.max_attempts } else { 1 };
         let mut attempt = 1;
         loop {
             match conn
-                .request(method, params.as_deref(), self.config.timeout)
+                .request(method, params.as_ref(), self.config.timeout)
                 .await
             {
                 Err(e)
@@ -341,11 +341,7 @@ impl Backend {
         lock(&self.breaker).state.name()
     }
 
-    pub async fn notify(
-        &self,
-        method: &str,
-        params: Option<Box<RawValue>>,
-    ) -> Result<(), UpstreamError> {
+    pub async fn notify(&self, method: &str, params: Option<Json>) -> Result<(), UpstreamError> {
         self.connection().await?.notify(method, params).await
     }
 

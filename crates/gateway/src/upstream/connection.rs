@@ -4,11 +4,12 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use mcp_wire::object::{edited_at, member_at, Edited};
-use mcp_wire::{codes, raw, version, Call, ErrorObject, Id, Message, Outgoing, Params, Valid};
+use mcp_wire::object::{member_at, with_member_at};
+use mcp_wire::{
+    codes, raw, version, Call, ErrorObject, Id, Json, Message, Outgoing, Params, Valid,
+};
 use serde::Deserialize;
 use serde_json::json;
-use serde_json::value::RawValue;
 
 use super::era::{self, Era};
 use super::http::HttpLink;
@@ -53,8 +54,8 @@ impl Link {
 #[derive(Debug, Clone)]
 pub struct InitInfo {
     pub protocol_version: String,
-    pub capabilities: Box<RawValue>,
-    pub server_info: Box<RawValue>,
+    pub capabilities: Json,
+    pub server_info: Json,
     pub instructions: Option<String>,
 }
 
@@ -239,9 +240,9 @@ impl Connection {
         struct InitResult {
             protocol_version: String,
             #[serde(default)]
-            capabilities: Option<Box<RawValue>>,
+            capabilities: Option<Json>,
             #[serde(default)]
-            server_info: Option<Box<RawValue>>,
+            server_info: Option<Json>,
             #[serde(default)]
             instructions: Option<String>,
         }
@@ -274,7 +275,7 @@ impl Connection {
     pub async fn request(
         &self,
         method: &str,
-        params: Option<&RawValue>,
+        params: Option<&Json>,
         deadline: Duration,
     ) -> Result<Message, UpstreamError> {
         let params = params.map(Params::Raw);
@@ -342,7 +343,7 @@ impl Connection {
             let answer = self
                 .exchange(method, Some(Params::Raw(&params)), deadline, ctx.clone())
                 .await?;
-            let Some(questions) = answer.result.as_deref().and_then(era::questions) else {
+            let Some(questions) = answer.result.as_ref().and_then(era::questions) else {
                 return Ok(hop_errors_hidden(answer));
             };
             let answers = self.ask_client(questions.requests, &ctx).await?;
@@ -360,7 +361,7 @@ impl Connection {
         &self,
         requests: Vec<(String, Message)>,
         ctx: &CallContext,
-    ) -> Result<Vec<(String, Box<RawValue>)>, UpstreamError> {
+    ) -> Result<Vec<(String, Json)>, UpstreamError> {
         let Some(sink) = &ctx.sink else {
             return Err(UpstreamError::Protocol(
                 "the backend asks the client something, but no client can be asked".into(),
@@ -399,11 +400,7 @@ impl Connection {
 
     /// resources/subscribe for a stateless backend: a listen request for
     /// that resource, left open until resources/unsubscribe.
-    async fn subscription(
-        &self,
-        method: &str,
-        params: Option<&RawValue>,
-    ) -> Result<(), UpstreamError> {
+    async fn subscription(&self, method: &str, params: Option<&Json>) -> Result<(), UpstreamError> {
         #[derive(Deserialize)]
         struct U {
             uri: String,
@@ -543,11 +540,7 @@ impl Connection {
         }
     }
 
-    pub async fn notify(
-        &self,
-        method: &str,
-        params: Option<Box<RawValue>>,
-    ) -> Result<(), UpstreamError> {
+    pub async fn notify(&self, method: &str, params: Option<Json>) -> Result<(), UpstreamError> {
         if self.era == Era::Stateless && method == "notifications/roots/list_changed" {
             return Ok(()); // roots are asked for per request in that era
         }
@@ -590,7 +583,7 @@ impl Connection {
         kept
     }
 
-    pub async fn respond(&self, id: Id, answer: Result<Box<RawValue>, Box<RawValue>>) {
+    pub async fn respond(&self, id: Id, answer: Result<Json, Json>) {
         self.peer.answered(&id);
         let msg = match answer {
             Ok(result) => Message::response(id, result),
@@ -658,7 +651,7 @@ impl Drop for DetachOnDrop<'_> {
 
 /// The client's `_meta.progressToken`, found without parsing the params
 /// (whose arguments may be large).
-fn progress_token(params: Params<'_>) -> Option<Box<RawValue>> {
+fn progress_token(params: Params<'_>) -> Option<Json> {
     let (holder, path) = token_place(params)?;
     let token = member_at(holder, path).filter(|t| !t.is_null())?;
     serde_json::from_str(token.get()).ok()
@@ -667,9 +660,9 @@ fn progress_token(params: Params<'_>) -> Option<Box<RawValue>> {
 /// With ours in place of the client's progress token: the params, or for a
 /// composed call its `_meta` alone (the arguments are not copied). Put
 /// together from checked text, so not checked again.
-fn token_swapped(params: Params<'_>, id: i64) -> Option<Edited> {
+fn token_swapped(params: Params<'_>, id: i64) -> Option<Json> {
     let (holder, path) = token_place(params)?;
-    edited_at(holder, path, (&*raw(&id)).into())
+    with_member_at(holder, path, &raw(&id))
 }
 
 /// Where the token is: the params at `_meta.progressToken`, or a composed
@@ -698,7 +691,7 @@ async fn legacy_sse(
 }
 
 /// The result of a response, or the backend's error as a protocol failure.
-pub fn result_of(msg: Message) -> Result<Box<RawValue>, UpstreamError> {
+pub fn result_of(msg: Message) -> Result<Json, UpstreamError> {
     if let Some(r) = msg.result {
         return Ok(r);
     }
@@ -730,7 +723,7 @@ fn header_map(
 #[cfg(test)]
 mod tests {
     use super::{progress_token, token_swapped};
-    use mcp_wire::{Call, Params};
+    use mcp_wire::{Call, Json, Params};
 
     #[test]
     fn the_clients_progress_token_is_found_and_replaced_in_place() {
@@ -752,20 +745,19 @@ mod tests {
             r#"{"_meta":{}}"#,
             r#"{"progressToken":1}"#,
         ] {
-            let p: Box<serde_json::value::RawValue> = serde_json::from_str(none).unwrap();
+            let p: Json = serde_json::from_str(none).unwrap();
             assert!(progress_token(Params::Raw(&p)).is_none(), "{none}");
         }
     }
 
     #[test]
     fn a_composed_calls_token_is_swapped_in_its_meta_alone() {
-        let meta: Box<serde_json::value::RawValue> =
-            serde_json::from_str(r#"{"progressToken":7,"k":"v"}"#).unwrap();
+        let meta: Json = serde_json::from_str(r#"{"progressToken":7,"k":"v"}"#).unwrap();
         let args = mcp_wire::raw(&serde_json::json!({"text": "x".repeat(1_000)}));
         let parts = Call {
             name: "echo",
-            arguments: Some((&*args).into()),
-            meta: Some((&*meta).into()),
+            arguments: Some((&args).into()),
+            meta: Some((&meta).into()),
             task: None,
         };
         let call = Params::Call(parts);

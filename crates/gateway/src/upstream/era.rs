@@ -16,7 +16,7 @@ use mcp_wire::object::{member_at, with_member};
 use std::collections::HashMap;
 
 use http::HeaderName;
-use mcp_wire::{codes, raw, version, Id, Message};
+use mcp_wire::{codes, raw, version, Id, Json, Message};
 use serde::Deserialize;
 use serde_json::json;
 use serde_json::value::RawValue;
@@ -43,7 +43,7 @@ pub const MAX_ROUNDS: usize = 10;
 
 /// The params of `method` for a modern backend: the caller's, with the
 /// envelope in `_meta` (the caller's own `_meta` members stay).
-pub fn stamp(params: Option<&RawValue>, log_level: Option<&str>) -> Box<RawValue> {
+pub fn stamp(params: Option<&Json>, log_level: Option<&str>) -> Json {
     let mut envelope = json!({
         "io.modelcontextprotocol/protocolVersion": version::MODERN,
         "io.modelcontextprotocol/clientCapabilities": gateway_capabilities(),
@@ -81,7 +81,7 @@ pub fn stamp(params: Option<&RawValue>, log_level: Option<&str>) -> Box<RawValue
 /// (`declared`: tool name -> the arguments it mirrors).
 pub fn routing_headers(
     method: &str,
-    params: Option<&RawValue>,
+    params: Option<&Json>,
     declared: &HashMap<String, Vec<ParamHeader>>,
 ) -> Vec<(HeaderName, String)> {
     let mut out = vec![(HeaderName::from_static("mcp-method"), method.to_owned())];
@@ -132,12 +132,12 @@ pub fn discover(id: i64) -> Message {
 
 /// A discover result that names the modern era: (capabilities, server
 /// info, instructions).
-pub fn discovered(result: &RawValue) -> Option<(Box<RawValue>, Box<RawValue>, Option<String>)> {
+pub fn discovered(result: &Json) -> Option<(Json, Json, Option<String>)> {
     #[derive(Deserialize)]
     #[serde(rename_all = "camelCase")]
     struct D {
         supported_versions: Vec<String>,
-        capabilities: Option<Box<RawValue>>,
+        capabilities: Option<Json>,
         instructions: Option<String>,
         #[serde(rename = "_meta")]
         meta: Option<serde_json::Map<String, serde_json::Value>>,
@@ -171,7 +171,7 @@ pub fn supports_modern_after_all(answer: &Message) -> bool {
     }
     answer
         .error
-        .as_deref()
+        .as_ref()
         .and_then(|e| serde_json::from_str::<E>(e.get()).ok())
         .is_some_and(|e| {
             e.code == codes::UNSUPPORTED_PROTOCOL_VERSION
@@ -188,7 +188,7 @@ pub struct Questions {
 }
 
 /// The questions of an `input_required` result, if it is one.
-pub fn questions(result: &RawValue) -> Option<Questions> {
+pub fn questions(result: &Json) -> Option<Questions> {
     #[derive(Deserialize)]
     #[serde(rename_all = "camelCase")]
     struct R {
@@ -222,11 +222,7 @@ pub fn questions(result: &RawValue) -> Option<Questions> {
 }
 
 /// The retry of a request: its params with the answers and the state.
-pub fn retry_params(
-    params: &RawValue,
-    answers: &[(String, Box<RawValue>)],
-    state: Option<&str>,
-) -> Box<RawValue> {
+pub fn retry_params(params: &Json, answers: &[(String, Json)], state: Option<&str>) -> Json {
     let mut responses = String::from("{");
     for (i, (key, value)) in answers.iter().enumerate() {
         if i > 0 {
@@ -237,7 +233,7 @@ pub fn retry_params(
         responses.push_str(value.get());
     }
     responses.push('}');
-    let responses = RawValue::from_string(responses).expect("built from valid JSON");
+    let responses = Json::parse(responses).expect("built from valid JSON");
     let mut out =
         with_member(params, "inputResponses", &responses).unwrap_or_else(|| params.to_owned());
     if let Some(s) = state {

@@ -25,7 +25,7 @@ mod ws;
 use std::sync::Arc;
 use std::time::Duration;
 
-use mcp_wire::Message;
+use mcp_wire::{Json, Message};
 use tokio::sync::oneshot;
 
 pub use backend::{Backend, State, Status};
@@ -46,7 +46,7 @@ pub struct Hooks {
 }
 
 /// A client's answer to a backend's request: its result, or an error object.
-pub type Reply = Result<Box<serde_json::value::RawValue>, Box<serde_json::value::RawValue>>;
+pub type Reply = Result<Json, Json>;
 pub use connection::{Connection, InitInfo};
 pub use peer::{CallContext, Peer, Related, Sink};
 

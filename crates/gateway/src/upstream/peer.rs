@@ -12,8 +12,7 @@ use std::hash::{BuildHasherDefault, Hasher};
 use std::sync::atomic::{AtomicBool, AtomicI64, Ordering};
 use std::sync::{Arc, Mutex};
 
-use mcp_wire::{Id, Kind, Message};
-use serde_json::value::RawValue;
+use mcp_wire::{Id, Json, Kind, Message};
 use tokio::sync::{mpsc, oneshot, watch};
 
 use super::UpstreamError;
@@ -33,7 +32,7 @@ pub enum Related {
     /// answer (a result, or an error object) goes back to the backend.
     Request {
         msg: Box<Message>,
-        reply: oneshot::Sender<Result<Box<RawValue>, Box<RawValue>>>,
+        reply: oneshot::Sender<Result<Json, Json>>,
     },
 }
 
@@ -75,7 +74,7 @@ pub type Event = (Message, Owner);
 struct Route {
     sink: Sink,
     /// The client's own progress token, restored on the way back.
-    progress_token: Option<Box<RawValue>>,
+    progress_token: Option<Json>,
     parked: Option<Arc<AtomicBool>>,
     owner: usize,
     /// The call's questions its client has not answered yet: a call
@@ -253,13 +252,7 @@ impl Peer {
     }
 
     /// Send related messages of call `id` to `sink` until [`Peer::detach`].
-    pub fn attach(
-        &self,
-        id: i64,
-        sink: Sink,
-        progress_token: Option<Box<RawValue>>,
-        ctx: &CallContext,
-    ) {
+    pub fn attach(&self, id: i64, sink: Sink, progress_token: Option<Json>, ctx: &CallContext) {
         let route = Route {
             sink,
             progress_token,
@@ -375,7 +368,7 @@ fn route_of(calls: &IdMap<Route>, on: Option<i64>, msg: &Message) -> Result<i64,
 }
 
 /// Put the client's own token back into a progress notification.
-fn restore_progress_token(msg: Message, token: &RawValue) -> Message {
+fn restore_progress_token(msg: Message, token: &Json) -> Message {
     let Some(params) = &msg.params else {
         return msg;
     };

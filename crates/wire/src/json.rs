@@ -1,0 +1,446 @@
+//! JSON text checked once, and owned: [`Json`], and the checker that makes
+//! one ([`check`]).
+//!
+//! serde_json checks a `RawValue` by finding where each string ends eight
+//! bytes at a time, about two instructions a byte; it cannot take text it
+//! has checked before without checking it again. Here a string's end is
+//! found with `memchr` and its control characters by a fold the compiler
+//! vectorizes, so a 16 KiB argument is checked several times faster, and a
+//! [`Json`] goes on from the envelope to the backend and back without a
+//! second look.
+
+use std::fmt;
+
+use serde::{Deserialize, Deserializer, Serialize, Serializer};
+use serde_json::value::RawValue;
+
+use crate::object::Valid;
+
+/// One JSON value as text, known to be valid: checked by [`Json::parse`],
+/// found inside a message [`crate::Message::parse`] checked, or written by
+/// serde_json.
+#[derive(Clone, PartialEq, Eq)]
+pub struct Json(Box<str>);
+
+impl Json {
+    /// `text` if it is one JSON value; whitespace around it is allowed, and
+    /// left out.
+    pub fn parse(text: impl Into<Box<str>>) -> Result<Json, SyntaxError> {
+        let text = text.into();
+        check(&text)?;
+        let value = text.trim_matches([' ', '\n', '\r', '\t']);
+        Ok(if value.len() == text.len() {
+            Json(text)
+        } else {
+            Json(value.into())
+        })
+    }
+
+    /// `value` as serde_json writes it.
+    pub fn to(value: &(impl Serialize + ?Sized)) -> Result<Json, serde_json::Error> {
+        serde_json::to_string(value).map(|text| Json(text.into()))
+    }
+
+    /// Text this crate checked (a member's value inside a checked message)
+    /// or put together from checked parts (an edited object).
+    pub(crate) fn checked(text: impl Into<Box<str>>) -> Json {
+        Json(text.into())
+    }
+
+    pub fn get(&self) -> &str {
+        &self.0
+    }
+
+    pub fn as_valid(&self) -> Valid<'_> {
+        Valid::from(self)
+    }
+
+    /// As a serde_json `RawValue`, which serde_json checks again: for
+    /// putting a value inside a structure serde writes, never on a hot path.
+    pub fn to_raw_value(&self) -> Box<RawValue> {
+        RawValue::from_string(self.0.to_string()).expect("a Json is valid")
+    }
+}
+
+impl From<Box<RawValue>> for Json {
+    fn from(raw: Box<RawValue>) -> Json {
+        Json(raw.into())
+    }
+}
+
+impl From<&RawValue> for Json {
+    fn from(raw: &RawValue) -> Json {
+        Json(raw.get().into())
+    }
+}
+
+impl From<Valid<'_>> for Json {
+    fn from(valid: Valid<'_>) -> Json {
+        Json(valid.get().into())
+    }
+}
+
+impl fmt::Debug for Json {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+impl fmt::Display for Json {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+/// Written as the JSON it is. serde has no way to hand a serializer raw
+/// text but serde_json's `RawValue`, which checks it again: the gateway's
+/// hot paths write a [`Json`] with [`crate::Outgoing`] instead.
+impl Serialize for Json {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        let raw: &RawValue = serde_json::from_str(&self.0).map_err(serde::ser::Error::custom)?;
+        raw.serialize(s)
+    }
+}
+
+/// Read from serde_json as a `RawValue` is, which serde_json checks: for
+/// JSON inside structures serde reads (a tool's schema in a listing).
+impl<'de> Deserialize<'de> for Json {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Json, D::Error> {
+        Box::<RawValue>::deserialize(d).map(Json::from)
+    }
+}
+
+/// Where and why text is not JSON.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{what} at line {line} column {column}")]
+pub struct SyntaxError {
+    pub what: &'static str,
+    pub line: usize,
+    pub column: usize,
+}
+
+impl SyntaxError {
+    pub(crate) fn at(text: &[u8], at: usize, what: &'static str) -> SyntaxError {
+        let before = &text[..at.min(text.len())];
+        let line_start = memchr::memrchr(b'\n', before).map_or(0, |i| i + 1);
+        SyntaxError {
+            what,
+            line: 1 + memchr::memchr_iter(b'\n', before).count(),
+            column: 1 + before.len() - line_start,
+        }
+    }
+}
+
+/// `text` is one JSON value, with nothing but whitespace around it.
+pub fn check(text: &str) -> Result<(), SyntaxError> {
+    let b = text.as_bytes();
+    let end = value_end(b, skip_space(b, 0))?;
+    at_end(b, end)
+}
+
+/// Nothing but whitespace from `at` on.
+pub(crate) fn at_end(b: &[u8], at: usize) -> Result<(), SyntaxError> {
+    let at = skip_space(b, at);
+    if at == b.len() {
+        Ok(())
+    } else {
+        Err(SyntaxError::at(b, at, "trailing characters"))
+    }
+}
+
+/// The first byte from `at` on that is not JSON whitespace.
+pub(crate) fn skip_space(b: &[u8], mut at: usize) -> usize {
+    while matches!(b.get(at), Some(b' ' | b'\n' | b'\r' | b'\t')) {
+        at += 1;
+    }
+    at
+}
+
+/// Just past the value that starts at `b[at]`, once it is checked. Nesting
+/// is followed with a stack of closing brackets, not recursion, so no depth
+/// is too deep (a message's size is bounded before it gets here).
+pub(crate) fn value_end(b: &[u8], mut at: usize) -> Result<usize, SyntaxError> {
+    let mut open: Vec<u8> = Vec::new();
+    loop {
+        // A value starts here.
+        match b.get(at) {
+            Some(b'"') => at = string_end(b, at)?,
+            Some(b'{') => {
+                at = skip_space(b, at + 1);
+                if b.get(at) == Some(&b'}') {
+                    at += 1;
+                } else {
+                    open.push(b'}');
+                    at = member_value(b, at)?;
+                    continue;
+                }
+            }
+            Some(b'[') => {
+                at = skip_space(b, at + 1);
+                if b.get(at) == Some(&b']') {
+                    at += 1;
+                } else {
+                    open.push(b']');
+                    continue;
+                }
+            }
+            Some(b't') => at = literal(b, at, b"true")?,
+            Some(b'f') => at = literal(b, at, b"false")?,
+            Some(b'n') => at = literal(b, at, b"null")?,
+            Some(b'-' | b'0'..=b'9') => at = number_end(b, at)?,
+            Some(_) => return Err(SyntaxError::at(b, at, "expected a value")),
+            None => return Err(SyntaxError::at(b, at, "unexpected end of input")),
+        }
+        // A value ended: close what it ends, up to the next value.
+        loop {
+            let Some(&close) = open.last() else {
+                return Ok(at);
+            };
+            at = skip_space(b, at);
+            match b.get(at) {
+                Some(b',') => {
+                    at = skip_space(b, at + 1);
+                    if close == b'}' {
+                        at = member_value(b, at)?;
+                    }
+                    break;
+                }
+                Some(&c) if c == close => {
+                    open.pop();
+                    at += 1;
+                }
+                Some(_) if close == b'}' => {
+                    return Err(SyntaxError::at(b, at, "expected ',' or '}'"))
+                }
+                Some(_) => return Err(SyntaxError::at(b, at, "expected ',' or ']'")),
+                None => return Err(SyntaxError::at(b, at, "unexpected end of input")),
+            }
+        }
+        at = skip_space(b, at);
+    }
+}
+
+/// From a member's key at `b[at]` to the start of its value.
+fn member_value(b: &[u8], at: usize) -> Result<usize, SyntaxError> {
+    let (_, value) = member_key(b, at)?;
+    Ok(value)
+}
+
+/// A member's key at `b[at]`: just past it, and the start of its value.
+pub(crate) fn member_key(b: &[u8], at: usize) -> Result<(usize, usize), SyntaxError> {
+    if b.get(at) != Some(&b'"') {
+        return Err(SyntaxError::at(b, at, "expected a key (a string)"));
+    }
+    let key_end = string_end(b, at)?;
+    let colon = skip_space(b, key_end);
+    if b.get(colon) != Some(&b':') {
+        return Err(SyntaxError::at(b, colon, "expected ':'"));
+    }
+    Ok((key_end, skip_space(b, colon + 1)))
+}
+
+/// Just past the string opening at `b[at]`: no control characters, every
+/// escape one JSON has. (Whether the text is UTF-8 is the caller's check,
+/// made once for a whole message.)
+pub(crate) fn string_end(b: &[u8], at: usize) -> Result<usize, SyntaxError> {
+    let mut at = at + 1;
+    loop {
+        let rest = &b[at.min(b.len())..];
+        let Some(k) = memchr::memchr2(b'"', b'\\', rest) else {
+            return Err(SyntaxError::at(b, b.len(), "unterminated string"));
+        };
+        if let Some(c) = first_control(&rest[..k]) {
+            return Err(SyntaxError::at(b, at + c, "control character in a string"));
+        }
+        at += k;
+        if b[at] == b'"' {
+            return Ok(at + 1);
+        }
+        at = escape_end(b, at)?;
+    }
+}
+
+/// Where the first byte below 0x20 is. The fold finds whether there is
+/// one without a branch per byte (vectorized); the search runs only then.
+fn first_control(s: &[u8]) -> Option<usize> {
+    if s.iter().fold(u8::MAX, |low, &c| low.min(c)) >= 0x20 {
+        return None;
+    }
+    s.iter().position(|&c| c < 0x20)
+}
+
+/// Just past the escape whose backslash is `b[at]`.
+fn escape_end(b: &[u8], at: usize) -> Result<usize, SyntaxError> {
+    match b.get(at + 1) {
+        Some(b'"' | b'\\' | b'/' | b'b' | b'f' | b'n' | b'r' | b't') => Ok(at + 2),
+        Some(b'u') => match b.get(at + 2..at + 6) {
+            Some(hex) if hex.iter().all(u8::is_ascii_hexdigit) => Ok(at + 6),
+            _ => Err(SyntaxError::at(b, at, "invalid \\u escape")),
+        },
+        _ => Err(SyntaxError::at(b, at, "invalid escape")),
+    }
+}
+
+fn literal(b: &[u8], at: usize, word: &[u8]) -> Result<usize, SyntaxError> {
+    if b[at..].starts_with(word) {
+        Ok(at + word.len())
+    } else {
+        Err(SyntaxError::at(b, at, "expected a value"))
+    }
+}
+
+/// Just past the number at `b[at]`: `-? (0 | [1-9][0-9]*) (. [0-9]+)? ([eE] [+-]? [0-9]+)?`.
+fn number_end(b: &[u8], mut at: usize) -> Result<usize, SyntaxError> {
+    let digits = |from: usize| {
+        let n = b[from.min(b.len())..]
+            .iter()
+            .take_while(|c| c.is_ascii_digit())
+            .count();
+        (from + n, n)
+    };
+    if b.get(at) == Some(&b'-') {
+        at += 1;
+    }
+    at = match b.get(at) {
+        Some(b'0') => at + 1,
+        Some(b'1'..=b'9') => digits(at).0,
+        _ => return Err(SyntaxError::at(b, at, "invalid number")),
+    };
+    if b.get(at) == Some(&b'.') {
+        let (end, n) = digits(at + 1);
+        if n == 0 {
+            return Err(SyntaxError::at(b, end, "invalid number"));
+        }
+        at = end;
+    }
+    if matches!(b.get(at), Some(b'e' | b'E')) {
+        at += 1;
+        if matches!(b.get(at), Some(b'+' | b'-')) {
+            at += 1;
+        }
+        let (end, n) = digits(at);
+        if n == 0 {
+            return Err(SyntaxError::at(b, end, "invalid number"));
+        }
+        at = end;
+    }
+    Ok(at)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::testing::Rng;
+
+    fn serde_accepts(text: &str) -> bool {
+        serde_json::from_str::<&RawValue>(text).is_ok()
+    }
+
+    #[test]
+    fn accepts_what_json_allows() {
+        for text in [
+            "0",
+            "-0",
+            "-12.5e+3",
+            "1E-2",
+            "true",
+            " null ",
+            r#""""#,
+            r#""a\"\\\/\b\f\n\r\t\u00E9\ud800 é""#,
+            "[]",
+            "{}",
+            r#"{"a":[1,{"b":[]},"]"],"c":{"d":null}}"#,
+            " \t\r\n{ \"a\" : [ 1 , 2 ] } \n",
+        ] {
+            assert_eq!(check(text), Ok(()), "{text}");
+            assert!(serde_accepts(text), "serde_json agrees: {text}");
+        }
+    }
+
+    #[test]
+    fn refuses_what_json_does_not_and_says_where() {
+        for (text, what, column) in [
+            ("", "unexpected end of input", 1),
+            ("01", "trailing characters", 2),
+            ("1.", "invalid number", 3),
+            ("-", "invalid number", 2),
+            ("1e", "invalid number", 3),
+            (".5", "expected a value", 1),
+            ("tru", "expected a value", 1),
+            ("[1,]", "expected a value", 4),
+            ("[1 2]", "expected ',' or ']'", 4),
+            (r#"{"a" 1}"#, "expected ':'", 6),
+            (r#"{"a":1,}"#, "expected a key (a string)", 8),
+            ("{1:2}", "expected a key (a string)", 2),
+            (r#"{"a":1"#, "unexpected end of input", 7),
+            (r#""abc"#, "unterminated string", 5),
+            ("\"a\tb\"", "control character in a string", 3),
+            (r#""\x""#, "invalid escape", 2),
+            (r#""\u12g4""#, "invalid \\u escape", 2),
+            ("[1]]", "trailing characters", 4),
+            ("\u{c}1", "expected a value", 1),
+        ] {
+            let err = check(text).unwrap_err();
+            assert_eq!((err.what, err.column), (what, column), "{text:?}");
+            assert!(!serde_accepts(text), "serde_json agrees: {text:?}");
+        }
+        let err = check("{\n  \"a\": [1,\n  x]}").unwrap_err();
+        assert_eq!(err.to_string(), "expected a value at line 3 column 3");
+    }
+
+    #[test]
+    fn nesting_has_no_depth_limit_of_its_own() {
+        let deep = format!("{}{}", "[".repeat(100_000), "]".repeat(100_000));
+        assert_eq!(check(&deep), Ok(()));
+        let unclosed = "[".repeat(100_000);
+        assert!(check(&unclosed).is_err());
+    }
+
+    /// Against serde_json: valid documents, then each with a byte changed,
+    /// inserted or cut where a careless checker would slip (brackets,
+    /// quotes, escapes, digits, control characters), are accepted and
+    /// refused as serde_json accepts and refuses them.
+    #[test]
+    fn agrees_with_serde_json_on_valid_and_broken_texts() {
+        const SEEDS: [&str; 6] = [
+            r#"{"jsonrpc":"2.0","id":1,"method":"tools/call","params":{"name":"a","arguments":{"s":"x\"}]\\","n":[1,-2.5e3,true,null]}}}"#,
+            r#"[{"a":{}},[],"\u00e9\n",0,-0.0,1E+2]"#,
+            "{\n  \"k\" : [ \"v\" , { \"w\" : false } ]\n}",
+            r#""just a string with \\ and \" and \/""#,
+            "12345678901234567890123",
+            r#"{"é":"ü","":"","t":"tab\tx"}"#,
+        ];
+        let mut rng = Rng(0x2545_f491_4f6c_dd1d);
+        let mut refused = 0;
+        for seed in SEEDS {
+            assert_eq!(check(seed).is_ok(), serde_accepts(seed), "{seed}");
+            for _ in 0..3_000 {
+                let Some(text) = rng.mutated(seed) else {
+                    continue;
+                };
+                let ours = check(&text).is_ok();
+                assert_eq!(ours, serde_accepts(&text), "{text:?}");
+                refused += usize::from(!ours);
+            }
+        }
+        assert!(
+            refused > 5_000,
+            "the mutations broke most texts ({refused})"
+        );
+    }
+
+    #[test]
+    fn a_json_is_made_checked_and_written_as_it_is() {
+        assert!(Json::parse("{\"a\":").is_err());
+        let json = Json::parse(" {\"a\" : 1.50}\n").unwrap();
+        assert_eq!(json.get(), r#"{"a" : 1.50}"#, "the value alone");
+        assert_eq!(Json::to(&[1, 2]).unwrap().get(), "[1,2]");
+        let written = serde_json::to_string(&[&json]).unwrap();
+        assert_eq!(
+            written, r#"[{"a" : 1.50}]"#,
+            "inside serde's output, as it is"
+        );
+        assert_eq!(json.to_raw_value().get(), json.get());
+        assert_eq!(json.as_valid().get(), json.get());
+    }
+}
