@@ -157,10 +157,10 @@ pub(crate) fn skip_space(b: &[u8], mut at: usize) -> usize {
 }
 
 /// Just past the value that starts at `b[at]`, once it is checked. Nesting
-/// is followed with a stack of closing brackets, not recursion, so no depth
-/// is too deep (a message's size is bounded before it gets here).
+/// is followed with a stack of open brackets, not recursion, so no depth is
+/// too deep (a message's size is bounded before it gets here).
 pub(crate) fn value_end(b: &[u8], mut at: usize) -> Result<usize, SyntaxError> {
-    let mut open: Vec<u8> = Vec::new();
+    let mut open = Open::default();
     loop {
         // A value starts here.
         match b.get(at) {
@@ -193,7 +193,7 @@ pub(crate) fn value_end(b: &[u8], mut at: usize) -> Result<usize, SyntaxError> {
         }
         // A value ended: close what it ends, up to the next value.
         loop {
-            let Some(&close) = open.last() else {
+            let Some(close) = open.last() else {
                 return Ok(at);
             };
             at = skip_space(b, at);
@@ -220,6 +220,43 @@ pub(crate) fn value_end(b: &[u8], mut at: usize) -> Result<usize, SyntaxError> {
     }
 }
 
+/// The brackets open at a point of a walk, innermost last, as the bytes
+/// that close them: a bit a level, in one word for the first 64 levels (no
+/// allocation for any message one meets), in a spill beyond.
+#[derive(Default)]
+struct Open {
+    depth: usize,
+    bits: u64,
+    spill: Vec<u64>,
+}
+
+impl Open {
+    fn push(&mut self, close: u8) {
+        if self.depth > 0 && self.depth.is_multiple_of(64) {
+            self.spill.push(self.bits);
+            self.bits = 0;
+        }
+        self.bits = self.bits << 1 | u64::from(close == b'}');
+        self.depth += 1;
+    }
+
+    fn pop(&mut self) {
+        self.bits >>= 1;
+        self.depth -= 1;
+        if self.depth > 0 && self.depth.is_multiple_of(64) {
+            self.bits = self.spill.pop().unwrap_or(0);
+        }
+    }
+
+    fn last(&self) -> Option<u8> {
+        match (self.depth, self.bits & 1) {
+            (0, _) => None,
+            (_, 1) => Some(b'}'),
+            _ => Some(b']'),
+        }
+    }
+}
+
 /// From a member's key at `b[at]` to the start of its value.
 fn member_value(b: &[u8], at: usize) -> Result<usize, SyntaxError> {
     let (_, value) = member_key(b, at)?;
@@ -242,9 +279,27 @@ pub(crate) fn member_key(b: &[u8], at: usize) -> Result<(usize, usize), SyntaxEr
 /// Just past the string opening at `b[at]`: no control characters, every
 /// escape one JSON has. (Whether the text is UTF-8 is the caller's check,
 /// made once for a whole message.)
+///
+/// Most strings of a message are short (keys, names, ids): their first
+/// [`SHORT`] bytes are looked at one by one, which costs less than setting
+/// up a vector search. A longer string goes on with `memchr`.
 pub(crate) fn string_end(b: &[u8], at: usize) -> Result<usize, SyntaxError> {
+    const SHORT: usize = 24;
     let mut at = at + 1;
     loop {
+        let short = &b[at.min(b.len())..(at + SHORT).min(b.len())];
+        match short
+            .iter()
+            .position(|&c| c == b'"' || c == b'\\' || c < 0x20)
+        {
+            Some(k) if short[k] == b'"' => return Ok(at + k + 1),
+            Some(k) if short[k] == b'\\' => {
+                at = escape_end(b, at + k)?;
+                continue;
+            }
+            Some(k) => return Err(SyntaxError::at(b, at + k, "control character in a string")),
+            None => at += short.len(),
+        }
         let rest = &b[at.min(b.len())..];
         let Some(k) = memchr::memchr2(b'"', b'\\', rest) else {
             return Err(SyntaxError::at(b, b.len(), "unterminated string"));
@@ -258,6 +313,12 @@ pub(crate) fn string_end(b: &[u8], at: usize) -> Result<usize, SyntaxError> {
         }
         at = escape_end(b, at)?;
     }
+}
+
+/// Whether a string's text holds an escape. A plain loop: the strings
+/// asked (keys, names, ids) are too short to pay for `memchr`'s setup.
+pub(crate) fn has_escape(text: &str) -> bool {
+    text.bytes().any(|c| c == b'\\')
 }
 
 /// Where the first byte below 0x20 is. The fold finds whether there is
@@ -394,6 +455,23 @@ mod tests {
         assert_eq!(check(&deep), Ok(()));
         let unclosed = "[".repeat(100_000);
         assert!(check(&unclosed).is_err());
+        // Objects and arrays mixed across the 64-level words of the stack:
+        // each bracket must close what it opened.
+        for depth in [63, 64, 65, 128, 129, 200] {
+            let opens: String = (0..depth)
+                .map(|i| if i % 3 == 0 { r#"{"k":"# } else { "[" })
+                .collect();
+            let closes: String = (0..depth)
+                .rev()
+                .map(|i| if i % 3 == 0 { "}" } else { "]" })
+                .collect();
+            let text = format!("{opens}1{closes}");
+            assert_eq!(check(&text), Ok(()), "{depth}");
+            let swapped = format!("{opens}1{}", closes.replacen('}', "]", 1));
+            if closes.contains('}') {
+                assert!(check(&swapped).is_err(), "{depth}: a ']' closing an object");
+            }
+        }
     }
 
     /// Against serde_json: valid documents, then each with a byte changed,

@@ -11,6 +11,7 @@ use serde::{Deserialize, Serialize, Serializer};
 
 use crate::error::{codes, ErrorObject};
 use crate::json::{self, Json, SyntaxError};
+use crate::object::Valid;
 use crate::params::Params;
 
 /// A JSON-RPC id: a string or an integer (never null, never fractional).
@@ -67,7 +68,7 @@ impl<'de> Deserialize<'de> for Id {
 /// message. `None` sends anything else through serde.
 fn plain_id(raw: &str) -> Option<Id> {
     match raw.as_bytes().first()? {
-        b'"' if !raw.contains('\\') => Some(Id::Str(raw[1..raw.len() - 1].into())),
+        b'"' if !json::has_escape(raw) => Some(Id::Str(raw[1..raw.len() - 1].into())),
         // serde_json reads `-0` as a float (refused as an id): so must we.
         b'-' | b'0'..=b'9' if raw != "-0" => raw.parse::<i64>().ok().map(Id::Num),
         _ => None,
@@ -223,19 +224,10 @@ fn elements(text: &str) -> Result<Vec<&str>, SyntaxError> {
 
 /// A key as it reads: `"a\u0062"` is `ab`.
 fn key_text(raw: &str) -> std::borrow::Cow<'_, str> {
-    if raw.contains('\\') {
+    if json::has_escape(raw) {
         serde_json::from_str::<String>(raw).map_or(raw.into(), Into::into)
     } else {
         raw[1..raw.len() - 1].into()
-    }
-}
-
-/// A JSON string's text, decoded; `None` for any other value.
-fn string_value(raw: &str) -> Option<Box<str>> {
-    match raw.as_bytes() {
-        [b'"', inner @ .., b'"'] if !inner.contains(&b'\\') => Some(raw[1..raw.len() - 1].into()),
-        [b'"', ..] => serde_json::from_str::<String>(raw).ok().map(Into::into),
-        _ => None,
     }
 }
 
@@ -304,7 +296,9 @@ impl Message {
         let method = match env.method {
             None => None,
             Some(raw) => Some(
-                string_value(raw)
+                Valid(raw)
+                    .as_str()
+                    .map(Box::from)
                     .ok_or_else(|| invalid(id.clone(), "\"method\" must be a string"))?,
             ),
         };

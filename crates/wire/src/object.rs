@@ -14,7 +14,7 @@ use crate::Json;
 /// are the only ways to get one, so it can be written out as it is without
 /// another check.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct Valid<'a>(&'a str);
+pub struct Valid<'a>(pub(crate) &'a str);
 
 impl<'a> Valid<'a> {
     pub fn get(self) -> &'a str {
@@ -28,7 +28,7 @@ impl<'a> Valid<'a> {
     /// The string this value is, decoded; `None` for any other value.
     pub fn as_str(self) -> Option<Cow<'a, str>> {
         match self.0.as_bytes() {
-            [b'"', inner @ .., b'"'] if !inner.contains(&b'\\') => {
+            [b'"', ..] if !crate::json::has_escape(self.0) => {
                 Some(Cow::Borrowed(&self.0[1..self.0.len() - 1]))
             }
             [b'"', ..] => serde_json::from_str(self.0).ok().map(Cow::Owned),
@@ -201,7 +201,7 @@ impl<'a> Iterator for Members<'a> {
 
 /// A key as written (`"a\u0062"`) as it reads (`ab`).
 fn decoded(raw_key: &str) -> Cow<'_, str> {
-    if raw_key.contains('\\') {
+    if crate::json::has_escape(raw_key) {
         Cow::Owned(serde_json::from_str(raw_key).unwrap_or_default())
     } else {
         Cow::Borrowed(&raw_key[1..raw_key.len() - 1])
