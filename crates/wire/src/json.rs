@@ -257,6 +257,42 @@ impl Open {
     }
 }
 
+/// Walk the object or array whose bracket is at `text[at]`, checking it,
+/// and hand `each` its members (the key as written, quotes and escapes
+/// kept, and the value) or its elements (no key). Just past its end.
+pub(crate) fn items<'t>(
+    text: &'t str,
+    at: usize,
+    mut each: impl FnMut(Option<&'t str>, &'t str),
+) -> Result<usize, SyntaxError> {
+    let b = text.as_bytes();
+    let (close, expected) = match b[at] {
+        b'{' => (b'}', "expected ',' or '}'"),
+        _ => (b']', "expected ',' or ']'"),
+    };
+    let mut at = skip_space(b, at + 1);
+    if b.get(at) == Some(&close) {
+        return Ok(at + 1);
+    }
+    loop {
+        let (key, value) = if close == b'}' {
+            let (key_end, value) = member_key(b, at)?;
+            (Some(&text[at..key_end]), value)
+        } else {
+            (None, at)
+        };
+        let end = value_end(b, value)?;
+        each(key, &text[value..end]);
+        at = skip_space(b, end);
+        match b.get(at) {
+            Some(b',') => at = skip_space(b, at + 1),
+            Some(&c) if c == close => return Ok(at + 1),
+            Some(_) => return Err(SyntaxError::at(b, at, expected)),
+            None => return Err(SyntaxError::at(b, at, "unexpected end of input")),
+        }
+    }
+}
+
 /// From a member's key at `b[at]` to the start of its value.
 fn member_value(b: &[u8], at: usize) -> Result<usize, SyntaxError> {
     let (_, value) = member_key(b, at)?;
@@ -264,7 +300,7 @@ fn member_value(b: &[u8], at: usize) -> Result<usize, SyntaxError> {
 }
 
 /// A member's key at `b[at]`: just past it, and the start of its value.
-pub(crate) fn member_key(b: &[u8], at: usize) -> Result<(usize, usize), SyntaxError> {
+fn member_key(b: &[u8], at: usize) -> Result<(usize, usize), SyntaxError> {
     if b.get(at) != Some(&b'"') {
         return Err(SyntaxError::at(b, at, "expected a key (a string)"));
     }

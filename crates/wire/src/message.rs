@@ -153,29 +153,13 @@ impl<'a> Envelope<'a> {
     /// JSON but not an object.
     fn read(text: &'a str) -> Result<Option<Envelope<'a>>, SyntaxError> {
         let b = text.as_bytes();
-        let mut at = json::skip_space(b, 0);
+        let at = json::skip_space(b, 0);
         if b.get(at) != Some(&b'{') {
             return json::check(text).map(|()| None);
         }
         let mut env = Envelope::default();
-        at = json::skip_space(b, at + 1);
-        if b.get(at) == Some(&b'}') {
-            json::at_end(b, at + 1)?;
-            return Ok(Some(env));
-        }
-        loop {
-            let (key_end, value) = json::member_key(b, at)?;
-            let value_end = json::value_end(b, value)?;
-            env.put(&text[at..key_end], &text[value..value_end]);
-            at = json::skip_space(b, value_end);
-            match b.get(at) {
-                Some(b',') => at = json::skip_space(b, at + 1),
-                Some(b'}') => break,
-                Some(_) => return Err(SyntaxError::at(b, at, "expected ',' or '}'")),
-                None => return Err(SyntaxError::at(b, at, "unexpected end of input")),
-            }
-        }
-        json::at_end(b, at + 1)?;
+        let end = json::items(text, at, |key, value| env.put(key.unwrap_or("\"\""), value))?;
+        json::at_end(b, end)?;
         Ok(Some(env))
     }
 
@@ -199,26 +183,13 @@ impl<'a> Envelope<'a> {
     }
 }
 
-/// The elements of the array `text` is, each checked.
+/// The elements of the array `text` is (its `[` seen by the caller), each
+/// checked.
 fn elements(text: &str) -> Result<Vec<&str>, SyntaxError> {
     let b = text.as_bytes();
-    let mut at = json::skip_space(b, 0) + 1; // past the `[` the caller saw
     let mut items = Vec::new();
-    at = json::skip_space(b, at);
-    if b.get(at) != Some(&b']') {
-        loop {
-            let end = json::value_end(b, at)?;
-            items.push(&text[at..end]);
-            at = json::skip_space(b, end);
-            match b.get(at) {
-                Some(b',') => at = json::skip_space(b, at + 1),
-                Some(b']') => break,
-                Some(_) => return Err(SyntaxError::at(b, at, "expected ',' or ']'")),
-                None => return Err(SyntaxError::at(b, at, "unexpected end of input")),
-            }
-        }
-    }
-    json::at_end(b, at + 1)?;
+    let end = json::items(text, json::skip_space(b, 0), |_, value| items.push(value))?;
+    json::at_end(b, end)?;
     Ok(items)
 }
 

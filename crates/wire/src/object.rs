@@ -269,27 +269,23 @@ fn value_end(b: &[u8], at: usize) -> usize {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::testing::Rng;
-
-    fn raw(s: &str) -> Json {
-        Json::parse(s).unwrap()
-    }
+    use crate::testing::{json, Rng};
 
     #[test]
     fn replaces_in_place_keeping_order_and_values() {
-        let o = raw(r#"{"z":1.50,"name":"a","x-vendor":{"b":[1,2]}}"#);
-        let got = with_member(&o, "name", &raw(r#""srv__a""#)).unwrap();
+        let o = json(r#"{"z":1.50,"name":"a","x-vendor":{"b":[1,2]}}"#);
+        let got = with_member(&o, "name", &json(r#""srv__a""#)).unwrap();
         assert_eq!(
             got.get(),
             r#"{"z":1.50,"name":"srv__a","x-vendor":{"b":[1,2]}}"#
         );
-        let added = with_member(&raw("{}"), "k", &raw("true")).unwrap();
+        let added = with_member(&json("{}"), "k", &json("true")).unwrap();
         assert_eq!(added.get(), r#"{"k":true}"#);
-        assert!(with_member(&raw("[1]"), "k", &raw("1")).is_none());
+        assert!(with_member(&json("[1]"), "k", &json("1")).is_none());
     }
 
     fn read(text: &str) -> Vec<(String, String)> {
-        members(&raw(text))
+        members(&json(text))
             .map(|(k, v)| (k.into_owned(), v.get().to_owned()))
             .collect()
     }
@@ -366,7 +362,7 @@ mod tests {
             } else {
                 serde_json::to_string_pretty(&object).unwrap()
             };
-            let got: Vec<(String, serde_json::Value)> = members(&raw(&text))
+            let got: Vec<(String, serde_json::Value)> = members(&json(&text))
                 .map(|(k, v)| (k.into_owned(), serde_json::from_str(v.get()).unwrap()))
                 .collect();
             let want: Vec<(String, serde_json::Value)> = object.into_iter().collect();
@@ -376,34 +372,34 @@ mod tests {
 
     #[test]
     fn a_member_is_read_and_set_by_path() {
-        let params = raw(r#"{"arguments":{"a":1},"_m\u0065ta":{"progressToken":"p","k":[]}}"#);
+        let params = json(r#"{"arguments":{"a":1},"_m\u0065ta":{"progressToken":"p","k":[]}}"#);
         let at = |path: &[&str]| member_at(&params, path).map(Valid::get);
         assert_eq!(at(&["_meta", "progressToken"]), Some(r#""p""#));
         assert_eq!(at(&["arguments"]), Some(r#"{"a":1}"#));
         assert_eq!(at(&["_meta", "missing"]), None);
         assert_eq!(at(&["arguments", "a", "deeper"]), None);
-        let set = with_member_at(&params, &["_meta", "progressToken"], &raw("7")).unwrap();
+        let set = with_member_at(&params, &["_meta", "progressToken"], &json("7")).unwrap();
         assert_eq!(
             set.get(),
             r#"{"arguments":{"a":1},"_m\u0065ta":{"progressToken":7,"k":[]}}"#,
             "in place, keys as written"
         );
-        let added = with_member_at(&params, &["_meta", "new"], &raw("true")).unwrap();
+        let added = with_member_at(&params, &["_meta", "new"], &json("true")).unwrap();
         assert_eq!(
             member_at(&added, &["_meta", "new"]).map(Valid::get),
             Some("true")
         );
-        assert!(with_member_at(&params, &["nowhere", "x"], &raw("1")).is_none());
-        assert!(with_member_at(&params, &[], &raw("1")).is_none());
+        assert!(with_member_at(&params, &["nowhere", "x"], &json("1")).is_none());
+        assert!(with_member_at(&params, &[], &json("1")).is_none());
         // On a member found by the walk: its text is edited on its own.
         let meta = member_at(&params, &["_meta"]).unwrap();
-        let set = with_member_at(meta, &["progressToken"], &raw("8")).unwrap();
+        let set = with_member_at(meta, &["progressToken"], &json("8")).unwrap();
         assert_eq!(set.get(), r#"{"progressToken":8,"k":[]}"#);
     }
 
     #[test]
     fn a_value_reads_as_a_string_only_when_it_is_one() {
-        let object = raw(r#"{"a":"plain","b":"tab\tand \u00e9","c":1,"d":null,"e":"\"q\""}"#);
+        let object = json(r#"{"a":"plain","b":"tab\tand \u00e9","c":1,"d":null,"e":"\"q\""}"#);
         let got: Vec<(String, Option<String>, bool)> = members(&object)
             .map(|(k, v)| (k.into_owned(), v.as_str().map(Cow::into_owned), v.is_null()))
             .collect();
@@ -433,7 +429,7 @@ mod tests {
                 _ => rng.string(),
             };
             let value = rng.value(1);
-            let got = with_member(&raw(&text), &key, &raw(&value.to_string())).unwrap();
+            let got = with_member(&json(&text), &key, &json(&value.to_string())).unwrap();
             let mut want = object;
             want.insert(key, value);
             let got: serde_json::Value = serde_json::from_str(got.get()).unwrap();

@@ -92,14 +92,11 @@ impl<'a> Params<'a> {
 mod tests {
     use super::*;
     use crate::object::members;
-
-    fn raw(s: &str) -> Json {
-        Json::parse(s).unwrap()
-    }
+    use crate::testing::json;
 
     #[test]
     fn a_composed_call_is_written_from_its_parts_as_they_are() {
-        let sent = raw(r#"{"a": {"x" : [1, "é\"}"]}, "m":{"progressToken":3},"t":null}"#);
+        let sent = json(r#"{"a": {"x" : [1, "é\"}"]}, "m":{"progressToken":3},"t":null}"#);
         let part = |k: &str| members(&sent).find(|(key, _)| key == k).map(|(_, v)| v);
         let call = Params::Call(Call {
             name: "say \"hi\"",
@@ -128,7 +125,7 @@ mod tests {
 
     #[test]
     fn raw_params_are_borrowed_as_they_are() {
-        let sent = raw(r#"{ "name": "a" }"#);
+        let sent = json(r#"{ "name": "a" }"#);
         let params = Params::Raw(&sent);
         assert!(matches!(params.to_raw(), Cow::Borrowed(_)));
         assert_eq!(params.meta_text(), Some(r#"{ "name": "a" }"#));
@@ -136,7 +133,7 @@ mod tests {
         params.write_to(&mut out);
         assert_eq!(out, br#"{ "name": "a" }"#);
 
-        let edited = crate::object::with_member(&sent, "name", &raw("1")).unwrap();
+        let edited = crate::object::with_member(&sent, "name", &json("1")).unwrap();
         let params = Params::Edited(edited.as_valid());
         assert_eq!(params.to_raw().get(), r#"{"name":1}"#);
         assert_eq!(params.meta_text(), Some(r#"{"name":1}"#));

@@ -1,6 +1,11 @@
 //! What this crate's tests share: a seeded generator, and the edits that
 //! break JSON text where a careless reader slips.
 
+/// `text`, which a test knows to be JSON, as a [`crate::Json`].
+pub(crate) fn json(text: &str) -> crate::Json {
+    crate::Json::parse(text).expect("a test's JSON")
+}
+
 /// A tiny xorshift generator: the same texts on every run.
 pub(crate) struct Rng(pub u64);
 
