@@ -2,9 +2,9 @@
 //!
 //! The only place the gateway's wire types live. A JSON-RPC message is parsed
 //! down to its envelope — `id`, `method` — while `params`, `result` and
-//! `error` stay as borrowed-then-boxed [`RawValue`](serde_json::value::RawValue)
-//! text, so anything the gateway does not need to understand (unknown fields,
-//! `_meta`, new content types) is forwarded byte-for-byte.
+//! `error` stay as the text they were sent as ([`Json`], checked once as the
+//! message is read), so anything the gateway does not need to understand
+//! (unknown fields, `_meta`, new content types) is forwarded byte-for-byte.
 //!
 //! - [`message`]: the envelope, parsing (single and batch), serialisation.
 //! - [`error`]: JSON-RPC / MCP error codes and the error object.

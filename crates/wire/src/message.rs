@@ -135,7 +135,8 @@ impl ParseError {
     }
 }
 
-/// A message's members as read, before they are judged: the values' text.
+/// A message's members as read, before they are judged: the values' text
+/// (`null` too; it reads as absent once judged).
 #[derive(Default)]
 struct Envelope<'a> {
     jsonrpc: Option<&'a str>,
@@ -144,7 +145,7 @@ struct Envelope<'a> {
     params: Option<&'a str>,
     result: Option<&'a str>,
     error: Option<&'a str>,
-    /// The first member given twice, or that is no message's.
+    /// The first of these members given twice.
     duplicate: Option<&'static str>,
 }
 
@@ -158,13 +159,16 @@ impl<'a> Envelope<'a> {
             return json::check(text).map(|()| None);
         }
         let mut env = Envelope::default();
-        let end = json::items(text, at, |key, value| env.put(key.unwrap_or("\"\""), value))?;
+        let end = json::items(text, at, |key, value| {
+            if let Some(key) = key {
+                env.put(key, value);
+            }
+        })?;
         json::at_end(b, end)?;
         Ok(Some(env))
     }
 
-    /// Keep a member's value (`null` reads as absent); other members are
-    /// checked and left.
+    /// Keep a member's value; other members are checked and left.
     fn put(&mut self, key: &str, value: &'a str) {
         let (name, slot) = match key_text(key).as_ref() {
             "jsonrpc" => ("jsonrpc", &mut self.jsonrpc),
@@ -177,7 +181,7 @@ impl<'a> Envelope<'a> {
         };
         if slot.is_some() {
             self.duplicate.get_or_insert(name);
-        } else if value != "null" {
+        } else {
             *slot = Some(value);
         }
     }
@@ -242,7 +246,10 @@ impl Message {
                 id: None,
                 reason: "a message must be a JSON object".into(),
             })?;
-        let id = match env.id {
+        fn present(value: Option<&str>) -> Option<&str> {
+            value.filter(|v| *v != "null")
+        }
+        let id = match present(env.id) {
             None => None,
             Some(raw) => Some(
                 plain_id(raw)
@@ -264,7 +271,7 @@ impl Message {
             Some("\"2.0\"") => {}
             _ => return Err(invalid(id, "\"jsonrpc\" must be \"2.0\"")),
         }
-        let method = match env.method {
+        let method = match present(env.method) {
             None => None,
             Some(raw) => Some(
                 Valid(raw)
@@ -276,9 +283,9 @@ impl Message {
         let msg = Message {
             id,
             method,
-            params: env.params.map(Json::checked),
-            result: env.result.map(Json::checked),
-            error: env.error.map(Json::checked),
+            params: present(env.params).map(Json::checked),
+            result: present(env.result).map(Json::checked),
+            error: present(env.error).map(Json::checked),
         };
         match (&msg.method, &msg.result, &msg.error) {
             (Some(m), None, None) if m.is_empty() => Err(invalid(msg.id, "empty method")),
@@ -601,6 +608,10 @@ mod tests {
             "{twice}"
         );
         assert_eq!(twice.id(), Some(&Id::Num(1)));
+        let null_first = code(r#"{"jsonrpc":"2.0","params":null,"method":"a","params":{}}"#);
+        assert!(null_first
+            .to_string()
+            .contains(r#""params" is given twice"#));
         for not_an_object in ["5", r#""m""#, "null"] {
             let err = code(not_an_object);
             assert_eq!(err.code(), codes::INVALID_REQUEST, "{not_an_object}");

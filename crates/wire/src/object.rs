@@ -138,7 +138,7 @@ fn set(object: &str, path: &[&str], value: &str) -> Option<String> {
 /// The members of a JSON object as `(key, raw value text)`, in order; none
 /// for anything but an object.
 ///
-/// No parse: a [`RawValue`] is valid JSON already, so the walk only finds
+/// No parse: a [`Valid`] is JSON already, so the walk only finds
 /// where each value ends, and jumps over strings with `memchr` (a 16 KiB
 /// argument costs a few thousand instructions, against serde_json's two a
 /// byte). Keys holding escapes are decoded.
@@ -153,8 +153,7 @@ pub struct Members<'a> {
 }
 
 impl<'a> Members<'a> {
-    /// Over `text`, which must be valid JSON (a `RawValue`'s, or a value
-    /// inside one).
+    /// Over `text`, which must be valid JSON (a [`Valid`]'s).
     fn of(text: &'a str) -> Members<'a> {
         let at = skip_space(text.as_bytes(), 0);
         let at = match text.as_bytes().get(at) {
