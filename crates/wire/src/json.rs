@@ -532,5 +532,11 @@ mod tests {
             "inside serde's output, as it is"
         );
         assert_eq!(json.as_valid().get(), json.get());
+        let read: Vec<Json> = serde_json::from_str(r#"[1, {"a" : 2}]"#).unwrap();
+        assert_eq!(
+            read.iter().map(Json::get).collect::<Vec<_>>(),
+            ["1", r#"{"a" : 2}"#]
+        );
+        assert!(serde_json::from_str::<Vec<Json>>("[1, {]").is_err());
     }
 }
