@@ -142,22 +142,16 @@ pub(crate) fn value_end(b: &[u8], mut at: usize) -> Result<usize, SyntaxError> {
         // A value starts here.
         match b.get(at) {
             Some(b'"') => at = string_end(b, at)?,
-            Some(b'{') => {
+            Some(&bracket @ (b'{' | b'[')) => {
+                let close = if bracket == b'{' { b'}' } else { b']' };
                 at = skip_space(b, at + 1);
-                if b.get(at) == Some(&b'}') {
+                if b.get(at) == Some(&close) {
                     at += 1;
                 } else {
-                    open.push(b'}');
-                    at = member_value(b, at)?;
-                    continue;
-                }
-            }
-            Some(b'[') => {
-                at = skip_space(b, at + 1);
-                if b.get(at) == Some(&b']') {
-                    at += 1;
-                } else {
-                    open.push(b']');
+                    open.push(close);
+                    if close == b'}' {
+                        at = member_value(b, at)?;
+                    }
                     continue;
                 }
             }

@@ -11,7 +11,7 @@ use serde::{Deserialize, Serialize, Serializer};
 
 use crate::error::{codes, ErrorObject};
 use crate::json::{self, Json, SyntaxError};
-use crate::object::Valid;
+use crate::object::{decoded, Valid};
 use crate::params::Params;
 
 /// A JSON-RPC id: a string or an integer (never null, never fractional).
@@ -170,7 +170,7 @@ impl<'a> Envelope<'a> {
 
     /// Keep a member's value; other members are checked and left.
     fn put(&mut self, key: &str, value: &'a str) {
-        let (name, slot) = match key_text(key).as_ref() {
+        let (name, slot) = match decoded(key).as_ref() {
             "jsonrpc" => ("jsonrpc", &mut self.jsonrpc),
             "id" => ("id", &mut self.id),
             "method" => ("method", &mut self.method),
@@ -195,15 +195,6 @@ fn elements(text: &str) -> Result<Vec<&str>, SyntaxError> {
     let end = json::items(text, json::skip_space(b, 0), |_, value| items.push(value))?;
     json::at_end(b, end)?;
     Ok(items)
-}
-
-/// A key as it reads: `"a\u0062"` is `ab`.
-fn key_text(raw: &str) -> std::borrow::Cow<'_, str> {
-    if json::has_escape(raw) {
-        serde_json::from_str::<String>(raw).map_or(raw.into(), Into::into)
-    } else {
-        raw[1..raw.len() - 1].into()
-    }
 }
 
 /// The message as text: UTF-8 checked once for the whole message, which is

@@ -7,6 +7,7 @@ use std::borrow::Cow;
 
 use serde_json::value::RawValue;
 
+use crate::json::skip_space;
 use crate::Json;
 
 /// The text of one JSON value known to be valid: a [`Json`]'s or a
@@ -199,19 +200,12 @@ impl<'a> Iterator for Members<'a> {
 }
 
 /// A key as written (`"a\u0062"`) as it reads (`ab`).
-fn decoded(raw_key: &str) -> Cow<'_, str> {
+pub(crate) fn decoded(raw_key: &str) -> Cow<'_, str> {
     if crate::json::has_escape(raw_key) {
         Cow::Owned(serde_json::from_str(raw_key).unwrap_or_default())
     } else {
         Cow::Borrowed(&raw_key[1..raw_key.len() - 1])
     }
-}
-
-fn skip_space(b: &[u8], mut at: usize) -> usize {
-    while b.get(at).is_some_and(u8::is_ascii_whitespace) {
-        at += 1;
-    }
-    at
 }
 
 /// Just past the string opening at `b[at]` (a `"`).
