@@ -1,9 +1,12 @@
 #!/usr/bin/env bash
 # Where the gateway's instructions go on one tools/call: the gateway under valgrind's callgrind,
-# gateway_invoke to a stdio echo backend at concurrency 1. Uses the release binaries already
-# built (cargo build --release --workspace) and valgrind (apt-get install valgrind).
+# gateway_invoke to an echo backend at concurrency 1. Uses the release binaries already built
+# (cargo build --release --workspace) and valgrind (apt-get install valgrind).
 #
-#   scripts/profile.sh [PAYLOAD_BYTES] [GATEWAY_BINARY]   # default: 16384, target/release/mcp-gateway
+#   scripts/profile.sh [PAYLOAD_BYTES] [GATEWAY_BINARY] [BACKEND]
+#
+# Defaults: 16384, target/release/mcp-gateway, echo-stdio. BACKEND echo-http calls a Streamable
+# HTTP echo backend instead (started here, outside valgrind).
 #
 # Prints the calls counted, the instructions per call, the inclusive cost per call of the parts
 # BENCHMARKS.md names (copies, the JSON check, UTF-8), then the 15 costliest functions (their
@@ -14,23 +17,37 @@ cd "$(dirname "${BASH_SOURCE[0]}")/.."
 BIN=target/release
 PAYLOAD=${1:-16384}
 GATEWAY=${2:-$BIN/mcp-gateway}
+BACKEND=${3:-echo-stdio}
+[[ $BACKEND == echo-stdio || $BACKEND == echo-http ]] ||
+  { echo "profile.sh: BACKEND is echo-stdio or echo-http, not $BACKEND" >&2; exit 2; }
 command -v valgrind >/dev/null || { echo "profile.sh: valgrind is not installed" >&2; exit 1; }
 WORK=$(mktemp -d)
 GW=
+ECHO=
 cleanup() {
   [[ -n $GW ]] && kill "$GW" 2>/dev/null || true
+  [[ -n $ECHO ]] && kill "$ECHO" 2>/dev/null || true
   wait 2>/dev/null || true
 }
 trap cleanup EXIT
 
 GW_PORT=$("$BIN/mcp-bench" free-port)
+if [[ $BACKEND == echo-http ]]; then
+  ECHO_PORT=$("$BIN/mcp-bench" free-port)
+  "$BIN/mcp-echo" --http --port "$ECHO_PORT" 2>"$WORK/echo.log" &
+  ECHO=$!
+  "$BIN/mcp-bench" wait --timeout 10s "http://127.0.0.1:$ECHO_PORT/mcp" >/dev/null
+  TARGET="http_url: http://127.0.0.1:$ECHO_PORT/mcp"
+else
+  TARGET="command: $(pwd)/$BIN/mcp-echo"
+fi
 cat > "$WORK/gateway.yaml" <<EOF
 server:
   host: 127.0.0.1
   port: $GW_PORT
 backends:
-  echo-stdio:
-    command: $(pwd)/$BIN/mcp-echo
+  $BACKEND:
+    $TARGET
 EOF
 valgrind --tool=callgrind --callgrind-out-file="$WORK/cg.%p" \
   "$GATEWAY" --config "$WORK/gateway.yaml" 2>"$WORK/gateway.log" &
@@ -38,7 +55,7 @@ GW=$!
 URL="http://127.0.0.1:$GW_PORT/mcp"
 "$BIN/mcp-bench" wait --health --timeout 120s "$URL" >/dev/null
 "$BIN/mcp-bench" calls -c 1 --payload-bytes "$PAYLOAD" --duration 2s --warmup 1s --json \
-  --url "$URL" --invoke echo-stdio --callgrind "$GW=$WORK/cg.$GW" >"$WORK/run.json"
+  --url "$URL" --invoke "$BACKEND" --callgrind "$GW=$WORK/cg.$GW" >"$WORK/run.json"
 PROFILE="$WORK/cg.$GW.1"
 CALLS=$(python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["ok"])' "$WORK/run.json")
 
@@ -58,7 +75,7 @@ per_call() {
       END { for (f in cost) printf "%10.0f  %s\n", cost[f] / n, f }' | sort -rn
 }
 
-echo "gateway_invoke -> stdio backend, $PAYLOAD B, concurrency 1: $CALLS calls"
+echo "gateway_invoke -> $BACKEND, $PAYLOAD B, concurrency 1: $CALLS calls"
 awk -v t="$TOTAL" -v n="$CALLS" 'BEGIN { printf "instructions per call: %.0f\n", t / n }'
 echo
 echo "inclusive, per call:"
