@@ -1,8 +1,10 @@
 #!/usr/bin/env bash
 # The benchmark suite in one command (see BENCHMARKS.md for what each number means).
 #
-#   scripts/bench.sh            full run: 2 s warm-up + 10 s per point (about 12 minutes)
-#   scripts/bench.sh --quick    smoke run: 0.3 s + 1 s per point (about 2 minutes; for CI)
+#   scripts/bench.sh            full run (about 13 minutes): the tool-call matrix in 5 interleaved
+#                               rounds of 0.5 s warm-up + 2 s per point, the rest 2 s + 10 s
+#   scripts/bench.sh --quick    smoke run: 2 rounds of 0.2 s + 0.5 s, the rest 0.3 s + 1 s
+#                               (about 2 minutes; for CI, not for comparison)
 #   scripts/bench.sh --out DIR  where results go (default target/bench)
 #   scripts/bench.sh --no-build use the release binaries already built
 #   scripts/bench.sh --callgrind  also count instructions per call under valgrind (the full
@@ -35,10 +37,14 @@ while [[ $# -gt 0 ]]; do
 done
 
 if [[ $QUICK == 1 ]]; then
-  DUR=1s; WARM=0.3s; STARTUP_RUNS=2; CG_DUR=1s; MODE="--quick (smoke: 1 s per point, not for comparison)"
+  DUR=1s; WARM=0.3s; STARTUP_RUNS=2; CG_DUR=1s
+  ROUNDS=2; ROUND_DUR=0.5s; ROUND_WARM=0.2s
+  MODE="--quick (smoke: 2 rounds of 0.5 s per tool-call point, 1 s per other point; not for comparison)"
   [[ $CALLGRIND == auto ]] && CALLGRIND=no
 else
-  DUR=10s; WARM=2s; STARTUP_RUNS=5; CG_DUR=3s; MODE="full (10 s per point after a 2 s warm-up)"
+  DUR=10s; WARM=2s; STARTUP_RUNS=5; CG_DUR=3s
+  ROUNDS=5; ROUND_DUR=2s; ROUND_WARM=0.5s
+  MODE="full: the tool-call matrix in $ROUNDS interleaved rounds of $ROUND_DUR per point (after $ROUND_WARM of warm-up), medians; other points $DUR after $WARM"
 fi
 if [[ $CALLGRIND != no ]] && ! command -v callgrind_control >/dev/null; then
   [[ $CALLGRIND == yes ]] && { echo "bench.sh: --callgrind needs valgrind (apt-get install valgrind)" >&2; exit 2; }
@@ -160,29 +166,35 @@ STDIO_PID=$(child_of "$GW")
 GW_URL="http://127.0.0.1:$GW_PORT/mcp"
 
 # ---------------------------------------------------------------- tools/call matrix
+# In rounds: each round measures every path once, so the paths and the direct baseline they are
+# compared with see the same machine; the report pairs each round with its own baseline and takes
+# medians over the rounds.
 for payload in 16 16384; do
   for conc in 1 8; do
-    echo "== tools/call: concurrency $conc, $payload-byte argument" >&2
-    common=(-c "$conc" --payload-bytes "$payload" "${LOAD[@]}")
-    bench calls "${common[@]}" --url "$DIRECT" --watch "backend=$ECHO_PID" \
-      --group direct --label "echo backend directly (HTTP)"
-    bench calls "${common[@]}" --url "$RELAY_URL" --watch "gateway=$RELAY_PID" --watch "backend=$ECHO_PID" \
-      --group relay --label "reference: mcp-relay (thinnest HTTP proxy) -> HTTP backend"
-    bench calls "${common[@]}" --url "$RELAY_STDIO_URL" \
-      --watch "gateway=$RELAY_STDIO_PID" --watch "backend=$RELAY_STDIO_CHILD" \
-      --group relay-stdio --label "reference: mcp-relay --stdio (thinnest HTTP-to-stdio proxy) -> stdio backend"
-    bench calls "${common[@]}" --url "$GW_URL" --invoke echo-stdio \
-      --watch "gateway=$GW" --watch "backend=$STDIO_PID" \
-      --group invoke-stdio --label "gateway_invoke -> stdio backend"
-    bench calls "${common[@]}" --url "$GW_URL" --invoke echo-http \
-      --watch "gateway=$GW" --watch "backend=$ECHO_PID" \
-      --group invoke-http --label "gateway_invoke -> HTTP backend"
-    bench calls "${common[@]}" --url "$GW_URL/echo-http" \
-      --watch "gateway=$GW" --watch "backend=$ECHO_PID" \
-      --group passthrough --label "/mcp/echo-http passthrough"
-    bench calls "${common[@]}" --url "$GW_URL/echo-stdio" \
-      --watch "gateway=$GW" --watch "backend=$STDIO_PID" \
-      --group passthrough-stdio --label "/mcp/echo-stdio passthrough"
+    for round in $(seq 1 "$ROUNDS"); do
+      echo "== tools/call: concurrency $conc, $payload-byte argument, round $round of $ROUNDS" >&2
+      common=(-c "$conc" --payload-bytes "$payload" --duration "$ROUND_DUR" --warmup "$ROUND_WARM"
+        --record "$RESULTS" --round "$round")
+      bench calls "${common[@]}" --url "$DIRECT" --watch "backend=$ECHO_PID" \
+        --group direct --label "echo backend directly (HTTP)"
+      bench calls "${common[@]}" --url "$RELAY_URL" --watch "gateway=$RELAY_PID" --watch "backend=$ECHO_PID" \
+        --group relay --label "reference: mcp-relay (thinnest HTTP proxy) -> HTTP backend"
+      bench calls "${common[@]}" --url "$RELAY_STDIO_URL" \
+        --watch "gateway=$RELAY_STDIO_PID" --watch "backend=$RELAY_STDIO_CHILD" \
+        --group relay-stdio --label "reference: mcp-relay --stdio (thinnest HTTP-to-stdio proxy) -> stdio backend"
+      bench calls "${common[@]}" --url "$GW_URL" --invoke echo-stdio \
+        --watch "gateway=$GW" --watch "backend=$STDIO_PID" \
+        --group invoke-stdio --label "gateway_invoke -> stdio backend"
+      bench calls "${common[@]}" --url "$GW_URL" --invoke echo-http \
+        --watch "gateway=$GW" --watch "backend=$ECHO_PID" \
+        --group invoke-http --label "gateway_invoke -> HTTP backend"
+      bench calls "${common[@]}" --url "$GW_URL/echo-http" \
+        --watch "gateway=$GW" --watch "backend=$ECHO_PID" \
+        --group passthrough --label "/mcp/echo-http passthrough"
+      bench calls "${common[@]}" --url "$GW_URL/echo-stdio" \
+        --watch "gateway=$GW" --watch "backend=$STDIO_PID" \
+        --group passthrough-stdio --label "/mcp/echo-stdio passthrough"
+    done
   done
 done
 

@@ -63,6 +63,11 @@ pub struct Output {
     /// Name of the measurement in reports.
     #[arg(long, default_value = "")]
     pub label: String,
+    /// The round of an interleaved run this measurement belongs to: the
+    /// report takes the median over a point's rounds, each compared with
+    /// the baseline of its own round.
+    #[arg(long)]
+    pub round: Option<u64>,
 }
 
 #[derive(Args)]

@@ -17,6 +17,10 @@ pub struct Record {
     /// A human name for the row.
     #[serde(default)]
     pub label: String,
+    /// The round of an interleaved run (`--round`): the report pairs each
+    /// round's measurement with the baseline's of the same round.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub round: Option<u64>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub concurrency: Option<u64>,
     #[serde(default, skip_serializing_if = "Option::is_none")]

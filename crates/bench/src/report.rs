@@ -60,13 +60,6 @@ fn group_order(records: &[&Record]) -> BTreeMap<String, usize> {
     order
 }
 
-/// `gateway / backend / loadgen` CPU µs per call, `-` for what was not watched.
-fn cpu(r: &Record) -> String {
-    ["gateway", "backend", "loadgen"]
-        .map(|k| num(r.cpu_us_per_op.get(k).copied(), 0))
-        .join(" / ")
-}
-
 /// The reference rows: `mcp-relay`, the thinnest proxy, in the gateway's
 /// seat in front of the HTTP backend and (`--stdio`) the stdio one. No
 /// target: they show what one more hop costs on the machine.
@@ -89,31 +82,116 @@ pub fn render(records: &[Record]) -> String {
     out
 }
 
+/// The median of `values` (the mean of the middle two for an even count).
+fn median(values: impl IntoIterator<Item = f64>) -> Option<f64> {
+    let mut v: Vec<f64> = values.into_iter().filter(|x| x.is_finite()).collect();
+    if v.is_empty() {
+        return None;
+    }
+    v.sort_by(f64::total_cmp);
+    let mid = v.len() / 2;
+    Some(match v.len() % 2 {
+        1 => v[mid],
+        _ => (v[mid - 1] + v[mid]) / 2.0,
+    })
+}
+
+/// One row of the tool-call table: a path at one concurrency and argument
+/// size, over the rounds of an interleaved run (`--round`; one round when
+/// the run had none).
+struct Point<'a> {
+    rounds: Vec<&'a Record>,
+}
+
+impl<'a> Point<'a> {
+    fn first(&self) -> &'a Record {
+        self.rounds[0]
+    }
+
+    fn median_of(&self, field: impl Fn(&Record) -> Option<f64>) -> Option<f64> {
+        median(self.rounds.iter().filter_map(|r| field(r)))
+    }
+
+    /// Each round against the baseline's record of the same round.
+    fn paired(&self, base: &Point, field: impl Fn(&Record, &Record) -> Option<f64>) -> Vec<f64> {
+        self.rounds
+            .iter()
+            .filter_map(|r| {
+                let b = base.rounds.iter().find(|b| b.round == r.round)?;
+                field(r, b)
+            })
+            .collect()
+    }
+
+    /// `gateway / backend / loadgen` CPU µs per call, `-` for what was not watched.
+    fn cpu(&self) -> String {
+        ["gateway", "backend", "loadgen"]
+            .map(|k| num(self.median_of(|r| r.cpu_us_per_op.get(k).copied()), 0))
+            .join(" / ")
+    }
+
+    fn errors(&self) -> String {
+        let sum = |f: fn(&Record) -> Option<u64>| self.rounds.iter().filter_map(|r| f(r)).sum();
+        errors(&Record {
+            errors: Some(sum(|r| r.errors)),
+            tool_errors: Some(sum(|r| r.tool_errors)),
+            ..Record::default()
+        })
+    }
+}
+
+/// The records `keep` keeps, one point per (group, label,
+/// concurrency, size), ordered by size, concurrency, then the order the
+/// groups first appear in.
+fn points<'a>(records: &'a [Record], keep: impl Fn(&Record) -> bool) -> Vec<Point<'a>> {
+    let kept: Vec<&Record> = records.iter().filter(|r| keep(r)).collect();
+    let order = group_order(&kept);
+    let mut points: Vec<Point> = Vec::new();
+    for r in kept {
+        let same = |p: &&mut Point| {
+            let f = p.first();
+            (&f.group, &f.label, f.concurrency, f.payload_bytes)
+                == (&r.group, &r.label, r.concurrency, r.payload_bytes)
+        };
+        match points.iter_mut().find(same) {
+            Some(p) => p.rounds.push(r),
+            None => points.push(Point { rounds: vec![r] }),
+        }
+    }
+    points.sort_by_key(|p| {
+        let f = p.first();
+        (f.payload_bytes, f.concurrency, order[&f.group])
+    });
+    points
+}
+
 fn calls_table(out: &mut String, records: &[Record]) {
-    let mut rows: Vec<&Record> = records
-        .iter()
-        .filter(|r| r.kind == "calls" && is_main_call_group(&r.group))
-        .collect();
-    if rows.is_empty() {
+    let points = points(records, |r| {
+        r.kind == "calls" && is_main_call_group(&r.group)
+    });
+    if points.is_empty() {
         return;
     }
-    let order = group_order(&rows);
-    rows.sort_by_key(|r| (r.payload_bytes, r.concurrency, order[&r.group]));
-    let base = |r: &Record| {
-        records.iter().find(|b| {
-            b.kind == "calls"
-                && b.group == DIRECT
-                && b.concurrency == r.concurrency
-                && b.payload_bytes == r.payload_bytes
+    let base = |p: &Point| {
+        let f = p.first();
+        points.iter().find(|b| {
+            let g = b.first();
+            g.group == DIRECT
+                && g.concurrency == f.concurrency
+                && g.payload_bytes == f.payload_bytes
         })
     };
     out.push_str("### tools/call, closed loop\n\n");
     out.push_str("| path | conc | argument | calls/s | × direct | p50 µs | p90 µs | p99 µs | added p50 µs | CPU µs/call gw / backend / loadgen | target | errors |\n");
     out.push_str("|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|---:|\n");
-    for r in rows {
-        let b = base(r).filter(|_| r.group != DIRECT);
-        let ratio = b.and_then(|b| Some(r.throughput? / b.throughput?));
-        let added = b.and_then(|b| Some(r.p50_us? - b.p50_us?));
+    for p in &points {
+        let r = p.first();
+        let b = base(p).filter(|_| r.group != DIRECT);
+        let ratios = b.map_or(vec![], |b| {
+            p.paired(b, |r, b| Some(r.throughput? / b.throughput?))
+        });
+        let ratio = median(ratios.iter().copied());
+        let added = b.and_then(|b| median(p.paired(b, |r, b| Some(r.p50_us? - b.p50_us?))));
         let target = match (
             r.concurrency,
             RATIO_TARGETS.iter().find(|(g, _)| *g == r.group),
@@ -131,21 +209,30 @@ fn calls_table(out: &mut String, records: &[Record]) {
             }
             _ => String::new(),
         };
+        let ratio = match ratio {
+            None => "-".into(),
+            Some(x) if ratios.len() < 2 => format!("{x:.2}x"),
+            Some(x) => {
+                let lo = ratios.iter().copied().fold(f64::INFINITY, f64::min);
+                let hi = ratios.iter().copied().fold(0.0, f64::max);
+                format!("{x:.2}x ({lo:.2}–{hi:.2})")
+            }
+        };
         let _ = writeln!(
             out,
             "| {} | {} | {} | {} | {} | {} | {} | {} | {} | {} | {} | {} |",
             r.label,
             r.concurrency.unwrap_or(0),
             payload(r.payload_bytes),
-            num(r.throughput, 0),
-            ratio.map_or("-".into(), |x| format!("{x:.2}x")),
-            num(r.p50_us, 0),
-            num(r.p90_us, 0),
-            num(r.p99_us, 0),
+            num(p.median_of(|r| r.throughput), 0),
+            ratio,
+            num(p.median_of(|r| r.p50_us), 0),
+            num(p.median_of(|r| r.p90_us), 0),
+            num(p.median_of(|r| r.p99_us), 0),
             added.map_or("-".into(), |a| format!("{a:+.0}")),
-            cpu(r),
+            p.cpu(),
             target,
-            errors(r)
+            p.errors()
         );
     }
     out.push('\n');
@@ -380,5 +467,56 @@ mod tests {
         assert!(md.contains("### Other gateway calls"));
         let direct_row = md.lines().find(|l| l.starts_with("| direct | 1 ")).unwrap();
         assert!(direct_row.contains("| - |"));
+    }
+
+    #[test]
+    fn rounds_are_paired_with_the_baselines_of_their_own_round() {
+        let round = |n, group, tput, p50| Record {
+            round: Some(n),
+            errors: Some(n - 1),
+            ..calls(group, 8, tput, p50)
+        };
+        // The machine slows down in round 2: the gateway's own median
+        // throughput (6000) over the baseline's (10000) would say 0.60x;
+        // round by round it did 0.70x, 0.75x and 0.80x of the baseline.
+        let records = vec![
+            round(1, DIRECT, 10000.0, 100.0),
+            round(1, "invoke-stdio", 7000.0, 130.0),
+            round(2, DIRECT, 4000.0, 300.0),
+            round(2, "invoke-stdio", 3000.0, 400.0),
+            round(3, DIRECT, 7500.0, 150.0),
+            round(3, "invoke-stdio", 6000.0, 170.0),
+        ];
+        let md = render(&records);
+        let row = |g: &str| {
+            md.lines()
+                .find(|l| l.starts_with(&format!("| {g} |")))
+                .unwrap()
+                .to_owned()
+        };
+        // Medians of calls/s and p50; the ratio and the added p50 are
+        // medians of each round against its own baseline (+30, +100, +20).
+        assert!(
+            row("invoke-stdio").starts_with(
+                "| invoke-stdio | 8 | 16 B | 6000 | 0.75x (0.70–0.80) | 170 | - | - | +30 |"
+            ),
+            "{md}"
+        );
+        assert!(row("invoke-stdio").contains("≥ 0.60x: met"), "{md}");
+        assert!(row(DIRECT).starts_with("| direct | 8 | 16 B | 7500 | - | 150 |"));
+        // Errors add up over the rounds (0 + 1 + 2).
+        assert!(row("invoke-stdio").ends_with("| 3 + 0 tool |"), "{md}");
+        assert_eq!(
+            md.matches("| invoke-stdio |").count(),
+            1,
+            "one row per point"
+        );
+    }
+
+    #[test]
+    fn the_median_of_an_even_count_is_the_mean_of_the_middle_two() {
+        assert_eq!(median([4.0, 1.0, 3.0, 2.0]), Some(2.5));
+        assert_eq!(median([5.0, f64::NAN, 1.0, 3.0]), Some(3.0));
+        assert_eq!(median([]), None);
     }
 }

@@ -20,6 +20,10 @@ use mcp_bench::record::Record;
 use mcp_bench::{procinfo, report, startup};
 
 fn emit(out: &Output, rec: &Record) -> Result<()> {
+    let rec = &Record {
+        round: out.round,
+        ..rec.clone()
+    };
     if out.json {
         println!("{}", rec.to_line());
     } else {
