@@ -8,9 +8,12 @@
 //! compiler vectorizes, a fraction of those instructions (a 16 KiB call
 //! costs a quarter fewer in all: BENCHMARKS.md, "The eighth pass"), and a
 //! [`Json`] goes on from the envelope to the backend and back without a
-//! second look.
+//! second look, and without a copy: the values found in a message are
+//! ranges of its text.
 
 use std::fmt;
+use std::ops::Range;
+use std::sync::Arc;
 
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
 use serde_json::value::RawValue;
@@ -20,36 +23,60 @@ use crate::object::Valid;
 /// One JSON value as text, known to be valid: checked by [`Json::parse`],
 /// found inside a message [`crate::Message::parse`] checked, or written by
 /// serde_json.
-#[derive(Clone, PartialEq, Eq)]
-pub struct Json(Box<str>);
+///
+/// The text may be shared: a value found in a message is its range of the
+/// message's text, which it keeps alive (cloning one is cheap).
+#[derive(Clone)]
+pub struct Json {
+    text: Arc<String>,
+    range: Range<usize>,
+}
 
 impl Json {
     /// `text` if it is one JSON value; whitespace around it is allowed, and
     /// left out.
-    pub fn parse(text: impl Into<Box<str>>) -> Result<Json, SyntaxError> {
+    pub fn parse(text: impl Into<String>) -> Result<Json, SyntaxError> {
         let text = text.into();
         check(&text)?;
-        let value = text.trim_matches([' ', '\n', '\r', '\t']);
-        Ok(if value.len() == text.len() {
-            Json(text)
-        } else {
-            Json(value.into())
+        let start = skip_space(text.as_bytes(), 0);
+        let end = text.trim_end_matches([' ', '\n', '\r', '\t']).len();
+        Ok(Json {
+            text: Arc::new(text),
+            range: start..end,
         })
     }
 
     /// `value` as serde_json writes it.
     pub fn to(value: &(impl Serialize + ?Sized)) -> Result<Json, serde_json::Error> {
-        serde_json::to_string(value).map(|text| Json(text.into()))
+        serde_json::to_string(value).map(Json::checked)
     }
 
-    /// Text this crate checked (a member's value inside a checked message)
-    /// or put together from checked parts (an edited object).
-    pub(crate) fn checked(text: impl Into<Box<str>>) -> Json {
-        Json(text.into())
+    /// Text this crate checked (a value on its own) or put together from
+    /// checked parts (an edited object).
+    pub(crate) fn checked(text: impl Into<String>) -> Json {
+        let text = text.into();
+        Json {
+            range: 0..text.len(),
+            text: Arc::new(text),
+        }
+    }
+
+    /// The value `part` is, inside the checked `text` it was found in.
+    pub(crate) fn within(text: &Arc<String>, part: &str) -> Json {
+        let start = (part.as_ptr() as usize).wrapping_sub(text.as_ptr() as usize);
+        let range = start..start + part.len();
+        assert!(
+            range.end <= text.len() && text.get(range.clone()) == Some(part),
+            "a value is part of the text it was found in"
+        );
+        Json {
+            text: text.clone(),
+            range,
+        }
     }
 
     pub fn get(&self) -> &str {
-        &self.0
+        &self.text[self.range.clone()]
     }
 
     pub fn as_valid(&self) -> Valid<'_> {
@@ -59,13 +86,21 @@ impl Json {
 
 impl From<Box<RawValue>> for Json {
     fn from(raw: Box<RawValue>) -> Json {
-        Json(raw.into())
+        Json::checked(String::from(Box::<str>::from(raw)))
     }
 }
 
+impl PartialEq for Json {
+    fn eq(&self, other: &Json) -> bool {
+        self.get() == other.get()
+    }
+}
+
+impl Eq for Json {}
+
 impl fmt::Debug for Json {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(&self.0)
+        f.write_str(self.get())
     }
 }
 
@@ -74,7 +109,7 @@ impl fmt::Debug for Json {
 /// hot paths write a [`Json`] with [`crate::Outgoing`] instead.
 impl Serialize for Json {
     fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
-        let raw: &RawValue = serde_json::from_str(&self.0).map_err(serde::ser::Error::custom)?;
+        let raw: &RawValue = serde_json::from_str(self.get()).map_err(serde::ser::Error::custom)?;
         raw.serialize(s)
     }
 }

@@ -5,6 +5,7 @@
 //! read, and written back out unchanged.
 
 use std::fmt;
+use std::sync::Arc;
 
 use serde::de::{self, Deserializer};
 use serde::{Deserialize, Serialize, Serializer};
@@ -198,39 +199,49 @@ fn elements(text: &str) -> Result<Vec<&str>, SyntaxError> {
 }
 
 /// The message as text: UTF-8 checked once for the whole message, which is
-/// much cheaper than serde_json checking each string and raw value on its own.
-fn utf8(bytes: &[u8]) -> Result<&str, ParseError> {
-    std::str::from_utf8(bytes)
-        .map_err(|e| ParseError::Json(format!("the message is not UTF-8 ({e})")))
+/// much cheaper than serde_json checking each string and raw value on its
+/// own. The text is shared by the values found in it ([`Json`]): a body
+/// handed over as a `Vec` (or a `String`, or `Bytes` held nowhere else) is
+/// not copied at all.
+fn utf8(bytes: impl Into<Vec<u8>>) -> Result<Arc<String>, ParseError> {
+    String::from_utf8(bytes.into())
+        .map(Arc::new)
+        .map_err(|e| ParseError::Json(format!("the message is not UTF-8 ({})", e.utf8_error())))
 }
 
 impl Message {
     /// Parse one body: a message, or a batch (a JSON array of messages).
-    pub fn parse(bytes: &[u8]) -> Result<Parsed, ParseError> {
+    pub fn parse(bytes: impl Into<Vec<u8>>) -> Result<Parsed, ParseError> {
         let text = utf8(bytes)?;
         if text
             .trim_start_matches(|c: char| c.is_ascii_whitespace())
             .starts_with('[')
         {
-            let items = elements(text).map_err(|e| ParseError::Json(e.to_string()))?;
+            let items = elements(&text).map_err(|e| ParseError::Json(e.to_string()))?;
             if items.is_empty() {
                 return Err(ParseError::Invalid {
                     id: None,
                     reason: "empty batch".into(),
                 });
             }
-            let batch = items.into_iter().map(Self::parse_text).collect();
+            let batch = items
+                .into_iter()
+                .map(|item| Self::parse_text(&text, item))
+                .collect();
             return Ok(Parsed::Batch(batch));
         }
-        Self::parse_text(text).map(Parsed::Single)
+        Self::parse_text(&text, &text).map(Parsed::Single)
     }
 
     /// Parse exactly one message (a batch is an invalid request here).
-    pub fn parse_one(bytes: &[u8]) -> Result<Message, ParseError> {
-        Self::parse_text(utf8(bytes)?)
+    pub fn parse_one(bytes: impl Into<Vec<u8>>) -> Result<Message, ParseError> {
+        let text = utf8(bytes)?;
+        Self::parse_text(&text, &text)
     }
 
-    fn parse_text(text: &str) -> Result<Message, ParseError> {
+    /// The message `text` is, a part of the body `whole` (all of it, or an
+    /// element of a batch).
+    fn parse_text(whole: &Arc<String>, text: &str) -> Result<Message, ParseError> {
         let env = Envelope::read(text)
             .map_err(|e| ParseError::Json(e.to_string()))?
             .ok_or_else(|| ParseError::Invalid {
@@ -274,9 +285,9 @@ impl Message {
         let msg = Message {
             id,
             method,
-            params: present(env.params).map(Json::checked),
-            result: present(env.result).map(Json::checked),
-            error: present(env.error).map(Json::checked),
+            params: present(env.params).map(|v| Json::within(whole, v)),
+            result: present(env.result).map(|v| Json::within(whole, v)),
+            error: present(env.error).map(|v| Json::within(whole, v)),
         };
         match (&msg.method, &msg.result, &msg.error) {
             (Some(m), None, None) if m.is_empty() => Err(invalid(msg.id, "empty method")),
@@ -574,6 +585,47 @@ mod tests {
         }
         let ok = Message::parse_one("{\"jsonrpc\":\"2.0\",\"method\":\"é\"}".as_bytes());
         assert_eq!(ok.unwrap().method(), "é");
+    }
+
+    #[test]
+    fn the_values_of_a_message_are_ranges_of_its_text_not_copies() {
+        let body = br#"{"jsonrpc":"2.0","id":7,"method":"tools/call","params":{"name":"echo","arguments":{"message":"hi"}}}"#.to_vec();
+        let (start, len) = (body.as_ptr() as usize, body.len());
+        let within = |json: &Json| {
+            let at = json.get().as_ptr() as usize;
+            (start..start + len).contains(&at)
+        };
+        let msg = Message::parse_one(body).unwrap();
+        let params = msg.params.as_ref().unwrap();
+        assert_eq!(
+            params.get(),
+            r#"{"name":"echo","arguments":{"message":"hi"}}"#
+        );
+        assert!(within(params), "params were copied out of the body");
+        // Every message of a batch shares the one body too.
+        let body = br#"[{"jsonrpc":"2.0","id":1,"result":{"a":1}},{"jsonrpc":"2.0","id":2,"error":{"code":1,"message":"m"}}]"#.to_vec();
+        let (start, len) = (body.as_ptr() as usize, body.len());
+        let within = |json: &Json| {
+            let at = json.get().as_ptr() as usize;
+            (start..start + len).contains(&at)
+        };
+        let Parsed::Batch(items) = Message::parse(body).unwrap() else {
+            panic!("a batch")
+        };
+        let [Ok(first), Ok(second)] = &items[..] else {
+            panic!("{items:?}")
+        };
+        assert_eq!(first.result.as_ref().unwrap().get(), r#"{"a":1}"#);
+        assert!(within(first.result.as_ref().unwrap()));
+        assert_eq!(
+            second.error.as_ref().unwrap().get(),
+            r#"{"code":1,"message":"m"}"#
+        );
+        assert!(within(second.error.as_ref().unwrap()));
+        // A value outlives the message it was found in, and compares by its text.
+        let result = first.result.clone().unwrap();
+        drop(items);
+        assert_eq!(result, Json::parse(r#" {"a":1} "#).unwrap());
     }
 
     #[test]

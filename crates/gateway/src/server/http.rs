@@ -273,7 +273,7 @@ fn check_post_headers(app: &App, headers: &HeaderMap) -> Result<(), Reject> {
 /// A POST body: one message (initialize, a 2026-07-28 request, a request,
 /// notification or response of a session) or a batch.
 async fn post_body(app: Arc<App>, scope: Scope, headers: HeaderMap, bytes: Bytes) -> Response {
-    let parsed = match Message::parse(&bytes) {
+    let parsed = match Message::parse(bytes) {
         Ok(p) => p,
         Err(e) => {
             return (StatusCode::BAD_REQUEST, json_response(&e.to_response())).into_response()

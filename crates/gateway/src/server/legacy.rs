@@ -81,7 +81,7 @@ pub async fn message(
             format!("Request body larger than {max} bytes"),
         );
     };
-    let msg = match Message::parse(&bytes) {
+    let msg = match Message::parse(bytes) {
         Ok(Parsed::Single(m)) => m,
         Ok(Parsed::Batch(_)) => {
             return http_error(

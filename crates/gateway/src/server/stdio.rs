@@ -73,7 +73,7 @@ pub async fn run(app: Arc<App>, scope: Scope) -> std::io::Result<()> {
                 continue;
             }
         };
-        let msg = match Message::parse(&line) {
+        let msg = match Message::parse(line) {
             Ok(Parsed::Single(m)) => m,
             Ok(Parsed::Batch(items)) => {
                 for item in items {

@@ -240,7 +240,7 @@ impl HttpLink {
             let body = read_limited(resp.into_body(), self.max)
                 .await
                 .unwrap_or_default();
-            return match Message::parse_one(&body) {
+            return match Message::parse_one(&body[..]) {
                 Ok(answer) if answer.id.is_some() && answer.id.as_ref() == msg.id => {
                     self.peer.dispatch(answer);
                     Ok(())

@@ -109,7 +109,7 @@ impl StdioLink {
             let mut lines = BoundedLines::new(stdout, max);
             loop {
                 match lines.next().await {
-                    Ok(Some(Line::Json(bytes))) => match Message::parse_one(&bytes) {
+                    Ok(Some(Line::Json(bytes))) => match Message::parse_one(bytes) {
                         Ok(msg) => peer.dispatch(msg),
                         Err(e) => {
                             tracing::warn!(backend = %backend, "ignoring invalid JSON-RPC line from stdout: {e}")
