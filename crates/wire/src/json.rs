@@ -61,14 +61,14 @@ impl Json {
         }
     }
 
-    /// The value `part` is, inside the checked `text` it was found in.
+    /// The value `part` is, inside the checked `text` it was found in (a
+    /// slice of it: where it starts is told by its address).
     pub(crate) fn within(text: &Arc<String>, part: &str) -> Json {
-        let start = (part.as_ptr() as usize).wrapping_sub(text.as_ptr() as usize);
-        let range = start..start + part.len();
-        assert!(
-            range.end <= text.len() && text.get(range.clone()) == Some(part),
-            "a value is part of the text it was found in"
-        );
+        let range = (part.as_ptr() as usize)
+            .checked_sub(text.as_ptr() as usize)
+            .map(|start| start..start + part.len())
+            .filter(|range| range.end <= text.len())
+            .expect("a value is a slice of the text it was found in");
         Json {
             text: text.clone(),
             range,
