@@ -60,6 +60,11 @@ kill $embeddings_pid 2>/dev/null || true
 
 echo "== benchmark smoke (scripts/bench.sh --quick: every point runs, numbers are not compared)"
 bash scripts/bench.sh --quick
+# Its tool-call points ran in rounds, each record marked with its own (mcp-bench --round).
+for round in 1 2; do
+  grep -q "\"round\":$round," target/bench/results.jsonl ||
+    { echo "benchmark smoke: no tool-call record of round $round" >&2; exit 1; }
+done
 
 echo "== startup smoke (scripts/startup-real.sh: two real stdio servers)"
 bash scripts/startup-real.sh 2
