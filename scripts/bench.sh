@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # The benchmark suite in one command (see BENCHMARKS.md for what each number means).
 #
-#   scripts/bench.sh            full run (about 13 minutes): the tool-call matrix in 5 interleaved
+#   scripts/bench.sh            full run (about 11 minutes): the tool-call matrix in 5 interleaved
 #                               rounds of 0.5 s warm-up + 2 s per point, the rest 2 s + 10 s
 #   scripts/bench.sh --quick    smoke run: 2 rounds of 0.2 s + 0.5 s, the rest 0.3 s + 1 s
 #                               (about 2 minutes; for CI, not for comparison)

@@ -42,8 +42,8 @@ fn mark(met: bool) -> &'static str {
     }
 }
 
-fn errors(r: &Record) -> String {
-    let (e, t) = (r.errors.unwrap_or(0), r.tool_errors.unwrap_or(0));
+/// Errors and tool errors of a measurement (or of all its rounds).
+fn errors(e: u64, t: u64) -> String {
     match (e, t) {
         (0, 0) => "0".into(),
         _ => format!("{e} + {t} tool"),
@@ -132,11 +132,7 @@ impl<'a> Point<'a> {
 
     fn errors(&self) -> String {
         let sum = |f: fn(&Record) -> Option<u64>| self.rounds.iter().filter_map(|r| f(r)).sum();
-        errors(&Record {
-            errors: Some(sum(|r| r.errors)),
-            tool_errors: Some(sum(|r| r.tool_errors)),
-            ..Record::default()
-        })
+        errors(sum(|r| r.errors), sum(|r| r.tool_errors))
     }
 }
 
@@ -289,7 +285,7 @@ fn other_calls(out: &mut String, records: &[Record]) {
             num(r.p90_us, 0),
             num(r.p99_us, 0),
             num(r.cpu_us_per_op.get("gateway").copied(), 0),
-            errors(r)
+            errors(r.errors.unwrap_or(0), r.tool_errors.unwrap_or(0))
         );
     }
     out.push('\n');
@@ -324,7 +320,7 @@ fn setup_table(out: &mut String, records: &[Record]) {
             num(r.p50_us, 0),
             num(r.p90_us, 0),
             num(r.p99_us, 0),
-            errors(r)
+            errors(r.errors.unwrap_or(0), r.tool_errors.unwrap_or(0))
         );
     }
     out.push('\n');
