@@ -6,7 +6,8 @@
 Checks, failing (exit 1) on any error:
 - catalog.json: the documented shape, unique server names, unique tool names per server, every
   tool with a name and an object inputSchema;
-- queries.json, queries-holdout.json, queries-blind.json and queries-blind-2.json: lists of {id, category, query, expected}; ids and
+- queries.json, queries-holdout.json, queries-blind.json, queries-blind-2.json, queries-dev-2.json
+  and queries-dev-3.json: lists of {id, category, query, expected}; ids and
   queries (compared case- and space-insensitively) unique across the files; category one of
   natural / keyword / typo / terse; every expected {server, tool} present in the catalog, no
   expected pair listed twice;
@@ -30,7 +31,14 @@ from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
 CATEGORIES = ("natural", "keyword", "typo", "terse")
-QUERY_FILES = ("queries.json", "queries-holdout.json", "queries-blind.json", "queries-blind-2.json")
+QUERY_FILES = (
+    "queries.json",
+    "queries-holdout.json",
+    "queries-blind.json",
+    "queries-blind-2.json",
+    "queries-dev-2.json",
+    "queries-dev-3.json",
+)
 STOP = {"a", "an", "the", "to", "from", "by", "in", "on", "at", "for", "with", "or", "and", "of", "is", "it",
         "my", "me", "all", "as", "be", "do", "i", "this", "that", "what", "s", "up"}
 # Words that name the product in every tool of a server, beyond the server's own name.

@@ -2,10 +2,12 @@
 //!
 //! `cargo run --release -p mcp-gateway --example search_quality [-- DIR]`
 //! reads `bench/search/catalog.json` (tools dumped from real MCP servers)
-//! and the query sets `queries.json` (used while developing) and
+//! and the query sets `queries.json` (used while developing),
 //! `queries-holdout.json`, `queries-blind.json` and `queries-blind-2.json`
 //! (never tuned against; the last two written by sessions that never ran
-//! the search), prints top-1, top-5 and
+//! the search), and `queries-dev-2.json` and `queries-dev-3.json` (written
+//! the same way, for choices the first set is too small to settle), prints
+//! top-1, top-5 and
 //! MRR for each, then search latency over catalogs grown to 1k and 10k
 //! tools by repeating the real servers under new names.
 //!
@@ -13,9 +15,10 @@
 //! `EMBEDDINGS_MODEL`, `EMBEDDINGS_QUERY_PREFIX`, `EMBEDDINGS_DOCUMENT_PREFIX`
 //! and `EMBEDDINGS_WEIGHT` optional) it also ranks by words and meaning,
 //! through the gateway's own embedder, and times that. `EMBEDDINGS_CACHE`
-//! (a file) keeps the tools' vectors between runs; `SHOW_MISSES` prints the
-//! development set's queries whose tool was not in the top five (never the
-//! held-out sets'); `QUALITY_ONLY` skips the
+//! (a file) keeps the tools' vectors between runs; `EMBEDDINGS_INPUT_TYPE=false`
+//! sends no `input_type` (`meta_mcp.embeddings.input_type: false`); `SHOW_MISSES` prints the
+//! development sets' queries whose tool was not in the top five (never the
+//! held-out and blind sets'); `QUALITY_ONLY` skips the
 //! timings. Each ranking's top-1 / top-5 is also printed by kind of query
 //! (natural, keyword, typo, terse).
 
@@ -30,12 +33,17 @@ use mcp_gateway::search::meaning::Meaning;
 use mcp_gateway::search::{search, search_with_meaning};
 
 /// The query sets, the development set first.
-const QUERY_SETS: [&str; 4] = [
+const QUERY_SETS: [&str; 6] = [
     "queries.json",
     "queries-holdout.json",
     "queries-blind.json",
     "queries-blind-2.json",
+    "queries-dev-2.json",
+    "queries-dev-3.json",
 ];
+
+/// The sets whose misses may be read (`SHOW_MISSES`): the ones to develop on.
+const DEVELOPMENT: [&str; 3] = ["queries.json", "queries-dev-2.json", "queries-dev-3.json"];
 
 fn main() {
     let dir = std::env::args()
@@ -130,7 +138,8 @@ fn row(name: &str, r: &Report) -> String {
     );
     // The held-out sets' misses are never printed: reading them would tune
     // the ranking to them.
-    if name == QUERY_SETS[0] && std::env::var_os("SHOW_MISSES").is_some() {
+    if DEVELOPMENT.contains(&name) && std::env::var_os("SHOW_MISSES").is_some() {
+        eprintln!("{name}, not in the top five:");
         for (q, got) in &r.misses {
             eprintln!("  miss: {q:?} -> {got}");
         }
@@ -188,6 +197,7 @@ fn with_meaning(catalog: &Catalog, dump: &CatalogFile, dir: &std::path::Path, ur
         query_prefix: env("EMBEDDINGS_QUERY_PREFIX"),
         document_prefix: env("EMBEDDINGS_DOCUMENT_PREFIX"),
         cache: std::env::var_os("EMBEDDINGS_CACHE").map(PathBuf::from),
+        input_type: env("EMBEDDINGS_INPUT_TYPE") != "false",
         ..defaults
     };
     let weight = config.weight;
