@@ -412,6 +412,8 @@ async fn model_prefixes_and_query_text_reach_the_endpoint() {
         "echo https://example.com/q3.pdf back to bob@example.com",
     )
     .await;
+    // A slip reaches it spelt as the tools spell the word; a word does not.
+    search(&mut c, "ecoh the mesage back, Sam").await;
     let requests = endpoint.requests.lock().unwrap().clone();
     assert!(requests.iter().all(|r| r["model"] == "tiny-embedder"));
     let texts = |kind: &str| -> Vec<String> {
@@ -426,7 +428,8 @@ async fn model_prefixes_and_query_text_reach_the_endpoint() {
         texts("query"),
         [
             "q: echo back a message",
-            "q: echo a URL back to an email address"
+            "q: echo a URL back to an email address",
+            "q: echo the message back, Sam"
         ]
     );
     let documents = texts("document");

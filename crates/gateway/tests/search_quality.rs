@@ -45,6 +45,8 @@ fn ranking_stays_above_the_recorded_floor() {
         ("queries-holdout.json", 0.46, 0.69, 0.56),
         ("queries-blind.json", 0.46, 0.66, 0.55),
         ("queries-blind-2.json", 0.45, 0.71, 0.57),
+        ("queries-dev-2.json", 0.41, 0.60, 0.47),
+        ("queries-dev-3.json", 0.50, 0.66, 0.58),
     ] {
         let queries: Vec<Query> = load(file);
         above_floor(file, &evaluate(&catalog, &queries), (top1, top5, mrr));
@@ -107,6 +109,8 @@ async fn ranking_with_meaning_stays_above_its_floor() {
         ("queries-holdout.json", 0.51, 0.75, 0.61),
         ("queries-blind.json", 0.46, 0.70, 0.56),
         ("queries-blind-2.json", 0.50, 0.86, 0.64),
+        ("queries-dev-2.json", 0.48, 0.62, 0.55),
+        ("queries-dev-3.json", 0.48, 0.70, 0.57),
     ] {
         let queries: Vec<Query> = load(file);
         let mut vectors = Vec::new();

@@ -143,7 +143,11 @@ impl Embedder {
             tracing::debug!("no tool vectors for this catalog yet; search by words alone");
             return None;
         };
-        let text = format!("{}{}", config.query_prefix, query_text(query));
+        let text = format!(
+            "{}{}",
+            config.query_prefix,
+            query_text(query, &catalog.search)
+        );
         let asked = self.request(&config, vec![text], Side::Query);
         let failure = match tokio::time::timeout(config.timeout, asked).await {
             Ok(Ok(mut v)) => {

@@ -114,30 +114,48 @@ impl GlobalIndex {
     /// through shared one-character deletions, then checked exactly),
     /// closest first, `word` itself excluded.
     pub fn near(&self, word: &str, max: usize) -> Vec<&str> {
-        let mut keys = Vec::new();
-        deletion_keys(word, &mut keys);
         let mut found: Vec<(usize, &str)> = Vec::new();
-        let spellings = keys.iter().flat_map(|k| {
-            let from = self.deletes.partition_point(|(h, _)| h < k);
-            self.deletes[from..]
-                .iter()
-                .take_while(move |(h, _)| h == k)
-                .map(|(_, i)| *i)
-        });
-        for i in spellings {
-            let (spelling, term) = &self.spellings[i as usize];
-            if spelling == word {
-                continue;
-            }
-            let d = strsim::damerau_levenshtein(word, spelling);
-            match found.iter_mut().find(|(_, t)| t == term) {
+        for (d, _, term) in self.spellings_near(word, max) {
+            match found.iter_mut().find(|(_, t)| *t == term) {
                 Some(seen) => seen.0 = seen.0.min(d),
-                None if d <= max => found.push((d, term.as_str())),
-                None => {}
+                None => found.push((d, term)),
             }
         }
         found.sort_by_key(|(d, _)| *d);
         found.into_iter().map(|(_, t)| t).collect()
+    }
+
+    /// The word the tools spell that `word` is a slip of: the closest
+    /// spelling within `max` edits, the one of the most tools when two are
+    /// as close ("emials" -> "emails").
+    pub fn nearest_spelling(&self, word: &str, max: usize) -> Option<&str> {
+        let tools = |term: &str| self.postings.get(term).map_or(0, Vec::len);
+        self.spellings_near(word, max)
+            .into_iter()
+            .min_by_key(|(d, _, term)| (*d, std::cmp::Reverse(tools(term))))
+            .map(|(_, spelling, _)| spelling)
+    }
+
+    /// (edits, spelling, term) of every spelling within `max` edits of
+    /// `word`, `word` itself excluded; a spelling may come twice.
+    fn spellings_near(&self, word: &str, max: usize) -> Vec<(usize, &str, &str)> {
+        let mut keys = Vec::new();
+        deletion_keys(word, &mut keys);
+        let mut found = Vec::new();
+        for k in keys {
+            let from = self.deletes.partition_point(|(h, _)| *h < k);
+            for (_, i) in self.deletes[from..].iter().take_while(|(h, _)| *h == k) {
+                let (spelling, term) = &self.spellings[*i as usize];
+                if spelling == word {
+                    continue;
+                }
+                let d = strsim::damerau_levenshtein(word, spelling);
+                if d <= max {
+                    found.push((d, spelling.as_str(), term.as_str()));
+                }
+            }
+        }
+        found
     }
 }
 

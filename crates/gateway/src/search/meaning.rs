@@ -48,9 +48,10 @@ pub fn server_text(name: &str, description: &str) -> String {
 
 /// The text a query is embedded as: its literal tokens said as what they
 /// are ([`super::phrasing::literals_named`]: "read ~/notes/todo.txt" ->
-/// "read a file").
-pub fn query_text(query: &str) -> String {
-    super::phrasing::literals_named(query)
+/// "read a file"), its slips spelt as the tools spell the words
+/// ([`super::spelled_as_the_catalog`]: "serch" -> "search").
+pub fn query_text(query: &str, g: &super::GlobalIndex) -> String {
+    super::spelled_as_the_catalog(&super::phrasing::literals_named(query), g)
 }
 
 /// A tool's vector in its server's context: the mean of the two, so a

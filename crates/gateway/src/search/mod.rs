@@ -1,6 +1,7 @@
 //! Tool search over a catalog snapshot. Pure: no I/O, no tokio.
 //!
 //! - [`text`]: identifier splitting, stop words, stemming.
+//! - [`english`]: common English words, to tell a slip from a word.
 //! - [`phrasing`]: what a query says beyond its words (values, phrasal verbs, hints).
 //! - [`synonyms`]: agent vocabulary groups for query expansion.
 //! - [`index`]: one inverted index per backend, built when its tools change.
@@ -17,15 +18,17 @@
 //! Ranking is BM25F over four fields (tool name, description, parameter
 //! names and descriptions, server name and description) with query
 //! expansion by synonyms (weighted below the word itself), typo tolerance
-//! (unknown query terms match vocabulary terms one or two edits away, at a
-//! lower weight), and two coverage factors: one prefers tools matching more
+//! (query terms neither the catalog nor English knows match vocabulary
+//! terms one or two edits away, at a lower weight), and two coverage factors: one prefers tools matching more
 //! of the query's distinct words, the other tools whose name the query
 //! covers (its words, synonyms or near spellings of them: "git status"
 //! finds `git_status` before a longer name holding both words).
 //! [`search_with_meaning`] adds the similarity
 //! of the query's vector to the tool's and its server's when an embeddings
-//! endpoint is set.
+//! endpoint is set; the model reads the query's slips spelt as the catalog
+//! spells the words ([`spelled_as_the_catalog`]).
 
+mod english;
 pub mod eval;
 pub mod global;
 pub mod index;
@@ -351,7 +354,7 @@ impl NameCover {
 }
 
 /// One query word -> (term, weight): its stem (1.0), its synonyms, and —
-/// when the stem is not in the catalog — terms one or two edits away.
+/// when it may be a slip ([`typo_edits`]) — terms one or two edits away.
 fn expand(word: &str, g: &GlobalIndex) -> Vec<(String, f64)> {
     let stem = text::stem(word);
     let mut out: Vec<(String, f64)> = Vec::new();
@@ -359,8 +362,7 @@ fn expand(word: &str, g: &GlobalIndex) -> Vec<(String, f64)> {
         Some(e) => e.1 = e.1.max(w),
         None => out.push((t.to_owned(), w)),
     };
-    if !g.postings.contains_key(&stem) && word.chars().count() >= 4 {
-        let max = if word.chars().count() >= 8 { 2 } else { 1 };
+    if let Some(max) = typo_edits(word, &stem, g) {
         // Near the word as typed and near its stem: the stemmer may cut a
         // misspelt word elsewhere than the word meant ("directons").
         let mut near = g.near(word, max);
@@ -382,6 +384,55 @@ fn expand(word: &str, g: &GlobalIndex) -> Vec<(String, f64)> {
         push(syn, synonyms::SYNONYM_WEIGHT);
     }
     push(&stem, 1.0);
+    out
+}
+
+/// How many edits from a word of the catalog a query word may be and
+/// still be read as it: none when the catalog knows the word (its stem),
+/// when it is a common English word ("song" is no slip of "long"), or when
+/// it is too short to tell.
+fn typo_edits(word: &str, stem: &str, g: &GlobalIndex) -> Option<usize> {
+    if english::is_word(word) {
+        return None;
+    }
+    let n = word.chars().count();
+    (n >= 4 && !g.postings.contains_key(stem)).then_some(if n >= 8 { 2 } else { 1 })
+}
+
+/// `query` with each word the catalog does not know spelt as the word of
+/// the tools it is a slip of ("serch my emials" -> "search my emails"): the
+/// text the embedding model reads, which makes other words of a misspelt
+/// one. Stop words, names (capitalized past the first word) and tokens
+/// that are not plain words stay as written.
+pub fn spelled_as_the_catalog(query: &str, g: &GlobalIndex) -> String {
+    let mut out = String::with_capacity(query.len());
+    for (i, token) in query.split_whitespace().enumerate() {
+        if i > 0 {
+            out.push(' ');
+        }
+        let word = token.trim_matches(|c: char| !c.is_ascii_alphanumeric());
+        let mut letters = word.chars();
+        let plain = letters
+            .next()
+            .is_some_and(|c| c.is_ascii_lowercase() || (i == 0 && c.is_ascii_uppercase()))
+            && letters.all(|c| c.is_ascii_lowercase());
+        let lower = word.to_ascii_lowercase();
+        let slip = plain && !text::is_stop_word(&lower);
+        let fix = slip
+            .then(|| typo_edits(&lower, &text::stem(&lower), g))
+            .flatten()
+            .and_then(|max| g.nearest_spelling(&lower, max));
+        match fix {
+            Some(fix) => {
+                // `word` is a run of letters: its first match is itself.
+                let start = token.find(word).unwrap_or(0);
+                out.push_str(&token[..start]);
+                out.push_str(fix);
+                out.push_str(&token[start + word.len()..]);
+            }
+            None => out.push_str(token),
+        }
+    }
     out
 }
 

@@ -318,3 +318,62 @@ fn a_query_of_hints_alone_finds_what_they_hint_at_and_says_so() {
     q.push_str("who when where how many 3 + 4 https://a.b/c bob@x.io #c PAY-1 a.txt incidents");
     assert!(search(&cat, &q, 5).len() <= 2);
 }
+
+#[test]
+fn a_common_english_word_is_no_slip_of_a_word_of_the_catalog() {
+    use serde_json::json;
+    let cat = Catalog::build(vec![
+        entry(
+            "music",
+            "",
+            json!([{"name": "skip_track", "description": "Skip to the next track."}]),
+        ),
+        entry(
+            "text",
+            "",
+            json!([{"name": "long_lines", "description": "Find long lines."}]),
+        ),
+    ]);
+    // "song" is one edit from "long", and the catalog has no "song"; but it
+    // is a word, so it is not read as "long".
+    assert_eq!(first_tool(&cat, "skip this song"), "skip_track");
+    assert!(search(&cat, "song", 5).is_empty());
+    // A slip still is one: "lnog" is no word.
+    assert_eq!(first_tool(&cat, "lnog"), "long_lines");
+}
+
+#[test]
+fn the_model_reads_a_queries_slips_spelt_as_the_catalog_spells_them() {
+    use serde_json::json;
+    let cat = Catalog::build(vec![entry(
+        "mail",
+        "",
+        json!([
+            {"name": "search_emails", "description": "Search emails by sender or subject."},
+            {"name": "long_poll", "description": "Wait for new mail."}
+        ]),
+    )]);
+    let spelt = |q| spelled_as_the_catalog(q, &cat.search);
+    // The closest spelling as the tools write it ("emails", not the stem).
+    assert_eq!(spelt("serch my emials, please"), "search my emails, please");
+    assert_eq!(
+        spelt("Serch emials"),
+        "search emails",
+        "the first word may be capitalized"
+    );
+    // Words stay: English ones ("song", not "long"), names past the first
+    // word, stop words, short words, and tokens that are not plain words.
+    for q in [
+        "skip this song",
+        "ask Emial about it",
+        "mail it to bob@example.com",
+        "the 3rd one",
+    ] {
+        assert_eq!(spelt(q), q);
+    }
+    // What the embedder is sent: literal tokens named, then slips spelt.
+    assert_eq!(
+        meaning::query_text("serch emials from https://x.io/a", &cat.search),
+        "search emails from a URL"
+    );
+}
