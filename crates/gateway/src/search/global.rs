@@ -125,14 +125,31 @@ impl GlobalIndex {
         found.into_iter().map(|(_, t)| t).collect()
     }
 
-    /// The word the tools spell that `word` is a slip of: the closest
-    /// spelling within `max` edits, the one of the most tools when two are
-    /// as close ("emials" -> "emails").
+    /// The word the tools spell that `word` is a slip of, among the
+    /// spellings within `max` edits, by what makes a slip likely: an
+    /// English word before a stem or a name ("schedual" -> "schedule", not
+    /// `schedul`), then the fewest edits, then the same first letter
+    /// ("comit" -> "commit", not "omit"), then the same letters in another
+    /// order ("taks" -> "task", not "takes"), then the word of the most tools.
     pub fn nearest_spelling(&self, word: &str, max: usize) -> Option<&str> {
         let tools = |term: &str| self.postings.get(term).map_or(0, Vec::len);
+        let letters = |w: &str| {
+            let mut l: Vec<char> = w.chars().collect();
+            l.sort_unstable();
+            l
+        };
+        let (first, mine) = (word.chars().next(), letters(word));
         self.spellings_near(word, max)
             .into_iter()
-            .min_by_key(|(d, _, term)| (*d, std::cmp::Reverse(tools(term))))
+            .min_by_key(|&(d, spelling, term)| {
+                (
+                    !super::english::is_word(spelling),
+                    d,
+                    spelling.chars().next() != first,
+                    letters(spelling) != mine,
+                    std::cmp::Reverse(tools(term)),
+                )
+            })
             .map(|(_, spelling, _)| spelling)
     }
 

@@ -377,3 +377,25 @@ fn the_model_reads_a_queries_slips_spelt_as_the_catalog_spells_them() {
         "search emails from a URL"
     );
 }
+
+#[test]
+fn a_slip_is_read_as_the_likeliest_word_not_the_commonest() {
+    use serde_json::json;
+    let cat = Catalog::build(vec![entry(
+        "work",
+        "",
+        json!([
+            {"name": "a", "description": "Omit what takes long."},
+            {"name": "b", "description": "Omit what takes space."},
+            {"name": "c", "description": "Commit the task to the schedule."}
+        ]),
+    )]);
+    let nearest = |w, max| cat.search.nearest_spelling(w, max);
+    // An English word before a stem one edit closer (`schedul`).
+    assert_eq!(nearest("schedual", 2), Some("schedule"));
+    // "omit" and "takes" are in more tools; "commit" starts as the slip
+    // does, and "task" has its very letters.
+    assert_eq!(nearest("comit", 1), Some("commit"));
+    assert_eq!(nearest("taks", 1), Some("task"));
+    assert_eq!(nearest("zzzz", 1), None);
+}
