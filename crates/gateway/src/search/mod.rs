@@ -162,7 +162,8 @@ impl Lexical {
                 mask: vec![0; n_docs],
             };
         }
-        let (scores, mask) = bm25f(g, &words, &hints);
+        let names = phrasing::names(query);
+        let (scores, mask) = bm25f(g, &words, &names, &hints);
         Lexical {
             words,
             hints,
@@ -230,7 +231,12 @@ fn top(mut scored: Vec<(f64, usize)>, limit: usize) -> Vec<(f64, usize)> {
 
 /// BM25F totals with the coverage factors (of the query's words, and of
 /// the tool's name by them), and the matched-word masks, by document.
-fn bm25f(g: &GlobalIndex, query_words: &[String], hints: &[&str]) -> (Vec<f64>, Vec<u32>) {
+fn bm25f(
+    g: &GlobalIndex,
+    query_words: &[String],
+    names: &[String],
+    hints: &[&str],
+) -> (Vec<f64>, Vec<u32>) {
     let n_docs = g.doc_count();
     // Hints ride along as extra, lighter groups that do not count toward coverage.
     let groups_in_query = query_words.len();
@@ -244,7 +250,7 @@ fn bm25f(g: &GlobalIndex, query_words: &[String], hints: &[&str]) -> (Vec<f64>, 
         .enumerate()
         .map(|(gi, (word, _))| {
             if gi < groups_in_query {
-                expand(word, g)
+                expand(word, g, !names.iter().any(|n| n == word))
             } else {
                 phrasing::hint_terms(word)
                     .iter()
@@ -354,15 +360,16 @@ impl NameCover {
 }
 
 /// One query word -> (term, weight): its stem (1.0), its synonyms, and —
-/// when it may be a slip ([`typo_edits`]) — terms one or two edits away.
-fn expand(word: &str, g: &GlobalIndex) -> Vec<(String, f64)> {
+/// when it may be a slip (not a name, and see [`typo_edits`]) — terms one
+/// or two edits away.
+fn expand(word: &str, g: &GlobalIndex, may_slip: bool) -> Vec<(String, f64)> {
     let stem = text::stem(word);
     let mut out: Vec<(String, f64)> = Vec::new();
     let mut push = |t: &str, w: f64| match out.iter_mut().find(|(x, _)| x == t) {
         Some(e) => e.1 = e.1.max(w),
         None => out.push((t.to_owned(), w)),
     };
-    if let Some(max) = typo_edits(word, &stem, g) {
+    if let Some(max) = typo_edits(word, &stem, g).filter(|_| may_slip) {
         // Near the word as typed and near its stem: the stemmer may cut a
         // misspelt word elsewhere than the word meant ("directons").
         let mut near = g.near(word, max);
@@ -411,11 +418,9 @@ pub fn spelled_as_the_catalog(query: &str, g: &GlobalIndex) -> String {
             out.push(' ');
         }
         let word = token.trim_matches(|c: char| !c.is_ascii_alphanumeric());
-        let mut letters = word.chars();
-        let plain = letters
-            .next()
-            .is_some_and(|c| c.is_ascii_lowercase() || (i == 0 && c.is_ascii_uppercase()))
-            && letters.all(|c| c.is_ascii_lowercase());
+        let plain = !word.is_empty()
+            && word.chars().all(|c| c.is_ascii_alphabetic())
+            && !phrasing::is_name(i, word);
         let lower = word.to_ascii_lowercase();
         let slip = plain && !text::is_stop_word(&lower);
         let fix = slip

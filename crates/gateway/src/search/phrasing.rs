@@ -7,6 +7,26 @@
 
 use super::text::{is_number, is_stop_word, stem, words};
 
+/// Whether the `i`th token of a query is written as a name: a capital
+/// past the query's first letter ("Dana", "NVDA", "iPhone"), not a word a
+/// typist could have slipped on.
+pub fn is_name(i: usize, token: &str) -> bool {
+    let mut letters = token.chars().filter(char::is_ascii_alphabetic);
+    let first = letters.next();
+    let capital_first = i > 0 && first.is_some_and(|c| c.is_ascii_uppercase());
+    capital_first || letters.any(|c| c.is_ascii_uppercase())
+}
+
+/// The words of the query's names ([`is_name`]), as [`words`] makes them.
+pub fn names(query: &str) -> Vec<String> {
+    query
+        .split_whitespace()
+        .enumerate()
+        .filter(|(i, token)| is_name(*i, token))
+        .flat_map(|(_, token)| words(token))
+        .collect()
+}
+
 /// The query without the values it gives a tool's arguments: a quoted span
 /// ("type 'yes' into it", "put \"buy milk\" on my list") and the name after
 /// "called", "named" or "titled" ("a folder called drafts"). They say what
@@ -114,14 +134,14 @@ impl Literal {
 
 /// The query with its literal tokens cut down to what says something about
 /// the tool (the hint of each says the rest): nothing of a URL, an address,
-/// an issue key or a path, the extension of a file name (`report.pdf` ->
-/// `pdf`); a channel keeps its name. "bob@example.com" would otherwise
-/// search for "example" and "com", words of countless descriptions.
+/// an issue key, a channel or a path, the extension of a file name
+/// (`report.pdf` -> `pdf`). "bob@example.com" would otherwise search for
+/// "example" and "com", words of countless descriptions, and "#deploys"
+/// for deployments.
 pub fn without_literals(query: &str) -> String {
     each_literal(query, |literal, token| match literal {
-        Literal::Channel => token,
         Literal::File => file_extension(token).unwrap_or(""),
-        Literal::Url | Literal::Email | Literal::Issue => "",
+        Literal::Url | Literal::Email | Literal::Issue | Literal::Channel => "",
     })
 }
 
@@ -129,15 +149,15 @@ pub fn without_literals(query: &str) -> String {
 /// text of https://example.com/q3.pdf" -> "extract the text of a URL". This
 /// is the text the query is embedded as: a model reads a URL's or a path's
 /// characters as words ("example", "q3", "pdf") that say nothing of the
-/// tool wanted, where "a URL" says what the tool is given. A channel's name
-/// (`#general`) is kept: it reads as words about the conversation.
+/// tool wanted, where "a URL" says what the tool is given; so does a
+/// channel's name ("let #deploys know" is about a message, not a deployment).
 pub fn literals_named(query: &str) -> String {
-    each_literal(query, |literal, token| match literal {
+    each_literal(query, |literal, _| match literal {
         Literal::Url => "a URL",
         Literal::Email => "an email address",
         Literal::File => "a file",
         Literal::Issue => "an issue",
-        Literal::Channel => token,
+        Literal::Channel => "a channel",
     })
 }
 
@@ -464,7 +484,7 @@ mod tests {
         );
         assert_eq!(
             literals_named("who is watching PAY-77 in #general"),
-            "who is watching an issue in #general"
+            "who is watching an issue in a channel"
         );
         // Words that only look like literals stay words.
         assert_eq!(
@@ -510,6 +530,11 @@ mod tests {
             "open jpg and pdf"
         );
         assert_eq!(cut("move PAY-123 to done"), "move to done");
+        assert_eq!(
+            cut("let #deploys know"),
+            "let know",
+            "a channel's name is a value"
+        );
         assert_eq!(cut("list files in src/bin"), "list files in");
         // A technology is a word, though written like a file name.
         assert_eq!(

@@ -399,3 +399,25 @@ fn a_slip_is_read_as_the_likeliest_word_not_the_commonest() {
     assert_eq!(nearest("taks", 1), Some("task"));
     assert_eq!(nearest("zzzz", 1), None);
 }
+
+#[test]
+fn a_name_is_no_slip() {
+    use serde_json::json;
+    let cat = Catalog::build(vec![entry(
+        "db",
+        "",
+        json!([{"name": "query", "description": "Query the data."}]),
+    )]);
+    // "dana" is one edit from "data"; written as a name, it is none.
+    assert!(search(&cat, "remember that Dana prefers tea", 5).is_empty());
+    assert!(search(&cat, "what does NVDA trade at", 5).is_empty());
+    assert_eq!(
+        first_tool(&cat, "show the dana"),
+        "query",
+        "lower case, a slip"
+    );
+    assert_eq!(
+        phrasing::names("Serch what Dana's iPhone says"),
+        ["dana", "i", "phone"]
+    );
+}
