@@ -102,22 +102,27 @@ enum Literal {
 impl Literal {
     fn of(token: &str) -> Option<Literal> {
         let t = bare(token);
-        Some(if t.contains("://") || t.starts_with("www.") {
-            Literal::Url
-        } else if t.contains('@') && t.contains('.') && !t.starts_with('@') {
-            Literal::Email
-        } else if t.starts_with('#') && t.len() > 1 && !t[1..].chars().all(|c| c.is_ascii_digit()) {
-            Literal::Channel
-        } else if t.contains('/')
-            || t.starts_with('~')
-            || (file_extension(t).is_some() && !is_tech_name(t))
-        {
-            Literal::File
-        } else if is_issue_key(t) {
-            Literal::Issue
-        } else {
-            return None;
-        })
+        Some(
+            if t.contains("://") || t.starts_with("www.") || is_bare_url(t) {
+                Literal::Url
+            } else if t.contains('@') && t.contains('.') && !t.starts_with('@') {
+                Literal::Email
+            } else if t.starts_with('#')
+                && t.len() > 1
+                && !t[1..].chars().all(|c| c.is_ascii_digit())
+            {
+                Literal::Channel
+            } else if t.contains('/')
+                || t.starts_with('~')
+                || (file_extension(t).is_some() && !is_tech_name(t))
+            {
+                Literal::File
+            } else if is_issue_key(t) {
+                Literal::Issue
+            } else {
+                return None;
+            },
+        )
     }
 
     /// The hint it gives (see [`hint_terms`]).
@@ -199,6 +204,25 @@ fn file_extension(t: &str) -> Option<&str> {
         && ext.chars().any(|c| c.is_ascii_alphabetic())
         && !stem.chars().all(|c| c.is_ascii_digit());
     file.then_some(ext)
+}
+
+/// A web address without its scheme: a host name with a dot, then a path
+/// (`example.com/docs`, `docs.acme.dev/guides`), where a file's path starts
+/// with a directory (`src/app.ts`, `./notes`).
+fn is_bare_url(t: &str) -> bool {
+    let Some((host, _)) = t.split_once('/') else {
+        return false;
+    };
+    let Some((name, top)) = host.rsplit_once('.') else {
+        return false;
+    };
+    !name.is_empty()
+        && name.starts_with(|c: char| c.is_ascii_alphanumeric())
+        && name
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || c == '.' || c == '-')
+        && (2..=6).contains(&top.len())
+        && top.chars().all(|c| c.is_ascii_lowercase())
 }
 
 /// A technology written like a file name: `Node.js`, `Socket.IO`,
@@ -485,6 +509,15 @@ mod tests {
         assert_eq!(
             literals_named("who is watching PAY-77 in #general"),
             "who is watching an issue in a channel"
+        );
+        // An address without its scheme is one; a path is a file.
+        assert_eq!(
+            literals_named("watch competitor.com/pricing and docs.acme.dev/guides"),
+            "watch a URL and a URL"
+        );
+        assert_eq!(
+            literals_named("lint src/app.ts, ./notes/a.md and v1.2/x"),
+            "lint a file, a file and a file"
         );
         // Words that only look like literals stay words.
         assert_eq!(
