@@ -97,6 +97,10 @@ enum Literal {
     Channel,
     File,
     Issue,
+    /// `owner/name` with no dot: a repository (`acme/api`), a branch
+    /// (`feature/login`) or a short path (`src/bin`); which, only the words
+    /// around it tell (the model reads it as written).
+    Pair,
 }
 
 impl Literal {
@@ -112,6 +116,8 @@ impl Literal {
                 && !t[1..].chars().all(|c| c.is_ascii_digit())
             {
                 Literal::Channel
+            } else if is_pair(t) {
+                Literal::Pair
             } else if t.contains('/')
                 || t.starts_with('~')
                 || (file_extension(t).is_some() && !is_tech_name(t))
@@ -125,13 +131,13 @@ impl Literal {
         )
     }
 
-    /// The hint it gives (see [`hint_terms`]).
+    /// The hint it gives (see [`hint_terms`]); a pair's is a path's.
     fn hint(self) -> &'static str {
         match self {
             Literal::Url => "url",
             Literal::Email => "email",
             Literal::Channel => "channel",
-            Literal::File => "file",
+            Literal::File | Literal::Pair => "file",
             Literal::Issue => "issue",
         }
     }
@@ -146,7 +152,7 @@ impl Literal {
 pub fn without_literals(query: &str) -> String {
     each_literal(query, |literal, token| match literal {
         Literal::File => file_extension(token).unwrap_or(""),
-        Literal::Url | Literal::Email | Literal::Issue | Literal::Channel => "",
+        Literal::Url | Literal::Email | Literal::Issue | Literal::Channel | Literal::Pair => "",
     })
 }
 
@@ -156,13 +162,17 @@ pub fn without_literals(query: &str) -> String {
 /// characters as words ("example", "q3", "pdf") that say nothing of the
 /// tool wanted, where "a URL" says what the tool is given; so does a
 /// channel's name ("let #deploys know" is about a message, not a deployment).
+/// An `owner/name` pair is read as written: "a file" would be wrong for a
+/// repository or a branch, and the model tells them apart by the words
+/// around it.
 pub fn literals_named(query: &str) -> String {
-    each_literal(query, |literal, _| match literal {
+    each_literal(query, |literal, token| match literal {
         Literal::Url => "a URL",
         Literal::Email => "an email address",
         Literal::File => "a file",
         Literal::Issue => "an issue",
         Literal::Channel => "a channel",
+        Literal::Pair => token,
     })
 }
 
@@ -204,6 +214,18 @@ fn file_extension(t: &str) -> Option<&str> {
         && ext.chars().any(|c| c.is_ascii_alphabetic())
         && !stem.chars().all(|c| c.is_ascii_digit());
     file.then_some(ext)
+}
+
+/// `owner/name` (an issue or pull request number after `#` aside): one
+/// slash between two names of letters, digits, `-` and `_`.
+fn is_pair(t: &str) -> bool {
+    let t = t.split_once('#').map_or(t, |(before, _)| before);
+    let name = |s: &str| {
+        !s.is_empty()
+            && s.chars()
+                .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_')
+    };
+    t.split_once('/').is_some_and(|(a, b)| name(a) && name(b))
 }
 
 /// A web address without its scheme: a host name with a dot, then a path
@@ -518,6 +540,15 @@ mod tests {
         assert_eq!(
             literals_named("lint src/app.ts, ./notes/a.md and v1.2/x"),
             "lint a file, a file and a file"
+        );
+        // A repository, a branch or a short path: read as written.
+        assert_eq!(
+            literals_named("merge feature/oauth on acme/api#12 and list src/bin"),
+            "merge feature/oauth on acme/api#12 and list src/bin"
+        );
+        assert_eq!(
+            words(&without_literals("merge feature/oauth on acme/api#12")),
+            ["merge", "on"]
         );
         // Words that only look like literals stay words.
         assert_eq!(
