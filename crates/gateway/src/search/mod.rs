@@ -18,15 +18,15 @@
 //! Ranking is BM25F over four fields (tool name, description, parameter
 //! names and descriptions, server name and description) with query
 //! expansion by synonyms (weighted below the word itself), typo tolerance
-//! (query terms neither the catalog nor English knows match vocabulary
-//! terms one or two edits away, at a lower weight), and two coverage factors: one prefers tools matching more
-//! of the query's distinct words, the other tools whose name the query
-//! covers (its words, synonyms or near spellings of them: "git status"
-//! finds `git_status` before a longer name holding both words).
-//! [`search_with_meaning`] adds the similarity
-//! of the query's vector to the tool's and its server's when an embeddings
-//! endpoint is set; the model reads the query's slips spelt as the catalog
-//! spells the words ([`spelled_as_the_catalog`]).
+//! (query terms neither the catalog nor English knows, names aside, match
+//! vocabulary terms one or two edits away, at a lower weight), and two
+//! coverage factors: one prefers tools matching more of the query's distinct
+//! words, the other tools whose name the query covers (its words, synonyms
+//! or near spellings of them: "git status" finds `git_status` before a
+//! longer name holding both words). [`search_with_meaning`] adds the
+//! similarity of the query's vector to the tool's and its server's when an
+//! embeddings endpoint is set; the model reads the query's slips spelt as
+//! the catalog spells the words ([`spelled_as_the_catalog`]).
 
 mod english;
 pub mod eval;
@@ -409,8 +409,8 @@ fn typo_edits(word: &str, stem: &str, g: &GlobalIndex) -> Option<usize> {
 /// `query` with each word the catalog does not know spelt as the word of
 /// the tools it is a slip of ("serch my emials" -> "search my emails"): the
 /// text the embedding model reads, which makes other words of a misspelt
-/// one. Stop words, names (capitalized past the first word) and tokens
-/// that are not plain words stay as written.
+/// one. Stop words, names ([`phrasing::is_name`]) and tokens that are not
+/// plain words stay as written.
 pub fn spelled_as_the_catalog(query: &str, g: &GlobalIndex) -> String {
     let mut out = String::with_capacity(query.len());
     for (i, token) in query.split_whitespace().enumerate() {
