@@ -9,12 +9,12 @@
 //! costs a quarter fewer in all: BENCHMARKS.md, "The eighth pass"), and a
 //! [`Json`] goes on from the envelope to the backend and back without a
 //! second look, and without a copy: the values found in a message are
-//! ranges of its text.
+//! slices of its text, which is the buffer the message was read into.
 
 use std::fmt;
-use std::ops::Range;
-use std::sync::Arc;
 
+use bytes::Bytes;
+use bytestring::ByteString;
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
 use serde_json::value::RawValue;
 
@@ -24,12 +24,11 @@ use crate::object::Valid;
 /// found inside a message [`crate::Message::parse`] checked, or written by
 /// serde_json.
 ///
-/// The text may be shared: a value found in a message is its range of the
+/// The text may be shared: a value found in a message is a slice of the
 /// message's text, which it keeps alive (cloning one is cheap).
 #[derive(Clone)]
 pub struct Json {
-    text: Arc<String>,
-    range: Range<usize>,
+    text: ByteString,
 }
 
 impl Json {
@@ -38,11 +37,10 @@ impl Json {
     pub fn parse(text: impl Into<String>) -> Result<Json, SyntaxError> {
         let text = text.into();
         check(&text)?;
-        let start = skip_space(text.as_bytes(), 0);
-        let end = text.trim_end_matches([' ', '\n', '\r', '\t']).len();
+        let whole = ByteString::from(text);
+        let value = whole.trim_matches([' ', '\n', '\r', '\t']);
         Ok(Json {
-            text: Arc::new(text),
-            range: start..end,
+            text: whole.slice_ref(value),
         })
     }
 
@@ -54,34 +52,44 @@ impl Json {
     /// Text this crate checked (a value on its own) or put together from
     /// checked parts (an edited object).
     pub(crate) fn checked(text: impl Into<String>) -> Json {
-        let text = text.into();
         Json {
-            range: 0..text.len(),
-            text: Arc::new(text),
+            text: ByteString::from(text.into()),
         }
     }
 
     /// The value `part` is, inside the checked `text` it was found in (a
     /// slice of it: where it starts is told by its address).
-    pub(crate) fn within(text: &Arc<String>, part: &str) -> Json {
-        let range = (part.as_ptr() as usize)
-            .checked_sub(text.as_ptr() as usize)
-            .map(|start| start..start + part.len())
-            .filter(|range| range.end <= text.len())
-            .expect("a value is a slice of the text it was found in");
+    pub(crate) fn within(text: &ByteString, part: &str) -> Json {
+        assert!(
+            contains(text, part),
+            "a value is a slice of the text it was found in"
+        );
         Json {
-            text: text.clone(),
-            range,
+            text: text.slice_ref(part),
         }
     }
 
     pub fn get(&self) -> &str {
-        &self.text[self.range.clone()]
+        &self.text
+    }
+
+    /// `part` of this value's text (a member found in it, say) as bytes
+    /// that share the text rather than copy it; `None` if `part` lies
+    /// elsewhere.
+    pub fn share(&self, part: &str) -> Option<Bytes> {
+        contains(&self.text, part).then(|| self.text.as_bytes().slice_ref(part.as_bytes()))
     }
 
     pub fn as_valid(&self) -> Valid<'_> {
         Valid::from(self)
     }
+}
+
+/// Whether `part` is a slice of `text` (by address, not by content).
+fn contains(text: &str, part: &str) -> bool {
+    let start = text.as_ptr() as usize;
+    let at = part.as_ptr() as usize;
+    at >= start && at + part.len() <= start + text.len()
 }
 
 impl From<Box<RawValue>> for Json {

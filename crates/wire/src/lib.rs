@@ -7,6 +7,7 @@
 //! (unknown fields, `_meta`, new content types) is forwarded byte-for-byte.
 //!
 //! - [`message`]: the envelope, parsing (single and batch), serialisation.
+//! - [`chunks`]: a message written as parts, its large values shared, for a vectored write.
 //! - [`error`]: JSON-RPC / MCP error codes and the error object.
 //! - [`json`]: JSON text checked once and owned ([`Json`]), and the checker.
 //! - [`object`]: a raw object's members, read without a parse or edited one by one.
@@ -15,6 +16,7 @@
 //! - [`version`]: the protocol versions and how to negotiate them.
 #![forbid(unsafe_code)]
 
+pub mod chunks;
 pub mod error;
 pub mod json;
 pub mod message;
@@ -25,8 +27,9 @@ pub mod sse;
 mod testing;
 pub mod version;
 
+pub use chunks::Chunks;
 pub use error::{codes, ErrorObject};
 pub use json::{Json, SyntaxError};
-pub use message::{raw, Id, Kind, Message, Outgoing, ParseError, Parsed};
+pub use message::{raw, Id, Input, Kind, Message, Outgoing, ParseError, Parsed};
 pub use object::Valid;
 pub use params::{Call, Params};

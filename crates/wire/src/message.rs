@@ -5,11 +5,13 @@
 //! read, and written back out unchanged.
 
 use std::fmt;
-use std::sync::Arc;
 
+use bytes::Bytes;
+use bytestring::ByteString;
 use serde::de::{self, Deserializer};
 use serde::{Deserialize, Serialize, Serializer};
 
+use crate::chunks::{ChunkWriter, Chunks, Sink};
 use crate::error::{codes, ErrorObject};
 use crate::json::{self, Json, SyntaxError};
 use crate::object::{decoded, Valid};
@@ -198,21 +200,61 @@ fn elements(text: &str) -> Result<Vec<&str>, SyntaxError> {
     Ok(items)
 }
 
+/// What a message is read from. An owned buffer (`Bytes`, as hyper hands
+/// over a body; a `Vec`; a `String`) becomes the message's text without a
+/// copy; a borrowed one is copied.
+pub trait Input {
+    fn into_bytes(self) -> Bytes;
+}
+
+impl Input for Bytes {
+    fn into_bytes(self) -> Bytes {
+        self
+    }
+}
+
+impl Input for Vec<u8> {
+    fn into_bytes(self) -> Bytes {
+        Bytes::from(self)
+    }
+}
+
+impl Input for String {
+    fn into_bytes(self) -> Bytes {
+        Bytes::from(self)
+    }
+}
+
+impl Input for &[u8] {
+    fn into_bytes(self) -> Bytes {
+        Bytes::copy_from_slice(self)
+    }
+}
+
+impl<const N: usize> Input for &[u8; N] {
+    fn into_bytes(self) -> Bytes {
+        Bytes::copy_from_slice(self)
+    }
+}
+
+impl Input for &str {
+    fn into_bytes(self) -> Bytes {
+        Bytes::copy_from_slice(self.as_bytes())
+    }
+}
+
 /// The message as text: UTF-8 checked once for the whole message, which is
 /// much cheaper than serde_json checking each string and raw value on its
-/// own. The text is shared by the values found in it ([`Json`]): a body
-/// handed over as a `Vec` (or a `String`, or `Bytes` held nowhere else) is
-/// not copied at all.
-fn utf8(bytes: impl Into<Vec<u8>>) -> Result<Arc<String>, ParseError> {
-    String::from_utf8(bytes.into())
-        .map(Arc::new)
-        .map_err(|e| ParseError::Json(format!("the message is not UTF-8 ({})", e.utf8_error())))
+/// own. The text is shared by the values found in it ([`Json`]).
+fn utf8(body: impl Input) -> Result<ByteString, ParseError> {
+    ByteString::try_from(body.into_bytes())
+        .map_err(|e| ParseError::Json(format!("the message is not UTF-8 ({e})")))
 }
 
 impl Message {
     /// Parse one body: a message, or a batch (a JSON array of messages).
-    pub fn parse(bytes: impl Into<Vec<u8>>) -> Result<Parsed, ParseError> {
-        let text = utf8(bytes)?;
+    pub fn parse(body: impl Input) -> Result<Parsed, ParseError> {
+        let text = utf8(body)?;
         if text
             .trim_start_matches(|c: char| c.is_ascii_whitespace())
             .starts_with('[')
@@ -234,14 +276,14 @@ impl Message {
     }
 
     /// Parse exactly one message (a batch is an invalid request here).
-    pub fn parse_one(bytes: impl Into<Vec<u8>>) -> Result<Message, ParseError> {
-        let text = utf8(bytes)?;
+    pub fn parse_one(body: impl Input) -> Result<Message, ParseError> {
+        let text = utf8(body)?;
         Self::parse_text(&text, &text)
     }
 
     /// The message `text` is, a part of the body `whole` (all of it, or an
     /// element of a batch).
-    fn parse_text(whole: &Arc<String>, text: &str) -> Result<Message, ParseError> {
+    fn parse_text(whole: &ByteString, text: &str) -> Result<Message, ParseError> {
         let env = Envelope::read(text)
             .map_err(|e| ParseError::Json(e.to_string()))?
             .ok_or_else(|| ParseError::Invalid {
@@ -392,6 +434,11 @@ impl Message {
         self.outgoing().to_line()
     }
 
+    /// See [`Outgoing::to_chunks`].
+    pub fn to_chunks(&self) -> Chunks {
+        self.outgoing().to_chunks()
+    }
+
     pub fn to_json_string(&self) -> String {
         self.outgoing().to_json_string()
     }
@@ -425,31 +472,53 @@ impl<'a> Outgoing<'a> {
 
     /// Serialise into `out` without reformatting the raw members.
     pub fn write_to(&self, out: &mut Vec<u8>) {
-        out.extend_from_slice(br#"{"jsonrpc":"2.0""#);
+        self.write_into(out)
+    }
+
+    /// The message as parts for a vectored write: a large result, error or
+    /// params value is shared with the message it was read from, not
+    /// copied ([`Chunks`]).
+    pub fn to_chunks(&self) -> Chunks {
+        let mut out = ChunkWriter::with_capacity(128);
+        self.write_into(&mut out);
+        out.finish()
+    }
+
+    /// The same and a newline (NDJSON framing).
+    pub fn to_line_chunks(&self) -> Chunks {
+        let mut out = ChunkWriter::with_capacity(128);
+        self.write_into(&mut out);
+        out.buf().push(b'\n');
+        out.finish()
+    }
+
+    fn write_into(&self, out: &mut impl Sink) {
+        let buf = out.buf();
+        buf.extend_from_slice(br#"{"jsonrpc":"2.0""#);
         if let Some(id) = self.id {
-            out.extend_from_slice(br#","id":"#);
-            write_json(out, id);
+            buf.extend_from_slice(br#","id":"#);
+            write_json(buf, id);
         } else if self.method.is_none() {
-            out.extend_from_slice(br#","id":null"#);
+            buf.extend_from_slice(br#","id":null"#);
         }
         if let Some(m) = self.method {
-            out.extend_from_slice(br#","method":"#);
-            write_json(out, m);
+            buf.extend_from_slice(br#","method":"#);
+            write_json(buf, m);
         }
         if let Some(params) = self.params {
-            out.extend_from_slice(br#","params":"#);
-            params.write_to(out);
+            buf.extend_from_slice(br#","params":"#);
+            params.write_into(out);
         }
         for (key, raw) in [
             (&br#","result":"#[..], self.result),
             (br#","error":"#, self.error),
         ] {
             if let Some(raw) = raw {
-                out.extend_from_slice(key);
-                out.extend_from_slice(raw.get().as_bytes());
+                out.buf().extend_from_slice(key);
+                out.value(raw.get(), Some(raw));
             }
         }
-        out.push(b'}');
+        out.buf().push(b'}');
     }
 
     pub fn to_bytes(&self) -> Vec<u8> {
@@ -625,6 +694,77 @@ mod tests {
         let result = first.result.clone().unwrap();
         drop(items);
         assert_eq!(result, Json::parse(r#" {"a":1} "#).unwrap());
+    }
+
+    #[test]
+    fn a_body_that_shares_a_larger_buffer_is_read_in_place() {
+        // As hyper hands over a body: a slice of the connection's read
+        // buffer, which other slices (the next request) share.
+        let buffer = Bytes::from(
+            br#"POST{"jsonrpc":"2.0","id":1,"method":"m","params":{"k":[1,2]}}NEXT"#.to_vec(),
+        );
+        let within = inside(&buffer);
+        let body = buffer.slice(4..buffer.len() - 4);
+        let next = buffer.slice(buffer.len() - 4..);
+        let msg = Message::parse_one(body).unwrap();
+        let params = msg.params.as_ref().unwrap();
+        assert_eq!(params.get(), r#"{"k":[1,2]}"#);
+        assert!(within(params), "params were copied out of the buffer");
+        assert_eq!(&next[..], b"NEXT");
+    }
+
+    #[test]
+    fn a_large_value_is_written_as_a_part_of_its_own_and_shared() {
+        let big = format!(r#"{{"text":"{}"}}"#, "x".repeat(crate::chunks::SHARE_FROM));
+        let answer =
+            Message::parse_one(format!(r#"{{"jsonrpc":"2.0","id":"a","result":{big}}}"#)).unwrap();
+        let result = answer.result.clone().unwrap();
+        let response = Message::response(Id::Num(3), result.clone());
+        let mut line = response.outgoing().to_line_chunks();
+        let whole = response.to_line();
+        assert_eq!(line.len(), whole.len());
+        let mut parts = Vec::new();
+        while let Some(part) = line.pop_front() {
+            parts.push(part);
+        }
+        assert_eq!(parts.concat(), whole);
+        assert_eq!(parts.len(), 3, "envelope, result, brace and newline");
+        assert_eq!(
+            parts[1].as_ptr(),
+            result.get().as_ptr(),
+            "the result was copied"
+        );
+        assert_eq!(&parts[2][..], b"}\n");
+
+        // Below the size, a value is copied into the envelope's part.
+        let small = Message::response(Id::Num(3), Json::parse(r#"{"a":1}"#).unwrap());
+        let chunks = small.to_chunks();
+        assert_eq!(chunks.to_vec(), small.to_bytes());
+        assert_eq!(chunks.clone().pop_front().unwrap().len(), chunks.len());
+
+        // A composed call shares its arguments with the params they were found in.
+        let sent = Json::parse(format!(r#"{{"arguments":{big}}}"#)).unwrap();
+        let (_, arguments) = crate::object::members(&sent).next().unwrap();
+        let call = |within| {
+            Params::Call(crate::Call {
+                name: "echo",
+                arguments: Some(arguments),
+                meta: None,
+                task: None,
+                within,
+            })
+        };
+        let id = Id::Num(1);
+        let shared = Outgoing::request(&id, "tools/call", Some(call(Some(&sent)))).to_chunks();
+        let copied = Outgoing::request(&id, "tools/call", Some(call(None))).to_chunks();
+        assert_eq!(shared.to_vec(), copied.to_vec());
+        let mut shared = shared;
+        shared.pop_front();
+        assert_eq!(
+            shared.pop_front().unwrap().as_ptr(),
+            arguments.get().as_ptr()
+        );
+        assert_eq!(copied.clone().pop_front().unwrap().len(), copied.len());
     }
 
     #[test]

@@ -8,6 +8,7 @@
 
 use std::borrow::Cow;
 
+use crate::chunks::Sink;
 use crate::object::Valid;
 use crate::Json;
 
@@ -27,6 +28,9 @@ pub struct Call<'a> {
     pub arguments: Option<Valid<'a>>,
     pub meta: Option<Valid<'a>>,
     pub task: Option<Valid<'a>>,
+    /// The params these parts were found in: a large part goes out shared
+    /// with them rather than copied ([`crate::Chunks`]).
+    pub within: Option<&'a Json>,
 }
 
 impl<'a> Params<'a> {
@@ -55,24 +59,29 @@ impl<'a> Params<'a> {
     }
 
     pub fn write_to(self, out: &mut Vec<u8>) {
+        self.write_into(out)
+    }
+
+    pub(crate) fn write_into(self, out: &mut impl Sink) {
         let call = match self {
-            Params::Raw(raw) => return out.extend_from_slice(raw.get().as_bytes()),
-            Params::Edited(text) => return out.extend_from_slice(text.get().as_bytes()),
+            Params::Raw(raw) => return out.value(raw.get(), Some(raw)),
+            Params::Edited(text) => return out.value(text.get(), None),
             Params::Call(call) => call,
         };
-        out.extend_from_slice(br#"{"name":"#);
-        serde_json::to_writer(&mut *out, call.name).expect("a string serialises");
+        let buf = out.buf();
+        buf.extend_from_slice(br#"{"name":"#);
+        serde_json::to_writer(&mut *buf, call.name).expect("a string serialises");
         for (key, value) in [
             (&br#","arguments":"#[..], call.arguments),
             (br#","_meta":"#, call.meta),
             (br#","task":"#, call.task),
         ] {
             if let Some(value) = value {
-                out.extend_from_slice(key);
-                out.extend_from_slice(value.get().as_bytes());
+                out.buf().extend_from_slice(key);
+                out.value(value.get(), call.within);
             }
         }
-        out.push(b'}');
+        out.buf().push(b'}');
     }
 
     /// About the written length.
@@ -103,6 +112,7 @@ mod tests {
             arguments: part("a"),
             meta: part("m"),
             task: None,
+            within: Some(&sent),
         });
         let want =
             r#"{"name":"say \"hi\"","arguments":{"x" : [1, "é\"}"]},"_meta":{"progressToken":3}}"#;
@@ -118,6 +128,7 @@ mod tests {
             arguments: None,
             meta: None,
             task: part("t"),
+            within: None,
         });
         assert_eq!(bare.to_raw().get(), r#"{"name":"x","task":null}"#);
         assert_eq!(bare.meta_text(), None);

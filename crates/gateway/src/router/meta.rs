@@ -146,6 +146,7 @@ pub async fn call(
                     arguments: a.arguments.map(Valid::from),
                     meta: p.meta.map(Valid::from),
                     task: p.task.map(Valid::from),
+                    params: msg.params.as_ref(),
                 };
                 invoke(gw, session, c, ctx).await
             }
@@ -370,6 +371,8 @@ struct InvokeCall<'a> {
     /// The meta-tool call's own `_meta` and `task`: they go along.
     meta: Option<Valid<'a>>,
     task: Option<Valid<'a>>,
+    /// The params all of the above were found in.
+    params: Option<&'a mcp_wire::Json>,
 }
 
 impl<'a> InvokeCall<'a> {
@@ -394,6 +397,7 @@ impl<'a> InvokeCall<'a> {
             arguments: present(inner),
             meta: present(meta),
             task: present(task),
+            params: Some(params),
         })
     }
 }
@@ -461,6 +465,7 @@ async fn invoke(
         arguments: a.arguments,
         meta: a.meta,
         task: a.task,
+        within: a.params,
     });
     let task = a.task.is_some();
     super::call_tool(gw, session, &backend, call, task, repeatable, ctx).await

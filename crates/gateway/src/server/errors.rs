@@ -111,7 +111,9 @@ pub fn modern_status(code: i64) -> StatusCode {
     }
 }
 
+/// A message as a JSON body: its parts, a large result shared, not copied.
 pub fn json_response(msg: &Message) -> Response {
     let json = HeaderValue::from_static("application/json");
-    ([(header::CONTENT_TYPE, json)], msg.to_bytes()).into_response()
+    let body = axum::body::Body::new(super::body::Parts(msg.to_chunks()));
+    ([(header::CONTENT_TYPE, json)], body).into_response()
 }

@@ -11,6 +11,7 @@
 //! - [`errors`]: the only place errors become statuses and JSON-RPC errors.
 
 pub mod admin;
+mod body;
 mod errors;
 mod health;
 mod http;

@@ -759,6 +759,7 @@ mod tests {
             arguments: Some((&args).into()),
             meta: Some((&meta).into()),
             task: None,
+            within: None,
         };
         let call = Params::Call(parts);
         assert_eq!(progress_token(call).unwrap().get(), "7");

@@ -19,7 +19,7 @@ use std::time::Duration;
 
 use bytes::Bytes;
 use http_body_util::{BodyExt, Either, Full};
-use mcp_wire::{Message, Outgoing, Params, Parsed};
+use mcp_wire::{Chunks, Input, Message, Outgoing, Params, Parsed};
 use reqwest::header::{HeaderMap, HeaderName, HeaderValue, ACCEPT, CONTENT_TYPE};
 use reqwest::{StatusCode, Url};
 
@@ -155,10 +155,10 @@ impl HttpLink {
         h
     }
 
-    /// POST one message; its body becomes the request body without a copy.
+    /// POST one message; its parts become the request body without a copy.
     async fn post(
         &self,
-        body: Vec<u8>,
+        body: Chunks,
         routing: &[(HeaderName, String)],
     ) -> Result<Response, UpstreamError> {
         let headers = || {
@@ -174,7 +174,6 @@ impl HttpLink {
             }
             headers
         };
-        let body = Bytes::from(body);
         if let Some(plain) = &self.plain {
             let mut req = http::Request::new(Full::new(body.clone()));
             *req.method_mut() = http::Method::POST;
@@ -195,7 +194,7 @@ impl HttpLink {
             .client
             .post(self.url.clone())
             .headers(headers())
-            .body(body)
+            .body(body.to_vec())
             .send()
             .await
             .map_err(|e| UpstreamError::Send(describe(&e)))?;
@@ -212,7 +211,7 @@ impl HttpLink {
             }
             false => Vec::new(),
         };
-        let resp = self.post(msg.to_bytes(), &routing).await?;
+        let resp = self.post(msg.to_chunks(), &routing).await?;
         if msg.method() == "initialize" {
             if let Some(s) = resp.headers().get(headers::SESSION_ID) {
                 *self.session.write().unwrap_or_else(|p| p.into_inner()) = Some(s.clone());
@@ -326,7 +325,7 @@ impl HttpLink {
             return Ok(());
         }
         let body = read_limited(resp.into_body(), self.max).await?;
-        dispatch_bytes(&self.peer, None, &body);
+        dispatch_bytes(&self.peer, None, body);
         Ok(())
     }
 
@@ -459,13 +458,14 @@ pub fn dispatch_data(peer: &Peer, data: &str) {
 
 /// The same, for data that arrived on the response stream of request `on`.
 fn dispatch_data_on(peer: &Peer, on: Option<i64>, data: &str) {
-    dispatch_bytes(peer, on, data.as_bytes())
+    dispatch_bytes(peer, on, data)
 }
 
 /// A body or event's data as received: whitespace only is nothing (priming
-/// events), anything else is a message or a batch.
-fn dispatch_bytes(peer: &Peer, on: Option<i64>, data: &[u8]) {
-    if data.iter().all(u8::is_ascii_whitespace) {
+/// events), anything else is a message or a batch (an owned body becomes
+/// its text without a copy).
+fn dispatch_bytes(peer: &Peer, on: Option<i64>, data: impl Input + AsRef<[u8]>) {
+    if data.as_ref().iter().all(u8::is_ascii_whitespace) {
         return;
     }
     match Message::parse(data) {

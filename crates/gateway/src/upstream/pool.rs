@@ -17,15 +17,19 @@
 use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
-use bytes::Bytes;
 use http::header::HOST;
 use http::{HeaderValue, Request, Response, Uri};
 use http_body_util::Full;
 use hyper::body::Incoming;
 use hyper::client::conn::http1::SendRequest;
 use hyper_util::rt::TokioIo;
+use mcp_wire::Chunks;
 
 use super::http::describe;
+
+/// A request body: one message, as its parts (hyper sends them with one
+/// vectored write).
+pub type Body = Full<Chunks>;
 
 pub const MAX_POOLED: usize = 64;
 pub const IDLE: Duration = Duration::from_secs(90);
@@ -41,7 +45,7 @@ pub struct Pool {
 }
 
 struct Conn {
-    tx: SendRequest<Full<Bytes>>,
+    tx: SendRequest<Body>,
     last_sent: Instant,
 }
 
@@ -77,7 +81,7 @@ impl Pool {
     /// Send `req` (its target is set here, and `Host` unless the configured
     /// headers name one) and wait for the head of the answer; the body
     /// streams from the connection.
-    pub async fn send(&self, mut req: Request<Full<Bytes>>) -> Result<Response<Incoming>, String> {
+    pub async fn send(&self, mut req: Request<Body>) -> Result<Response<Incoming>, String> {
         *req.uri_mut() = self.target.clone();
         req.headers_mut()
             .entry(HOST)
@@ -100,7 +104,7 @@ impl Pool {
     }
 
     /// A pooled connection ready for a request, dropping closed and stale ones.
-    fn ready_conn(&self) -> Option<SendRequest<Full<Bytes>>> {
+    fn ready_conn(&self) -> Option<SendRequest<Body>> {
         let now = Instant::now();
         let mut conns = self.conns.lock().unwrap_or_else(|p| p.into_inner());
         conns.retain(|c| !c.tx.is_closed() && now.duration_since(c.last_sent) < IDLE);
@@ -108,7 +112,7 @@ impl Pool {
         Some(conns.swap_remove(i).tx)
     }
 
-    fn keep(&self, tx: SendRequest<Full<Bytes>>) {
+    fn keep(&self, tx: SendRequest<Body>) {
         let mut conns = self.conns.lock().unwrap_or_else(|p| p.into_inner());
         if conns.len() < MAX_POOLED {
             conns.push(Conn {
@@ -118,7 +122,7 @@ impl Pool {
         }
     }
 
-    async fn connect(&self) -> Result<SendRequest<Full<Bytes>>, String> {
+    async fn connect(&self) -> Result<SendRequest<Body>, String> {
         let tcp = tokio::time::timeout(CONNECT_TIMEOUT, tokio::net::TcpStream::connect(&self.addr))
             .await
             .map_err(|_| format!("connecting to {} timed out", self.addr))?
@@ -152,8 +156,10 @@ mod tests {
 
     use super::*;
 
-    fn post(body: &'static str) -> Request<Full<Bytes>> {
-        let mut req = Request::new(Full::new(Bytes::from_static(body.as_bytes())));
+    fn post(body: &'static str) -> Request<Body> {
+        let mut req = Request::new(Full::new(Chunks::from(bytes::Bytes::from_static(
+            body.as_bytes(),
+        ))));
         *req.method_mut() = http::Method::POST;
         req
     }
@@ -305,7 +311,7 @@ mod tests {
             s.write_all(answer.as_bytes()).await.unwrap();
         });
         let pool = Pool::new(&format!("http://{addr}/mcp").parse().unwrap()).unwrap();
-        let mut req = Request::new(Full::new(Bytes::new()));
+        let mut req = Request::new(Full::new(Chunks::default()));
         req.headers_mut()
             .insert(HOST, HeaderValue::from_static("virtual.example"));
         assert_eq!(text(pool.send(req).await.unwrap()).await, "virtual.example");

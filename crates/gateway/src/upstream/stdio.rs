@@ -9,10 +9,11 @@ use std::process::Stdio;
 use std::sync::Arc;
 use std::time::Duration;
 
-use mcp_wire::{Message, Outgoing};
+use bytes::{Buf, Bytes, BytesMut};
+use mcp_wire::{Chunks, Message, Outgoing};
 use nix::sys::signal::{killpg, Signal};
 use nix::unistd::Pid;
-use tokio::io::{AsyncBufReadExt, AsyncRead, AsyncWriteExt, BufReader};
+use tokio::io::{AsyncBufReadExt, AsyncRead, AsyncReadExt, AsyncWriteExt, BufReader};
 use tokio::process::{Child, Command};
 use tokio::sync::{mpsc, Mutex};
 
@@ -27,7 +28,7 @@ const STOPPED: &str = "stopped";
 
 pub struct StdioLink {
     /// Lines to write, each with its newline; `None` once closed.
-    tx: std::sync::Mutex<Option<mpsc::Sender<Vec<u8>>>>,
+    tx: std::sync::Mutex<Option<mpsc::Sender<Chunks>>>,
     child: Mutex<Option<Child>>,
     pgid: Option<Pid>,
 }
@@ -70,30 +71,22 @@ impl StdioLink {
             unreachable!("all three pipes were requested")
         };
 
-        let (tx, mut rx) = mpsc::channel::<Vec<u8>>(1024);
+        let (tx, mut rx) = mpsc::channel::<Chunks>(1024);
         let link = Arc::new(StdioLink {
             tx: std::sync::Mutex::new(Some(tx)),
             child: Mutex::new(Some(child)),
             pgid,
         });
 
-        // Writer: one write per line, or whatever is queued batched into one.
+        // Writer: a line, or every line queued, in one vectored write of
+        // their parts (a large argument goes from the client's request
+        // to the pipe without a copy).
         tokio::spawn(async move {
-            let mut buf = Vec::new();
-            while let Some(line) = rx.recv().await {
-                let out = match rx.try_recv() {
-                    Err(_) => &line,
-                    Ok(more) => {
-                        buf.clear();
-                        buf.extend_from_slice(&line);
-                        buf.extend_from_slice(&more);
-                        while let Ok(more) = rx.try_recv() {
-                            buf.extend_from_slice(&more);
-                        }
-                        &buf
-                    }
-                };
-                if stdin.write_all(out).await.is_err() || stdin.flush().await.is_err() {
+            while let Some(mut out) = rx.recv().await {
+                while let Ok(more) = rx.try_recv() {
+                    out.append(more);
+                }
+                if stdin.write_all_buf(&mut out).await.is_err() || stdin.flush().await.is_err() {
                     break;
                 }
             }
@@ -140,7 +133,7 @@ impl StdioLink {
         let tx = self.tx.lock().unwrap_or_else(|p| p.into_inner()).clone();
         match tx {
             Some(tx) => tx
-                .send(msg.to_line())
+                .send(msg.to_line_chunks())
                 .await
                 .map_err(|_| UpstreamError::Send("stdin is closed".into())),
             None => Err(UpstreamError::Send("stdin is closed".into())),
@@ -206,67 +199,91 @@ async fn log_stderr(backend: String, stderr: impl AsyncRead + Unpin) {
 }
 
 pub(crate) enum Line {
-    Json(Vec<u8>),
+    /// A line that may be JSON, without its newline: a slice of the buffer
+    /// it was read into, not a copy.
+    Json(Bytes),
     Garbage(String),
     TooLong,
 }
 
+/// How much room a read is given.
+const READ_SIZE: usize = 64 * 1024;
+/// Lines from this size on are split off the read buffer, not copied: a
+/// shorter one is copied into its own, so the read buffer stays unshared
+/// and is used again.
+const SPLIT_FROM: usize = 4096;
+
 /// Newline-delimited reading with a hard cap on line length: an oversize
 /// line is skipped up to its newline, never buffered whole.
 pub(crate) struct BoundedLines<R> {
-    reader: BufReader<R>,
+    reader: R,
+    /// Read and not yet handed out; lines are split off its front.
+    buf: BytesMut,
+    /// How much of `buf` is known to hold no newline.
+    searched: usize,
+    /// Inside a line too long to keep, dropping it up to its newline.
+    skipping: bool,
     max: usize,
 }
 
 impl<R: AsyncRead + Unpin> BoundedLines<R> {
-    pub(crate) fn new(r: R, max: usize) -> Self {
+    pub(crate) fn new(reader: R, max: usize) -> Self {
         BoundedLines {
-            reader: BufReader::with_capacity(64 * 1024, r),
+            reader,
+            buf: BytesMut::new(),
+            searched: 0,
+            skipping: false,
             max,
         }
     }
 
     pub(crate) async fn next(&mut self) -> std::io::Result<Option<Line>> {
-        let mut line = Vec::new();
-        let mut too_long = false;
         loop {
-            let buf = self.reader.fill_buf().await?;
-            if buf.is_empty() {
-                return Ok(if line.is_empty() && !too_long {
+            if let Some(i) = memchr::memchr(b'\n', &self.buf[self.searched..]) {
+                let end = self.searched + i;
+                self.searched = 0;
+                let text = &self.buf[..end];
+                let line = if std::mem::take(&mut self.skipping) || end > self.max {
+                    Some(Line::TooLong)
+                } else if text.iter().all(u8::is_ascii_whitespace) {
+                    None // blank
+                } else if end < SPLIT_FROM {
+                    Some(classify(Bytes::copy_from_slice(text)))
+                } else {
+                    let line = self.buf.split_to(end).freeze();
+                    self.buf.advance(1);
+                    return Ok(Some(classify(line)));
+                };
+                self.buf.advance(end + 1);
+                match line {
+                    Some(line) => return Ok(Some(line)),
+                    None => continue,
+                }
+            }
+            self.searched = self.buf.len();
+            if self.searched > self.max {
+                self.buf.clear();
+                self.searched = 0;
+                self.skipping = true;
+            }
+            self.buf.reserve(READ_SIZE);
+            if self.reader.read_buf(&mut self.buf).await? == 0 {
+                // The end: what is left is a last line without its newline.
+                let last = self.buf.split().freeze();
+                self.searched = 0;
+                return Ok(if std::mem::take(&mut self.skipping) {
+                    Some(Line::TooLong)
+                } else if last.iter().all(u8::is_ascii_whitespace) {
                     None
                 } else {
-                    Some(classify(line, too_long))
+                    Some(classify(last))
                 });
-            }
-            let (chunk, found) = match memchr::memchr(b'\n', buf) {
-                Some(i) => (&buf[..i], Some(i + 1)),
-                None => (buf, None),
-            };
-            if !too_long {
-                if line.len() + chunk.len() > self.max {
-                    too_long = true;
-                    line = Vec::new();
-                } else {
-                    line.extend_from_slice(chunk);
-                }
-            }
-            let used = found.unwrap_or(buf.len());
-            self.reader.consume(used);
-            if found.is_some() {
-                if !too_long && line.iter().all(u8::is_ascii_whitespace) {
-                    line.clear();
-                    continue; // blank line
-                }
-                return Ok(Some(classify(line, too_long)));
             }
         }
     }
 }
 
-fn classify(line: Vec<u8>, too_long: bool) -> Line {
-    if too_long {
-        return Line::TooLong;
-    }
+fn classify(line: Bytes) -> Line {
     match line.iter().find(|b| !b.is_ascii_whitespace()) {
         Some(b'{') | Some(b'[') => Line::Json(line),
         _ => Line::Garbage(String::from_utf8_lossy(&line[..line.len().min(200)]).into_owned()),
@@ -284,7 +301,7 @@ mod tests {
         let mut kinds = Vec::new();
         while let Some(l) = lines.next().await.unwrap() {
             kinds.push(match l {
-                Line::Json(b) => String::from_utf8(b).unwrap(),
+                Line::Json(b) => String::from_utf8(b.to_vec()).unwrap(),
                 Line::Garbage(g) => format!("garbage:{g}"),
                 Line::TooLong => "too-long".into(),
             });
@@ -293,5 +310,66 @@ mod tests {
             kinds,
             ["{\"a\":1}", "garbage:not json", "too-long", "{\"b\":2}"]
         );
+    }
+
+    /// Hands out at most `step` bytes a read, as a pipe under load may.
+    struct Trickle<'a> {
+        data: &'a [u8],
+        step: usize,
+    }
+
+    impl AsyncRead for Trickle<'_> {
+        fn poll_read(
+            mut self: std::pin::Pin<&mut Self>,
+            _: &mut std::task::Context<'_>,
+            buf: &mut tokio::io::ReadBuf<'_>,
+        ) -> std::task::Poll<std::io::Result<()>> {
+            let n = self.step.min(self.data.len()).min(buf.remaining());
+            buf.put_slice(&self.data[..n]);
+            self.data = &self.data[n..];
+            std::task::Poll::Ready(Ok(()))
+        }
+    }
+
+    #[tokio::test]
+    async fn lines_split_across_reads_and_an_oversize_one_skipped_across_reads() {
+        let input = b"{\"a\":12345}\n{\"long\":\"xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx\"}\n  \n{\"b\":2}\n{\"c\":3}";
+        for step in [1, 3, 7, input.len()] {
+            let mut lines = BoundedLines::new(Trickle { data: input, step }, 20);
+            let mut kinds = Vec::new();
+            while let Some(l) = lines.next().await.unwrap() {
+                kinds.push(match l {
+                    Line::Json(b) => String::from_utf8(b.to_vec()).unwrap(),
+                    Line::Garbage(g) => format!("garbage:{g}"),
+                    Line::TooLong => "too-long".into(),
+                });
+            }
+            let want = ["{\"a\":12345}", "too-long", "{\"b\":2}", "{\"c\":3}"];
+            assert_eq!(kinds, want, "{step} bytes a read");
+        }
+    }
+
+    #[tokio::test]
+    async fn long_lines_are_slices_of_the_read_buffer_and_short_ones_copies() {
+        let long = |c: char| format!(r#"{{"{c}":"{}"}}"#, "x".repeat(SPLIT_FROM));
+        let input = format!("{}\n{}\n{{\"c\":1}}\n{}", long('a'), long('b'), long('d'));
+        // All of it in one read, as a backend writing quickly may.
+        let mut lines = BoundedLines::new(input.as_bytes(), 2 * SPLIT_FROM);
+        let mut got = Vec::new();
+        while let Some(Line::Json(line)) = lines.next().await.unwrap() {
+            got.push(line);
+        }
+        let text: Vec<_> = got
+            .iter()
+            .map(|l| String::from_utf8(l.to_vec()).unwrap())
+            .collect();
+        assert_eq!(text, [long('a'), long('b'), r#"{"c":1}"#.into(), long('d')]);
+        let (a, b) = (&got[0], &got[1]);
+        assert_eq!(
+            a.as_ptr() as usize + a.len() + 1,
+            b.as_ptr() as usize,
+            "a long line was copied out of the read buffer"
+        );
+        assert_ne!(got[2].as_ptr() as usize, b.as_ptr() as usize + b.len() + 1);
     }
 }
