@@ -2,21 +2,10 @@
 
 mod common;
 
-use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
 use common::*;
 use serde_json::json;
-
-fn fixture_server(args: &[&str]) -> Server {
-    Server(
-        Command::new(fault_fixture())
-            .args(args)
-            .stderr(Stdio::null())
-            .spawn()
-            .unwrap(),
-    )
-}
 
 #[tokio::test]
 async fn stdio_command_args_env_and_cwd_reach_the_child() {

@@ -401,33 +401,41 @@ async fn call_params_no_spec_defines_reach_the_backend() {
 #[tokio::test]
 async fn gateway_invoke_passes_the_arguments_meta_and_task_on_as_sent() {
     // The backend's params are composed from the client's own text (the
-    // inner arguments, `_meta`, `task`): checked once, never re-encoded.
-    let (_gw, mut c) = Gateway::ready(&config(""), &["good"]).await;
+    // inner arguments, `_meta`, `task`): checked once, never re-encoded, and
+    // a large one written out shared with the request it came in, over stdio
+    // and over Streamable HTTP alike; the large answer comes back the same way.
+    let port = free_port();
+    let _web = fixture_server(&["--http", "--port", &port.to_string()]);
+    let web = format!("  web:\n    http_url: http://127.0.0.1:{port}/mcp\n");
+    let (_gw, mut c) = Gateway::ready(&config(&web), &["good", "web"]).await;
     let arguments = json!({"a": [1, {"b": null}], "s": "quote \" slash \\ tab \t é 😀 \u{1}",
         "n": 1.5e300, "big": "x".repeat(40_000), "nested": {"arguments": {"server": "no"}}});
     let meta = json!({"com.example/trace": "t-1", "k": [true]});
-    let v = c
-        .request(
-            "tools/call",
-            json!({"name": "gateway_invoke", "arguments": {"server": "good", "tool": "echo_params",
-                "arguments": arguments}, "_meta": meta, "task": {"ttl": 60000}}),
-        )
-        .await;
-    let received: Value = serde_json::from_str(text(&v["result"])).unwrap();
-    assert_eq!(
-        received,
-        json!({"name": "echo_params", "arguments": arguments, "_meta": meta, "task": {"ttl": 60000}})
-    );
-    // Without arguments, `_meta` or `task` (or with them null), none is sent.
-    let v = c
-        .request(
-            "tools/call",
-            json!({"name": "gateway_invoke", "arguments": {"server": "good", "tool": "echo_params",
-                "arguments": null}, "_meta": null}),
-        )
-        .await;
-    let received: Value = serde_json::from_str(text(&v["result"])).unwrap();
-    assert_eq!(received, json!({"name": "echo_params"}));
+    for server in ["good", "web"] {
+        let v = c
+            .request(
+                "tools/call",
+                json!({"name": "gateway_invoke", "arguments": {"server": server, "tool": "echo_params",
+                    "arguments": arguments}, "_meta": meta, "task": {"ttl": 60000}}),
+            )
+            .await;
+        let received: Value = serde_json::from_str(text(&v["result"])).unwrap();
+        assert_eq!(
+            received,
+            json!({"name": "echo_params", "arguments": arguments, "_meta": meta, "task": {"ttl": 60000}}),
+            "{server}"
+        );
+        // Without arguments, `_meta` or `task` (or with them null), none is sent.
+        let v = c
+            .request(
+                "tools/call",
+                json!({"name": "gateway_invoke", "arguments": {"server": server, "tool": "echo_params",
+                    "arguments": null}, "_meta": null}),
+            )
+            .await;
+        let received: Value = serde_json::from_str(text(&v["result"])).unwrap();
+        assert_eq!(received, json!({"name": "echo_params"}), "{server}");
+    }
 }
 
 #[tokio::test]

@@ -55,6 +55,17 @@ pub fn peer(name: &str) -> String {
 /// A server process (fixture or real peer), killed on drop.
 pub struct Server(pub Child);
 
+/// The fault fixture run with `args` (`--http --port N` serves Streamable HTTP).
+pub fn fixture_server(args: &[&str]) -> Server {
+    Server(
+        Command::new(fault_fixture())
+            .args(args)
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap(),
+    )
+}
+
 impl Drop for Server {
     fn drop(&mut self) {
         let _ = self.0.kill();
