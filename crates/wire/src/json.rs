@@ -279,6 +279,21 @@ pub(crate) fn items<'t>(
     at: usize,
     mut each: impl FnMut(Option<&'t str>, &'t str),
 ) -> Result<usize, SyntaxError> {
+    items_by(text, at, |key, value| {
+        let end = value_end(text.as_bytes(), value)?;
+        each(key, &text[value..end]);
+        Ok(end)
+    })
+}
+
+/// [`items`], with `walk` checking each value from where it starts and
+/// telling where it ends: a value can be walked as items of its own (the
+/// members of a message's params, found as the message is checked).
+pub(crate) fn items_by<'t>(
+    text: &'t str,
+    at: usize,
+    mut walk: impl FnMut(Option<&'t str>, usize) -> Result<usize, SyntaxError>,
+) -> Result<usize, SyntaxError> {
     let b = text.as_bytes();
     let (close, expected) = match b[at] {
         b'{' => (b'}', "expected ',' or '}'"),
@@ -295,8 +310,7 @@ pub(crate) fn items<'t>(
         } else {
             (None, at)
         };
-        let end = value_end(b, value)?;
-        each(key, &text[value..end]);
+        let end = walk(key, value)?;
         at = skip_space(b, end);
         match b.get(at) {
             Some(b',') => at = skip_space(b, at + 1),

@@ -30,6 +30,8 @@ pub mod version;
 pub use chunks::Chunks;
 pub use error::{codes, ErrorObject};
 pub use json::{Json, SyntaxError};
-pub use message::{raw, Id, Input, Kind, Message, Outgoing, ParseError, Parsed};
+pub use message::{
+    raw, Id, Input, Kind, Message, Outgoing, Param, ParamsIndex, ParseError, Parsed,
+};
 pub use object::Valid;
 pub use params::{Call, Params};

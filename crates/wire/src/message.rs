@@ -95,6 +95,70 @@ pub struct Message {
     pub params: Option<Json>,
     pub result: Option<Json>,
     pub error: Option<Json>,
+    /// Where `params` keep the members read on every call ([`Param`]), as
+    /// [`Message::parse`] found them; `ParamsIndex::default()` (nothing
+    /// known) for a message made any other way. It names the params it was
+    /// made for, so a message rebuilt with other params is not indexed.
+    pub index: ParamsIndex,
+}
+
+/// A member of a request's params that the gateway reads on every call.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Param {
+    Name,
+    Arguments,
+    Meta,
+    Task,
+}
+
+impl Param {
+    const ALL: [Param; 4] = [Param::Name, Param::Arguments, Param::Meta, Param::Task];
+
+    fn key(self) -> &'static str {
+        match self {
+            Param::Name => "name",
+            Param::Arguments => "arguments",
+            Param::Meta => "_meta",
+            Param::Task => "task",
+        }
+    }
+}
+
+/// Where the [`Param`]s of a message's params are, found by the walk that
+/// checked them, so reading one later costs no second pass over a large
+/// argument before it.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct ParamsIndex {
+    /// The params text this is about: its address and length (0 when none
+    /// is indexed).
+    of: (usize, u32),
+    /// Each param's start and length in that text; a length of 0 when it
+    /// is absent (no JSON value is empty).
+    at: [(u32, u32); 4],
+    /// A bit per param given more than once.
+    twice: u8,
+}
+
+impl ParamsIndex {
+    /// The members of the params object `params` (checked, and a slice of
+    /// the message's text), walked and checked here. Just past its end.
+    fn walk(&mut self, text: &str, params: usize) -> Result<usize, SyntaxError> {
+        let end = json::items(text, params, |key, value| {
+            let key = decoded(key.unwrap_or_default());
+            if let Some(i) = Param::ALL.iter().position(|p| p.key() == key) {
+                if self.at[i].1 != 0 {
+                    self.twice |= 1 << i;
+                }
+                let start = value.as_ptr() as usize - text[params..].as_ptr() as usize;
+                self.at[i] = (start as u32, value.len() as u32);
+            }
+        })?;
+        match u32::try_from(end - params) {
+            Ok(len) => self.of = (text[params..].as_ptr() as usize, len),
+            Err(_) => *self = ParamsIndex::default(), // 4 GiB of params: not indexed
+        }
+        Ok(end)
+    }
 }
 
 /// The outcome of parsing one body or line: a message or a (2025-03-26) batch.
@@ -150,6 +214,7 @@ struct Envelope<'a> {
     error: Option<&'a str>,
     /// The first of these members given twice.
     duplicate: Option<&'static str>,
+    index: ParamsIndex,
 }
 
 impl<'a> Envelope<'a> {
@@ -162,10 +227,14 @@ impl<'a> Envelope<'a> {
             return json::check(text).map(|()| None);
         }
         let mut env = Envelope::default();
-        let end = json::items(text, at, |key, value| {
-            if let Some(key) = key {
-                env.put(key, value);
-            }
+        let end = json::items_by(text, at, |key, value| {
+            let key = decoded(key.unwrap_or_default());
+            let end = match b[value] {
+                b'{' if key == "params" && env.params.is_none() => env.index.walk(text, value)?,
+                _ => json::value_end(b, value)?,
+            };
+            env.put(&key, &text[value..end]);
+            Ok(end)
         })?;
         json::at_end(b, end)?;
         Ok(Some(env))
@@ -173,7 +242,7 @@ impl<'a> Envelope<'a> {
 
     /// Keep a member's value; other members are checked and left.
     fn put(&mut self, key: &str, value: &'a str) {
-        let (name, slot) = match decoded(key).as_ref() {
+        let (name, slot) = match key {
             "jsonrpc" => ("jsonrpc", &mut self.jsonrpc),
             "id" => ("id", &mut self.id),
             "method" => ("method", &mut self.method),
@@ -330,6 +399,7 @@ impl Message {
             params: present(env.params).map(|v| Json::within(whole, v)),
             result: present(env.result).map(|v| Json::within(whole, v)),
             error: present(env.error).map(|v| Json::within(whole, v)),
+            index: env.index,
         };
         match (&msg.method, &msg.result, &msg.error) {
             (Some(m), None, None) if m.is_empty() => Err(invalid(msg.id, "empty method")),
@@ -342,6 +412,34 @@ impl Message {
                 "a message needs a method, or an id with exactly one of result and error",
             )),
         }
+    }
+
+    /// The params to send on as they are: with their `_meta` when the
+    /// parse found where it is.
+    pub fn sent_params(&self) -> Option<Params<'_>> {
+        let params = self.params.as_ref()?;
+        Some(match self.param(Param::Meta) {
+            Some(meta) => Params::Sent(params, meta),
+            None => Params::Raw(params),
+        })
+    }
+
+    /// A [`Param`] of the params as [`Message::parse`] found it:
+    /// `Some(None)` when the params lack it, `None` when that is not known
+    /// here (a message not parsed, params that are not an object, or that
+    /// give it twice).
+    pub fn param(&self, which: Param) -> Option<Option<Valid<'_>>> {
+        let params = self.params.as_ref()?.get();
+        let bit = 1 << which as u8;
+        let index = &self.index;
+        if (params.as_ptr() as usize, params.len()) != (index.of.0, index.of.1 as usize)
+            || index.twice & bit != 0
+        {
+            return None;
+        }
+        let (start, len) = index.at[which as usize];
+        let (start, len) = (start as usize, len as usize);
+        Some((len != 0).then(|| Valid(&params[start..start + len])))
     }
 
     pub fn kind(&self) -> Kind {
@@ -364,6 +462,7 @@ impl Message {
             params,
             result: None,
             error: None,
+            index: ParamsIndex::default(),
         }
     }
 
@@ -374,6 +473,7 @@ impl Message {
             params,
             result: None,
             error: None,
+            index: ParamsIndex::default(),
         }
     }
 
@@ -384,16 +484,24 @@ impl Message {
             params: None,
             result: Some(result),
             error: None,
+            index: ParamsIndex::default(),
         }
     }
 
     pub fn error(id: Option<Id>, error: &ErrorObject) -> Message {
+        Message::error_raw(id, error.to_raw())
+    }
+
+    /// An error response whose error object is JSON already (a backend's,
+    /// or one the gateway wrote).
+    pub fn error_raw(id: Option<Id>, error: Json) -> Message {
         Message {
             id,
             method: None,
             params: None,
             result: None,
-            error: Some(error.to_raw()),
+            error: Some(error),
+            index: ParamsIndex::default(),
         }
     }
 
@@ -694,6 +802,53 @@ mod tests {
         let result = first.result.clone().unwrap();
         drop(items);
         assert_eq!(result, Json::parse(r#" {"a":1} "#).unwrap());
+    }
+
+    #[test]
+    fn the_params_read_on_every_call_are_found_as_the_message_is_checked() {
+        let msg = Message::parse_one(
+            r#"{"jsonrpc":"2.0","id":1,"method":"tools/call","params":{"name":"echo",
+            "arguments":{"s":"\"}"},"\u005fmeta":{"k":1},"other":[1,{"task":2}]}}"#,
+        )
+        .unwrap();
+        let got = |p| msg.param(p).map(|v| v.map(Valid::get));
+        assert_eq!(got(Param::Name), Some(Some(r#""echo""#)));
+        assert_eq!(got(Param::Arguments), Some(Some(r#"{"s":"\"}"}"#)));
+        assert_eq!(
+            got(Param::Meta),
+            Some(Some(r#"{"k":1}"#)),
+            "an escaped key is its name"
+        );
+        assert_eq!(
+            got(Param::Task),
+            Some(None),
+            "a nested \"task\" is not the params'"
+        );
+
+        // A member given twice is not known here: the caller's own walk refuses it.
+        let twice = Message::parse_one(
+            r#"{"jsonrpc":"2.0","id":1,"method":"m","params":{"name":"a","name":"b","task":{}}}"#,
+        )
+        .unwrap();
+        assert_eq!(twice.param(Param::Name), None);
+        assert_eq!(twice.param(Param::Task).unwrap().unwrap().get(), "{}");
+
+        // Nothing is known of params that are not an object, of a message
+        // made here, or of one rebuilt with other params.
+        let array = Message::parse_one(r#"{"jsonrpc":"2.0","id":1,"method":"m","params":[1]}"#);
+        assert_eq!(array.unwrap().param(Param::Name), None);
+        let made = Message::request(
+            Id::Num(1),
+            "m",
+            Some(Json::parse(r#"{"name":"a"}"#).unwrap()),
+        );
+        assert_eq!(made.param(Param::Name), None);
+        let rebuilt = Message {
+            params: Some(Json::parse(r#"{"name":"echo","task":{}}"#).unwrap()),
+            ..msg.clone()
+        };
+        assert_eq!(rebuilt.param(Param::Task), None);
+        assert!(msg.param(Param::Name).is_some());
     }
 
     #[test]

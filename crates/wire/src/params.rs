@@ -15,6 +15,10 @@ use crate::Json;
 #[derive(Debug, Clone, Copy)]
 pub enum Params<'a> {
     Raw(&'a Json),
+    /// Params as sent, and their `_meta` as the parse found it (`None`:
+    /// they have none), so no one looks for it through a large argument
+    /// ([`crate::Message::sent_params`]).
+    Sent(&'a Json, Option<Valid<'a>>),
     Edited(Valid<'a>),
     Call(Call<'a>),
 }
@@ -38,7 +42,7 @@ impl<'a> Params<'a> {
     /// that edit or inspect params).
     pub fn to_raw(self) -> Cow<'a, Json> {
         match self {
-            Params::Raw(raw) => Cow::Borrowed(raw),
+            Params::Raw(raw) | Params::Sent(raw, _) => Cow::Borrowed(raw),
             Params::Edited(_) | Params::Call(_) => {
                 let mut out = Vec::with_capacity(self.len_hint());
                 self.write_to(&mut out);
@@ -48,11 +52,12 @@ impl<'a> Params<'a> {
         }
     }
 
-    /// Where a `_meta` member can be: the whole text, or a composed call's
-    /// own `_meta`.
+    /// Where a `_meta` member can be: the whole text, `_meta` itself when
+    /// it was found, or a composed call's own `_meta`.
     pub fn meta_text(self) -> Option<&'a str> {
         match self {
             Params::Raw(raw) => Some(raw.get()),
+            Params::Sent(_, meta) => meta.map(Valid::get),
             Params::Edited(text) => Some(text.get()),
             Params::Call(call) => call.meta.map(Valid::get),
         }
@@ -64,7 +69,7 @@ impl<'a> Params<'a> {
 
     pub(crate) fn write_into(self, out: &mut impl Sink) {
         let call = match self {
-            Params::Raw(raw) => return out.value(raw.get(), Some(raw)),
+            Params::Raw(raw) | Params::Sent(raw, _) => return out.value(raw.get(), Some(raw)),
             Params::Edited(text) => return out.value(text.get(), None),
             Params::Call(call) => call,
         };
@@ -87,7 +92,7 @@ impl<'a> Params<'a> {
     /// About the written length.
     pub fn len_hint(self) -> usize {
         match self {
-            Params::Raw(raw) => raw.get().len(),
+            Params::Raw(raw) | Params::Sent(raw, _) => raw.get().len(),
             Params::Edited(text) => text.get().len(),
             Params::Call(call) => {
                 let len = |v: Option<Valid>| v.map_or(0, |v| v.get().len() + 12);
@@ -143,6 +148,22 @@ mod tests {
         let mut out = Vec::new();
         params.write_to(&mut out);
         assert_eq!(out, br#"{ "name": "a" }"#);
+
+        // Sent on with their `_meta` known: that is where a token is looked for.
+        let msg = crate::Message::parse_one(
+            r#"{"jsonrpc":"2.0","id":1,"method":"m","params":{"a":"x","_meta":{"k":1}}}"#,
+        )
+        .unwrap();
+        let params = msg.sent_params().unwrap();
+        assert!(matches!(params, Params::Sent(_, Some(_))));
+        assert_eq!(params.meta_text(), Some(r#"{"k":1}"#));
+        assert!(matches!(params.to_raw(), Cow::Borrowed(_)));
+        let mut out = Vec::new();
+        params.write_to(&mut out);
+        assert_eq!(out, br#"{"a":"x","_meta":{"k":1}}"#);
+        let bare =
+            crate::Message::parse_one(r#"{"jsonrpc":"2.0","id":1,"method":"m","params":{}}"#);
+        assert_eq!(bare.unwrap().sent_params().unwrap().meta_text(), None);
 
         let edited = crate::object::with_member(&sent, "name", &json("1")).unwrap();
         let params = Params::Edited(edited.as_valid());

@@ -18,7 +18,7 @@ pub mod listen;
 pub mod result;
 pub mod state;
 
-use mcp_wire::{codes, version, ErrorObject, Json, Message};
+use mcp_wire::{codes, version, ErrorObject, Json, Message, Param};
 use serde::Deserialize;
 use serde_json::value::RawValue;
 
@@ -37,8 +37,14 @@ pub fn is_modern(header_version: Option<&str>, msg: &Message) -> bool {
     if header_version.is_some_and(|v| !version::is_supported(v)) {
         return true;
     }
-    // Every session-era request passes here: parse only when the key can be there.
-    let text = msg.params.as_ref().map_or("", Json::get);
+    // Every session-era request passes here: parse only when the key can be
+    // there, in `params._meta` as the parse found it (or anywhere in the
+    // params when that is not known).
+    let text = match msg.param(Param::Meta) {
+        Some(None) => return false,
+        Some(Some(meta)) => meta.get(),
+        None => msg.params.as_ref().map_or("", Json::get),
+    };
     static VERSION_KEY: Mention = Mention::new(META_VERSION);
     if !VERSION_KEY.in_text(text) {
         return false;

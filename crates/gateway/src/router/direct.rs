@@ -6,7 +6,7 @@
 //! - `/mcp/{backend}`: the session speaks for one backend; every request is
 //!   forwarded under a gateway id and the answer comes back verbatim.
 
-use mcp_wire::{raw, Json, Message, Params};
+use mcp_wire::{raw, Json, Message};
 use serde::Deserialize;
 use serde_json::json;
 use serde_json::value::RawValue;
@@ -91,7 +91,7 @@ pub async fn forward(
     };
     let result = super::answer_of(
         backend
-            .request_with(msg.method(), msg.params.as_ref().map(Params::Raw), ctx)
+            .request_with(msg.method(), msg.sent_params(), ctx)
             .await?,
     )?;
     if msg.method() == "tools/list" && !hidden.is_empty() {

@@ -8,7 +8,7 @@
 use std::borrow::Cow;
 use std::sync::Arc;
 
-use mcp_wire::{raw, Call, Json, Params, Valid};
+use mcp_wire::{raw, Call, Json, Param, Params, Valid};
 use serde::{Deserialize, Serialize};
 use serde_json::json;
 use serde_json::value::RawValue;
@@ -381,11 +381,13 @@ impl<'a> InvokeCall<'a> {
     fn read(msg: &'a mcp_wire::Message) -> Option<Self> {
         static INVOKE: Mention = Mention::new("\"gateway_invoke\"");
         let params = msg.params.as_ref()?;
-        if !INVOKE.in_text(params.get()) {
-            return None;
-        }
-        let [name, arguments, meta, task] =
-            members_once(params.into(), ["name", "arguments", "_meta", "task"])?;
+        // The members as the parse found them; walked here when not known.
+        let found = [Param::Name, Param::Arguments, Param::Meta, Param::Task].map(|p| msg.param(p));
+        let [name, arguments, meta, task] = match found {
+            [Some(name), Some(arguments), Some(meta), Some(task)] => [name, arguments, meta, task],
+            _ if !INVOKE.in_text(params.get()) => return None,
+            _ => members_once(params.into(), ["name", "arguments", "_meta", "task"])?,
+        };
         if name?.as_str()? != "gateway_invoke" {
             return None;
         }

@@ -54,13 +54,7 @@ impl GatewayError {
     }
 
     pub fn into_message(self, id: Id) -> Message {
-        Message {
-            id: Some(id),
-            method: None,
-            params: None,
-            result: None,
-            error: Some(self.to_wire()),
-        }
+        Message::error_raw(Some(id), self.to_wire())
     }
 }
 

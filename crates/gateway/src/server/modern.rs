@@ -152,13 +152,7 @@ async fn discover(app: &App, scope: &Scope) -> Json {
 fn answer(id: Id, method: &str, outcome: router::Outcome, uri: Option<&str>) -> Message {
     match outcome {
         Ok(r) => Message::response(id, result::complete(method, r)),
-        Err(e) => Message {
-            id: Some(id),
-            method: None,
-            params: None,
-            result: None,
-            error: Some(result::error(e.to_wire(), uri)),
-        },
+        Err(e) => Message::error_raw(Some(id), result::error(e.to_wire(), uri)),
     }
 }
 

@@ -587,13 +587,7 @@ impl Connection {
         self.peer.answered(&id);
         let msg = match answer {
             Ok(result) => Message::response(id, result),
-            Err(error) => Message {
-                id: Some(id),
-                method: None,
-                params: None,
-                result: None,
-                error: Some(error),
-            },
+            Err(error) => Message::error_raw(Some(id), error),
         };
         if let Err(e) = self.link.send(msg.outgoing()).await {
             tracing::debug!(backend = %self.peer.backend(), "could not answer a backend request: {e}");
@@ -670,7 +664,7 @@ fn token_swapped(params: Params<'_>, id: i64) -> Option<Json> {
 fn token_place(params: Params<'_>) -> Option<(Valid<'_>, &'static [&'static str])> {
     const IN_PARAMS: &[&str] = &["_meta", "progressToken"];
     match params {
-        Params::Raw(raw) => Some((raw.into(), IN_PARAMS)),
+        Params::Raw(raw) | Params::Sent(raw, _) => Some((raw.into(), IN_PARAMS)),
         Params::Edited(text) => Some((text, IN_PARAMS)),
         Params::Call(call) => Some((call.meta?, &["progressToken"])),
     }
