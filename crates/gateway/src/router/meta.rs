@@ -372,7 +372,7 @@ struct InvokeCall<'a> {
     meta: Option<Valid<'a>>,
     task: Option<Valid<'a>>,
     /// The params all of the above were found in.
-    params: Option<&'a mcp_wire::Json>,
+    params: Option<&'a Json>,
 }
 
 impl<'a> InvokeCall<'a> {
