@@ -297,7 +297,15 @@ mod tests {
     #[tokio::test]
     async fn bounded_lines_skip_garbage_blank_and_oversize_lines() {
         let input = b"{\"a\":1}\n\nnot json\n{\"big\":\"xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx\"}\n{\"b\":2}".to_vec();
-        let mut lines = BoundedLines::new(&input[..], 20);
+        let kinds = kinds(BoundedLines::new(&input[..], 20)).await;
+        assert_eq!(
+            kinds,
+            ["{\"a\":1}", "garbage:not json", "too-long", "{\"b\":2}"]
+        );
+    }
+
+    /// Every line read, as text (`garbage:` and `too-long` marked).
+    async fn kinds(mut lines: BoundedLines<impl AsyncRead + Unpin>) -> Vec<String> {
         let mut kinds = Vec::new();
         while let Some(l) = lines.next().await.unwrap() {
             kinds.push(match l {
@@ -306,10 +314,7 @@ mod tests {
                 Line::TooLong => "too-long".into(),
             });
         }
-        assert_eq!(
-            kinds,
-            ["{\"a\":1}", "garbage:not json", "too-long", "{\"b\":2}"]
-        );
+        kinds
     }
 
     /// Hands out at most `step` bytes a read, as a pipe under load may.
@@ -335,15 +340,7 @@ mod tests {
     async fn lines_split_across_reads_and_an_oversize_one_skipped_across_reads() {
         let input = b"{\"a\":12345}\n{\"long\":\"xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx\"}\n  \n{\"b\":2}\n{\"c\":3}";
         for step in [1, 3, 7, input.len()] {
-            let mut lines = BoundedLines::new(Trickle { data: input, step }, 20);
-            let mut kinds = Vec::new();
-            while let Some(l) = lines.next().await.unwrap() {
-                kinds.push(match l {
-                    Line::Json(b) => String::from_utf8(b.to_vec()).unwrap(),
-                    Line::Garbage(g) => format!("garbage:{g}"),
-                    Line::TooLong => "too-long".into(),
-                });
-            }
+            let kinds = kinds(BoundedLines::new(Trickle { data: input, step }, 20)).await;
             let want = ["{\"a\":12345}", "too-long", "{\"b\":2}", "{\"c\":3}"];
             assert_eq!(kinds, want, "{step} bytes a read");
         }
