@@ -16,7 +16,7 @@ use crate::Json;
 
 /// Values from this size on are shared, not copied: below it a part of its
 /// own costs more (a reference count, an I/O vector entry) than the copy.
-pub const SHARE_FROM: usize = 1024;
+pub(crate) const SHARE_FROM: usize = 1024;
 
 /// Where a message is written: one buffer (`Vec<u8>`), or [`Chunks`].
 pub(crate) trait Sink {

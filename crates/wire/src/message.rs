@@ -537,11 +537,6 @@ impl Message {
         self.outgoing().to_bytes()
     }
 
-    /// The message and a newline, in one allocation (NDJSON framing).
-    pub fn to_line(&self) -> Vec<u8> {
-        self.outgoing().to_line()
-    }
-
     /// See [`Outgoing::to_chunks`].
     pub fn to_chunks(&self) -> Chunks {
         self.outgoing().to_chunks()
@@ -632,14 +627,6 @@ impl<'a> Outgoing<'a> {
     pub fn to_bytes(&self) -> Vec<u8> {
         let mut out = Vec::with_capacity(self.len_hint());
         self.write_to(&mut out);
-        out
-    }
-
-    /// The message and a newline, in one allocation (NDJSON framing).
-    pub fn to_line(&self) -> Vec<u8> {
-        let mut out = Vec::with_capacity(self.len_hint() + 1);
-        self.write_to(&mut out);
-        out.push(b'\n');
         out
     }
 
@@ -876,7 +863,8 @@ mod tests {
         let result = answer.result.clone().unwrap();
         let response = Message::response(Id::Num(3), result.clone());
         let mut line = response.outgoing().to_line_chunks();
-        let whole = response.to_line();
+        let mut whole = response.to_bytes();
+        whole.push(b'\n');
         assert_eq!(line.len(), whole.len());
         let mut parts = Vec::new();
         while let Some(part) = line.pop_front() {
@@ -1021,7 +1009,7 @@ mod tests {
         assert_eq!(owned.outgoing().to_bytes(), owned.to_bytes());
         let mut line = owned.to_bytes();
         line.push(b'\n');
-        assert_eq!(borrowed.to_line(), line);
+        assert_eq!(borrowed.to_line_chunks().to_vec(), line);
         assert_eq!(borrowed.method(), "tools/call");
     }
 
