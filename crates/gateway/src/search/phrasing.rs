@@ -1,9 +1,10 @@
 //! What a query says beyond its words, read before it is searched: the
 //! values it gives a tool's arguments (quoted text, the name after
-//! "called"; URLs, addresses, paths and issue keys, which give hints
-//! instead, and are named for the embedding model: "a URL"), its phrasal
-//! verbs and nouns used as verbs, and the hints of its shape (a question,
-//! a bare plural, a day, a sum). Pure.
+//! "called", what is to be told or kept after "remember that"; URLs,
+//! addresses, paths and issue keys, which give hints instead, and are
+//! named for the embedding model: "a URL"), who asks ("the user wants"),
+//! its phrasal verbs, nouns used as verbs and "add" with two numbers, and
+//! the hints of its shape (a question, a bare plural, a day, a sum). Pure.
 
 use super::text::{is_number, is_stop_word, stem, words};
 
@@ -28,19 +29,34 @@ pub fn names(query: &str) -> Vec<String> {
 }
 
 /// The query without the values it gives a tool's arguments: a quoted span
-/// ("type 'yes' into it", "put \"buy milk\" on my list") and the name after
-/// "called", "named" or "titled" ("a folder called drafts"). They say what
-/// to write, not which tool writes it.
+/// ("type 'yes' into it", "put \"buy milk\" on my list"), the name after
+/// "called", "named" or "titled" ("a folder called drafts"), and what is
+/// to be told or kept ([`is_message_clause`]: "remember that the user
+/// prefers dark mode"). They say what to write, not which tool writes it.
 pub fn without_values(query: &str) -> String {
     let mut out = String::with_capacity(query.len());
     // The quote open: its character and the index of the token that opened it.
     let mut quote: Option<(char, usize)> = None;
     let mut drop_next = false;
-    for (i, tok) in query.split_whitespace().enumerate() {
+    // Inside a message clause, which ends with its sentence.
+    let mut message = false;
+    let tokens: Vec<&str> = query.split_whitespace().collect();
+    for (i, &tok) in tokens.iter().enumerate() {
+        if message {
+            message = !tok.ends_with(['.', ';', '!', '?']);
+            continue;
+        }
         if let Some((q, ..)) = quote {
             if closes(tok, q) {
                 quote = None;
             }
+            continue;
+        }
+        if is_message_clause(&tokens[..i], tok) {
+            message = !tok.ends_with(['.', ';', '!', '?']);
+            continue;
+        }
+        if is_the_asker(&tokens, i) {
             continue;
         }
         if let Some(q) = opening_quote(tok) {
@@ -69,6 +85,69 @@ pub fn without_values(query: &str) -> String {
         }
     }
     out
+}
+
+/// Whether `tok` is the "that" opening what a verb of telling or keeping
+/// is to tell or keep: "remember that ...", "tell Sam that ...", "let the
+/// team know that ...", "forget the fact that ...". The verb is at most
+/// four tokens back, with no preposition between ("tell me about that
+/// bug" asks about a bug). Verbs of checking are not among them: in
+/// "make sure that the build passes" the build is what to check.
+fn is_message_clause(before: &[&str], tok: &str) -> bool {
+    const TELL_OR_KEEP: &[&str] = &[
+        "remember", "memorize", "note", "record", "forget", "fact", "tell", "know", "remind",
+        "inform", "notify", "warn", "say", "mention", "email", "message", "text", "ping",
+    ];
+    let bare = |t: &str| {
+        t.trim_matches(|c: char| !c.is_ascii_alphanumeric())
+            .to_ascii_lowercase()
+    };
+    if bare(tok) != "that" || tok.ends_with(['.', ';', '!', '?', ',']) {
+        return false;
+    }
+    for t in before.iter().rev().take(4) {
+        let word = bare(t);
+        if TELL_OR_KEEP.contains(&word.as_str()) {
+            return true;
+        }
+        if matches!(
+            word.as_str(),
+            "about" | "on" | "of" | "for" | "in" | "with" | "to" | "from" | "at" | "by"
+        ) || t.ends_with(['.', ';', '!', '?', ','])
+        {
+            return false;
+        }
+    }
+    false
+}
+
+/// Whether `tokens[i]` is "user" as the one an agent works for, said as
+/// who asks ("the user wants ...", "User asked: ..."): that is no tool's
+/// user. "list the user's repos" and "add a user" keep the word.
+fn is_the_asker(tokens: &[&str], i: usize) -> bool {
+    let bare = |t: &str| {
+        t.trim_matches(|c: char| !c.is_ascii_alphanumeric())
+            .to_ascii_lowercase()
+    };
+    let subject = i == 0 || bare(tokens[i - 1]) == "the";
+    subject
+        && bare(tokens[i]) == "user"
+        && tokens.get(i + 1).is_some_and(|next| {
+            matches!(
+                bare(next).as_str(),
+                "wants"
+                    | "wanted"
+                    | "asked"
+                    | "asks"
+                    | "needs"
+                    | "needed"
+                    | "prefers"
+                    | "likes"
+                    | "would"
+                    | "said"
+                    | "says"
+            )
+        })
 }
 
 /// The quote a token opens with, if any (`'yes'`, `"buy`, `“buy`).
@@ -343,6 +422,17 @@ fn opens_object(w: &str) -> bool {
     ) || is_number(w)
 }
 
+/// Whether `words` open with two numbers joined as an operation's
+/// operands are: "2 and 3", "6 by 7", "3 from 10".
+fn is_operands(words: &[String]) -> bool {
+    matches!(
+        words,
+        [a, link, b, ..] if is_number(a)
+            && matches!(link.as_str(), "and" | "to" | "by" | "from" | "with" | "plus")
+            && is_number(b)
+    )
+}
+
 /// `words` with each phrasal verb read as what it means: the verb becomes
 /// its meaning and the particle goes ("look it up" -> "search it"); a
 /// request opening with a noun's verb sense says that verb ("file a bug"
@@ -357,6 +447,11 @@ pub fn phrasal(words: &[String]) -> Vec<String> {
         }
     }
     for i in 0..words.len() {
+        // "add 2 and 3" sums; "add 2 users" creates.
+        if words[i] == "add" && is_operands(&words[i + 1..]) {
+            out[i] = Some("sum".to_owned());
+            continue;
+        }
         let verb = stem(&words[i]);
         for &(v, particle, gap, meaning) in PHRASAL {
             if verb != v {
@@ -492,7 +587,23 @@ fn is_arithmetic(query: &str) -> bool {
             "plus" | "minus" | "times" | "divided" | "percent" | "sqrt" | "squared" | "cubed"
         )
     });
-    symbol || spoken
+    symbol || spoken || is_spoken_operation(&lower)
+}
+
+/// An operation said with its verb and two numbers: "add 2 and 3", "the
+/// sum of 4 and 5", "multiply 6 by 7", "subtract 3 from 10".
+fn is_spoken_operation(lower: &str) -> bool {
+    let words = words(lower);
+    words.iter().enumerate().any(|(i, verb)| {
+        let operands = words[i + 1..]
+            .iter()
+            .position(|w| !matches!(w.as_str(), "of" | "up"))
+            .map_or(&[][..], |k| &words[i + 1 + k..]);
+        matches!(
+            verb.as_str(),
+            "add" | "sum" | "multiply" | "subtract" | "divide" | "average"
+        ) && is_operands(operands)
+    })
 }
 
 /// The words a hint stands for (a small fixed set: hints are not expanded further).
@@ -571,6 +682,37 @@ mod tests {
             cut("a page titled 'Q3 plan' in Notion"),
             "a page titled in notion"
         );
+        // What is to be told or kept is the message, not the tool.
+        assert_eq!(cut("remember that the user prefers dark mode"), "remember");
+        assert_eq!(
+            cut("let Sarah know via Gmail that the meeting moved. Then archive it"),
+            "let sarah know via gmail then archive it"
+        );
+        assert_eq!(
+            cut("forget the fact that Alice works at Acme"),
+            "forget the fact"
+        );
+        assert_eq!(
+            cut("tell the whole team that we ship"),
+            "tell the whole team"
+        );
+        // Who asks is no tool's user.
+        assert_eq!(
+            cut("the user wants Jira ticket 7 moved"),
+            "the wants jira ticket 7 moved"
+        );
+        assert_eq!(cut("User asked: export notes.md"), "asked export notes md");
+        assert_eq!(cut("list the user's repos"), "list the user repos");
+        assert_eq!(
+            cut("add a user who wants access"),
+            "add a user who wants access"
+        );
+        // "that" as a pointer, or after a verb of checking, keeps its words.
+        assert_eq!(cut("tell me about that bug"), "tell me about that bug");
+        assert_eq!(
+            cut("make sure that the build passes"),
+            "make sure that the build passes"
+        );
         // Apostrophes inside words are no quotes.
         assert_eq!(cut("the user's notes, don't"), "the user notes");
         // A quote never closed was no quote.
@@ -626,6 +768,9 @@ mod tests {
         assert_eq!(read("page the on-call team"), "notify the on call team");
         assert_eq!(read("log 3 hours"), "record 3 hours");
         assert_eq!(read("file contents"), "file contents");
+        // "add" with two numbers as its operands sums.
+        assert_eq!(read("add 2 and 3"), "sum 2 and 3");
+        assert_eq!(read("add 2 users and 3 bots"), "add 2 users and 3 bots");
         assert_eq!(
             read("show the file a user sent"),
             "show the file a user sent"
@@ -687,6 +832,11 @@ mod tests {
         assert!(!math("move the call to 12/05 at 3"), "a date");
         assert!(!math("text +1 415 555 0100"), "a phone number");
         assert_eq!(hints("10 - 3"), ["math"]);
+        assert_eq!(hints("add 2 and 3"), ["math"]);
+        assert_eq!(hints("the sum of 4 and 5"), ["math"]);
+        assert_eq!(hints("multiply 6 by 7, then subtract 3 from 10"), ["math"]);
+        assert!(!math("add 2 users to the team"), "one number is a value");
+        assert!(!math("add 2 labels and 3 assignees"), "numbers of things");
         assert_eq!(hints("(2+3)*4"), ["math"]);
         assert_eq!(hint_terms("math")[0], "calculate");
         assert_eq!(hints("meetings tomorrow"), ["when"]);

@@ -231,7 +231,7 @@ fn numbers_and_repeats_do_not_count_and_a_split_compound_joins() {
     // "2" and "3" are the numbers to add, not words of a description.
     assert_eq!(first("add 2 and 3"), "sum");
     let hits = search(&cat, "add 2 and 3", 3);
-    assert_eq!(hits[0].matched, ["add"]);
+    assert_eq!(hits[0].matched, ["sum"], "read as the operation it is");
     // Two file names say "docx" once, not twice.
     let hits = search(&cat, "rename a.docx to b.docx", 2);
     assert_eq!(hits[0].tool.name, "rename_document");
@@ -420,4 +420,41 @@ fn a_name_is_no_slip() {
         phrasing::names("Serch what Dana's iPhone says"),
         ["dana", "i", "phone"]
     );
+}
+
+#[test]
+fn what_is_to_be_told_or_kept_and_the_numbers_to_add_are_values_not_words() {
+    use serde_json::json;
+    // Two real servers' tools (@modelcontextprotocol/server-memory and
+    // server-everything), as the example configuration serves them.
+    let cat = Catalog::build(vec![
+        entry(
+            "memory",
+            "Knowledge graph memory (entities, relations, observations)",
+            json!([
+                {"name": "add_observations", "description": "Add new observations to existing entities in the knowledge graph"},
+                {"name": "delete_observations", "description": "Delete specific observations from entities in the knowledge graph"}
+            ]),
+        ),
+        entry(
+            "everything",
+            "The MCP reference server",
+            json!([
+                {"name": "get-sum", "description": "Returns the sum of two numbers", "inputSchema": {"type": "object", "properties": {"a": {"type": "number", "description": "First number"}, "b": {"type": "number", "description": "Second number"}}}},
+                {"name": "trigger-elicitation-request", "description": "Trigger a Request from the Server for User Elicitation"}
+            ]),
+        ),
+    ]);
+    // The user's preference is what to remember, not a tool's user.
+    for q in [
+        "remember that the user prefers dark mode",
+        "the user wants you to remember that he prefers dark mode",
+        "remember that our staging server sends requests slowly",
+    ] {
+        let hits = search(&cat, q, 5);
+        assert_eq!(hits[0].entry.name, "memory", "{q}: {:?}", hits[0].tool.name);
+        assert!(hits.iter().all(|m| m.entry.name == "memory"), "{q}");
+    }
+    assert_eq!(first_tool(&cat, "add 2 and 3"), "get-sum");
+    assert_eq!(first_tool(&cat, "add an observation"), "add_observations");
 }
