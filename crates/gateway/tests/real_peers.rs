@@ -1127,3 +1127,61 @@ async fn a_clean_start_warns_of_nothing() {
     let warnings: Vec<&str> = log.lines().filter(|l| l.contains(" WARN ")).collect();
     assert!(warnings.is_empty(), "{warnings:#?}");
 }
+
+/// `examples/gateway.yaml`, the README's first command, with its two
+/// servers run from the pinned test installs instead of `npx -y`: both come
+/// up, search finds their tools for tasks phrased the way agents phrase
+/// them, and a found tool runs.
+#[tokio::test]
+async fn the_example_configuration_finds_and_runs_its_servers_tools() {
+    let example = std::fs::read_to_string(repo_root().join("examples/gateway.yaml")).unwrap();
+    let data = tempfile::tempdir().unwrap();
+    let config = example
+        .replace(
+            "npx -y @modelcontextprotocol/server-memory@2026.8.31",
+            &peer("mcp-server-memory"),
+        )
+        .replace(
+            "npx -y @modelcontextprotocol/server-everything@2026.8.31",
+            &peer("mcp-server-everything"),
+        )
+        .replace(
+            "${MEMORY_FILE_PATH:-/tmp/mcp-gateway-memory.jsonl}",
+            &data.path().join("memory.jsonl").display().to_string(),
+        );
+    assert!(
+        !config.contains("npx"),
+        "the example's commands changed:\n{example}"
+    );
+    let (gw, mut c) = Gateway::ready(&config, &["memory", "everything"]).await;
+    let first = |r: &Value| {
+        let top = &r["structuredContent"]["matches"][0];
+        format!(
+            "{}/{}",
+            top["server"].as_str().unwrap(),
+            top["tool"].as_str().unwrap()
+        )
+    };
+    let search = |query: &str| json!({ "query": query });
+    let remember = c
+        .call(
+            "gateway_search_tools",
+            search("remember that the user prefers dark mode"),
+        )
+        .await;
+    assert!(first(&remember).starts_with("memory/"), "{remember}");
+    let sum = c.call("gateway_search_tools", search("add 2 and 3")).await;
+    assert_eq!(first(&sum), "everything/get-sum", "{sum}");
+    let forget = c
+        .call(
+            "gateway_search_tools",
+            search("forget that Alice works at Acme"),
+        )
+        .await;
+    assert!(first(&forget).starts_with("memory/delete_"), "{forget}");
+    let summed = c
+        .invoke("everything", "get-sum", json!({"a": 2, "b": 3}))
+        .await;
+    assert!(summed.to_string().contains('5'), "{summed}");
+    assert!(!gw.log().contains("unknown config key"), "{}", gw.log());
+}
