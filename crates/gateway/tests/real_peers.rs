@@ -1162,23 +1162,16 @@ async fn the_example_configuration_finds_and_runs_its_servers_tools() {
             top["tool"].as_str().unwrap()
         )
     };
-    let search = |query: &str| json!({ "query": query });
-    let remember = c
-        .call(
-            "gateway_search_tools",
-            search("remember that the user prefers dark mode"),
-        )
-        .await;
-    assert!(first(&remember).starts_with("memory/"), "{remember}");
-    let sum = c.call("gateway_search_tools", search("add 2 and 3")).await;
-    assert_eq!(first(&sum), "everything/get-sum", "{sum}");
-    let forget = c
-        .call(
-            "gateway_search_tools",
-            search("forget that Alice works at Acme"),
-        )
-        .await;
-    assert!(first(&forget).starts_with("memory/delete_"), "{forget}");
+    for (query, want) in [
+        ("remember that the user prefers dark mode", "memory/"),
+        ("add 2 and 3", "everything/get-sum"),
+        ("forget that Alice works at Acme", "memory/delete_"),
+    ] {
+        let found = c
+            .call("gateway_search_tools", json!({ "query": query }))
+            .await;
+        assert!(first(&found).starts_with(want), "{query}: {found}");
+    }
     let summed = c
         .invoke("everything", "get-sum", json!({"a": 2, "b": 3}))
         .await;

@@ -98,15 +98,11 @@ fn is_message_clause(before: &[&str], tok: &str) -> bool {
         "remember", "memorize", "note", "record", "forget", "fact", "tell", "know", "remind",
         "inform", "notify", "warn", "say", "mention", "email", "message", "text", "ping",
     ];
-    let bare = |t: &str| {
-        t.trim_matches(|c: char| !c.is_ascii_alphanumeric())
-            .to_ascii_lowercase()
-    };
-    if bare(tok) != "that" || tok.ends_with(['.', ';', '!', '?', ',']) {
+    if word_of(tok) != "that" || tok.ends_with(['.', ';', '!', '?', ',']) {
         return false;
     }
     for t in before.iter().rev().take(4) {
-        let word = bare(t);
+        let word = word_of(t);
         if TELL_OR_KEEP.contains(&word.as_str()) {
             return true;
         }
@@ -125,16 +121,12 @@ fn is_message_clause(before: &[&str], tok: &str) -> bool {
 /// who asks ("the user wants ...", "User asked: ..."): that is no tool's
 /// user. "list the user's repos" and "add a user" keep the word.
 fn is_the_asker(tokens: &[&str], i: usize) -> bool {
-    let bare = |t: &str| {
-        t.trim_matches(|c: char| !c.is_ascii_alphanumeric())
-            .to_ascii_lowercase()
-    };
-    let subject = i == 0 || bare(tokens[i - 1]) == "the";
+    let subject = i == 0 || word_of(tokens[i - 1]) == "the";
     subject
-        && bare(tokens[i]) == "user"
+        && word_of(tokens[i]) == "user"
         && tokens.get(i + 1).is_some_and(|next| {
             matches!(
-                bare(next).as_str(),
+                word_of(next).as_str(),
                 "wants"
                     | "wanted"
                     | "asked"
@@ -277,6 +269,14 @@ fn each_literal<'q>(query: &'q str, say: impl Fn(Literal, &'q str) -> &'q str) -
         out.push_str(&tok[start + core.len()..]);
     }
     out
+}
+
+/// A token as a lower-case word, whatever stands around it ("That," ->
+/// "that").
+fn word_of(token: &str) -> String {
+    token
+        .trim_matches(|c: char| !c.is_ascii_alphanumeric())
+        .to_ascii_lowercase()
 }
 
 /// A token without the punctuation around it.
