@@ -46,12 +46,21 @@ pub fn server_text(name: &str, description: &str) -> String {
     }
 }
 
-/// The text a query is embedded as: its literal tokens said as what they
+/// The text a query is embedded as: without the values it gives a tool's
+/// arguments ([`super::phrasing::without_values`]: "remember that the user
+/// prefers dark mode" -> "remember"), its literal tokens said as what they
 /// are ([`super::phrasing::literals_named`]: "read ~/notes/todo.txt" ->
 /// "read a file"), its slips spelt as the tools spell the words
 /// ([`super::spelled_as_the_catalog`]: "serch" -> "search").
 pub fn query_text(query: &str, g: &super::GlobalIndex) -> String {
-    super::spelled_as_the_catalog(&super::phrasing::literals_named(query), g)
+    let without_values = super::phrasing::without_values(query);
+    // A query of nothing but a value ("'hello'") is read as it is.
+    let said = match without_values.trim() {
+        "" => query,
+        rest => rest,
+    };
+    let named = super::phrasing::literals_named(said);
+    super::spelled_as_the_catalog(&named, g)
 }
 
 /// A tool's vector in its server's context: the mean of the two, so a

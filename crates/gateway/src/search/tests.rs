@@ -371,11 +371,24 @@ fn the_model_reads_a_queries_slips_spelt_as_the_catalog_spells_them() {
     ] {
         assert_eq!(spelt(q), q);
     }
-    // What the embedder is sent: literal tokens named, then slips spelt.
+    // What the embedder is sent: the values given to arguments cut,
+    // literal tokens named, then slips spelt.
     assert_eq!(
         meaning::query_text("serch emials from https://x.io/a", &cat.search),
         "search emails from a URL"
     );
+    assert_eq!(
+        meaning::query_text("remember that the user prefers dark mode", &cat.search),
+        "remember"
+    );
+    assert_eq!(
+        meaning::query_text(
+            "tell Sam that 'the build' broke. Then serch emials",
+            &cat.search
+        ),
+        "tell Sam Then search emails"
+    );
+    assert_eq!(meaning::query_text("'yes'", &cat.search), "'yes'");
 }
 
 #[test]
