@@ -57,6 +57,10 @@ pub fn without_values(query: &str) -> String {
             continue;
         }
         if is_the_asker(&tokens, i) {
+            // And its article: "the user wants" says nothing of a tool.
+            if i > 0 && out.ends_with(&format!("{} ", tokens[i - 1])) {
+                out.truncate(out.len() - tokens[i - 1].len() - 1);
+            }
             continue;
         }
         if let Some(q) = opening_quote(tok) {
@@ -98,19 +102,17 @@ fn is_message_clause(before: &[&str], tok: &str) -> bool {
         "remember", "memorize", "note", "record", "forget", "fact", "tell", "know", "remind",
         "inform", "notify", "warn", "say", "mention", "email", "message", "text", "ping",
     ];
-    if word_of(tok) != "that" || tok.ends_with(['.', ';', '!', '?', ',']) {
+    const PREPOSITIONS: &[&str] = &[
+        "about", "on", "of", "for", "in", "with", "to", "from", "at", "by",
+    ];
+    if !is_one_of(tok, &["that"]) || tok.ends_with(['.', ';', '!', '?', ',']) {
         return false;
     }
     for t in before.iter().rev().take(4) {
-        let word = word_of(t);
-        if TELL_OR_KEEP.contains(&word.as_str()) {
+        if is_one_of(t, TELL_OR_KEEP) {
             return true;
         }
-        if matches!(
-            word.as_str(),
-            "about" | "on" | "of" | "for" | "in" | "with" | "to" | "from" | "at" | "by"
-        ) || t.ends_with(['.', ';', '!', '?', ','])
-        {
+        if is_one_of(t, PREPOSITIONS) || t.ends_with(['.', ';', '!', '?', ',']) {
             return false;
         }
     }
@@ -121,25 +123,13 @@ fn is_message_clause(before: &[&str], tok: &str) -> bool {
 /// who asks ("the user wants ...", "User asked: ..."): that is no tool's
 /// user. "list the user's repos" and "add a user" keep the word.
 fn is_the_asker(tokens: &[&str], i: usize) -> bool {
-    let subject = i == 0 || word_of(tokens[i - 1]) == "the";
-    subject
-        && word_of(tokens[i]) == "user"
-        && tokens.get(i + 1).is_some_and(|next| {
-            matches!(
-                word_of(next).as_str(),
-                "wants"
-                    | "wanted"
-                    | "asked"
-                    | "asks"
-                    | "needs"
-                    | "needed"
-                    | "prefers"
-                    | "likes"
-                    | "would"
-                    | "said"
-                    | "says"
-            )
-        })
+    const ASKS: &[&str] = &[
+        "wants", "wanted", "asked", "asks", "needs", "needed", "prefers", "likes", "would", "said",
+        "says",
+    ];
+    is_one_of(tokens[i], &["user"])
+        && (i == 0 || is_one_of(tokens[i - 1], &["the"]))
+        && tokens.get(i + 1).is_some_and(|next| is_one_of(next, ASKS))
 }
 
 /// The quote a token opens with, if any (`'yes'`, `"buy`, `“buy`).
@@ -271,12 +261,11 @@ fn each_literal<'q>(query: &'q str, say: impl Fn(Literal, &'q str) -> &'q str) -
     out
 }
 
-/// A token as a lower-case word, whatever stands around it ("That," ->
-/// "that").
-fn word_of(token: &str) -> String {
-    token
-        .trim_matches(|c: char| !c.is_ascii_alphanumeric())
-        .to_ascii_lowercase()
+/// Whether `token` is one of `words` (lower case), in any case and
+/// whatever stands around it ("That," is "that").
+fn is_one_of(token: &str, words: &[&str]) -> bool {
+    let word = token.trim_matches(|c: char| !c.is_ascii_alphanumeric());
+    words.iter().any(|w| w.eq_ignore_ascii_case(word))
 }
 
 /// A token without the punctuation around it.
@@ -699,7 +688,7 @@ mod tests {
         // Who asks is no tool's user.
         assert_eq!(
             cut("the user wants Jira ticket 7 moved"),
-            "the wants jira ticket 7 moved"
+            "wants jira ticket 7 moved"
         );
         assert_eq!(cut("User asked: export notes.md"), "asked export notes md");
         assert_eq!(cut("list the user's repos"), "list the user repos");
