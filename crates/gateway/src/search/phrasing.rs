@@ -108,9 +108,15 @@ fn is_message_clause(before: &[&str], tok: &str) -> bool {
     if !is_one_of(tok, &["that"]) || tok.ends_with(['.', ';', '!', '?', ',']) {
         return false;
     }
-    for t in before.iter().rev().take(4) {
+    // Words that are nouns after an article or a possessive: "the message
+    // that mentions the outage" describes a message, it says none.
+    const NOUNS_TOO: &[&str] = &["note", "record", "email", "message", "text", "ping"];
+    for (k, t) in before.iter().enumerate().rev().take(4) {
         if is_one_of(t, TELL_OR_KEEP) {
-            return true;
+            let noun = is_one_of(t, NOUNS_TOO)
+                && k > 0
+                && opens_object(&before[k - 1].to_ascii_lowercase());
+            return !noun;
         }
         if is_one_of(t, PREPOSITIONS) || t.ends_with(['.', ';', '!', '?', ',']) {
             return false;
@@ -696,6 +702,12 @@ mod tests {
             cut("add a user who wants access"),
             "add a user who wants access"
         );
+        // A noun's "that" describes it: the words stay.
+        assert_eq!(
+            cut("open the record that has id 5 in the users table"),
+            "open the record that has id 5 in the users table"
+        );
+        assert_eq!(cut("text Sam that I am late"), "text sam");
         // "that" as a pointer, or after a verb of checking, keeps its words.
         assert_eq!(cut("tell me about that bug"), "tell me about that bug");
         assert_eq!(
