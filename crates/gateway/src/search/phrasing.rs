@@ -677,43 +677,41 @@ mod tests {
             cut("a page titled 'Q3 plan' in Notion"),
             "a page titled in notion"
         );
-        // What is to be told or kept is the message, not the tool.
-        assert_eq!(cut("remember that the user prefers dark mode"), "remember");
-        assert_eq!(
-            cut("let Sarah know via Gmail that the meeting moved. Then archive it"),
-            "let sarah know via gmail then archive it"
-        );
-        assert_eq!(
-            cut("forget the fact that Alice works at Acme"),
-            "forget the fact"
-        );
-        assert_eq!(
-            cut("tell the whole team that we ship"),
-            "tell the whole team"
-        );
-        // Who asks is no tool's user.
-        assert_eq!(
-            cut("the user wants Jira ticket 7 moved"),
-            "wants jira ticket 7 moved"
-        );
-        assert_eq!(cut("User asked: export notes.md"), "asked export notes md");
-        assert_eq!(cut("list the user's repos"), "list the user repos");
-        assert_eq!(
-            cut("add a user who wants access"),
-            "add a user who wants access"
-        );
-        // A noun's "that" describes it: the words stay.
-        assert_eq!(
-            cut("open the record that has id 5 in the users table"),
-            "open the record that has id 5 in the users table"
-        );
-        assert_eq!(cut("text Sam that I am late"), "text sam");
-        // "that" as a pointer, or after a verb of checking, keeps its words.
-        assert_eq!(cut("tell me about that bug"), "tell me about that bug");
-        assert_eq!(
-            cut("make sure that the build passes"),
-            "make sure that the build passes"
-        );
+        for (query, words) in [
+            // What is to be told or kept is the message, not the tool.
+            ("remember that the user prefers dark mode", "remember"),
+            (
+                "let Sarah know via Gmail that the meeting moved. Then archive it",
+                "let sarah know via gmail then archive it",
+            ),
+            (
+                "forget the fact that Alice works at Acme",
+                "forget the fact",
+            ),
+            ("tell the whole team that we ship", "tell the whole team"),
+            ("text Sam that I am late", "text sam"),
+            // Who asks is no tool's user.
+            (
+                "the user wants Jira ticket 7 moved",
+                "wants jira ticket 7 moved",
+            ),
+            ("User asked: export notes.md", "asked export notes md"),
+            ("list the user's repos", "list the user repos"),
+            ("add a user who wants access", "add a user who wants access"),
+            // A noun's "that" describes it, a pointer points, and after a
+            // verb of checking the clause is what to check: the words stay.
+            (
+                "open the record that has id 5 in the users table",
+                "open the record that has id 5 in the users table",
+            ),
+            ("tell me about that bug", "tell me about that bug"),
+            (
+                "make sure that the build passes",
+                "make sure that the build passes",
+            ),
+        ] {
+            assert_eq!(cut(query), words, "{query}");
+        }
         // Apostrophes inside words are no quotes.
         assert_eq!(cut("the user's notes, don't"), "the user notes");
         // A quote never closed was no quote.
