@@ -40,6 +40,8 @@ pub fn without_values(query: &str) -> String {
     let mut drop_next = false;
     // Inside a message clause, which ends with its sentence.
     let mut message = false;
+    // The last token kept: its index and where it starts in `out`.
+    let mut last: Option<(usize, usize)> = None;
     let tokens: Vec<&str> = query.split_whitespace().collect();
     for (i, &tok) in tokens.iter().enumerate() {
         if message {
@@ -58,8 +60,8 @@ pub fn without_values(query: &str) -> String {
         }
         if is_the_asker(&tokens, i) {
             // And its article: "the user wants" says nothing of a tool.
-            if i > 0 && out.ends_with(&format!("{} ", tokens[i - 1])) {
-                out.truncate(out.len() - tokens[i - 1].len() - 1);
+            if let Some((_, start)) = last.filter(|(k, _)| k + 1 == i) {
+                out.truncate(start);
             }
             continue;
         }
@@ -78,6 +80,7 @@ pub fn without_values(query: &str) -> String {
             .trim_end_matches([',', '.', ':', ';'])
             .to_ascii_lowercase();
         drop_next = matches!(word.as_str(), "called" | "named" | "titled");
+        last = Some((i, out.len()));
         out.push_str(tok);
         out.push(' ');
     }
